@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make demo`, then `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: install demo test bench clean
+
+# (Re)install when pyproject.toml changes; the stamp keeps repeated `make test` fast.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/augcli run examples/image.yaml --overwrite
+	@echo
+	@echo "Look at out/images/ (train/<class>/*__aug<k>.*, val/<class>/) and out/images/manifest.csv"
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/bench_image.py
+
+clean:
+	rm -rf out .pytest_cache build *.egg-info

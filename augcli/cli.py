@@ -1,0 +1,179 @@
+"""The `augcli` command line (Typer). It parses, then calls the library; no logic lives here.
+
+Exit codes: 0 done, 1 some files failed (see the manifest), 2 bad recipe/option/path (nothing
+was done), 130 interrupted (run the same command again to resume).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from .errors import AugError
+
+app = typer.Typer(
+    name="augcli",
+    help="Offline dataset augmentation: deterministic, resumable, with a manifest.\n\n"
+    "Example: augcli image photos/ out/ --copies 2 --val-split 0.2 --seed 1",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+)
+
+Recipe = Annotated[Optional[str], typer.Option("--recipe", "-r", help="YAML recipe (transforms and options)")]
+Copies = Annotated[Optional[int], typer.Option(help="augmented copies per source [default: 1]")]
+Balance = Annotated[Optional[bool], typer.Option("--balance", help="top every class up to the largest class")]
+Target = Annotated[Optional[int], typer.Option(help="exact size of every class in train (implies --balance)")]
+ValSplit = Annotated[Optional[float], typer.Option(help="stratified fraction of originals held out in OUTPUT/val")]
+NoOrig = Annotated[Optional[bool], typer.Option("--no-originals", help="do not write the training originals")]
+Seed = Annotated[Optional[int], typer.Option(help="run seed [default: 0]")]
+Workers = Annotated[Optional[int], typer.Option(help="worker processes [default: all cores]")]
+Format = Annotated[Optional[str], typer.Option("--format", help="same|jpg|png|webp|tif|npy [default: same]")]
+Quality = Annotated[Optional[int], typer.Option(help="JPEG/WebP quality [default: 95]")]
+Rescale = Annotated[Optional[float], typer.Option(help="factor for npy output, e.g. 0.00392156862745098 (1/255)")]
+MaxPixels = Annotated[Optional[int], typer.Option(help="refuse larger images [default: 100000000]")]
+Overwrite = Annotated[Optional[bool], typer.Option("--overwrite", help="replace a previous augcli output")]
+DryRun = Annotated[Optional[bool], typer.Option("--dry-run", help="print the plan (counts per split and class), write nothing")]
+Csv = Annotated[Optional[str], typer.Option("--csv", help="CSV listing image paths (and labels)")]
+PathCol = Annotated[Optional[str], typer.Option(help="CSV column with paths [default: path]")]
+LabelCol = Annotated[Optional[str], typer.Option(help="CSV column with labels")]
+Root = Annotated[Optional[str], typer.Option(help="folder the CSV paths are relative to [default: the CSV's folder]")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary")]
+
+
+def _fail(e: AugError) -> None:
+    typer.echo(f"augcli: error: {e}", err=True)
+    raise typer.Exit(e.code)
+
+
+def _execute(recipe, overrides: dict, quiet: bool) -> None:
+    from . import engine
+    from .recipe import load_config
+
+    try:
+        cfg = load_config(recipe, overrides)
+        res = engine.run(cfg, quiet=quiet)
+    except AugError as e:
+        _fail(e)
+    raise typer.Exit(res.exit_code)
+
+
+@app.command()
+def image(
+    input: Annotated[Optional[str], typer.Argument(help="input folder (class-per-subfolder or flat)")] = None,
+    output: Annotated[Optional[str], typer.Argument(help="output folder")] = None,
+    recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
+    val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
+    format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
+    overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None, path_column: PathCol = None,
+    label_column: LabelCol = None, root: Root = None, quiet: Quiet = False,
+):
+    """Augment an image dataset into OUTPUT/train (and OUTPUT/val) with a manifest.
+
+    Example: augcli image sample_data/images out/images --copies 2 --balance --val-split 0.2
+    """
+    o = dict(locals())
+    recipe, quiet = o.pop("recipe"), o.pop("quiet")
+    o["modality"] = "image"
+    _execute(recipe, o, quiet)
+
+
+@app.command()
+def run(
+    recipe: Annotated[str, typer.Argument(help="YAML recipe")],
+    input: Annotated[Optional[str], typer.Option(help="override the recipe's input")] = None,
+    output: Annotated[Optional[str], typer.Option(help="override the recipe's output")] = None,
+    copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
+    val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
+    format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
+    overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None, path_column: PathCol = None,
+    label_column: LabelCol = None, root: Root = None, quiet: Quiet = False,
+):
+    """Run what a recipe declares; options given here override the recipe.
+
+    Example: augcli run examples/image.yaml --seed 7 --workers 2
+    """
+    o = dict(locals())
+    recipe, quiet = o.pop("recipe"), o.pop("quiet")
+    _execute(recipe, o, quiet)
+
+
+@app.command()
+def validate(recipe: Annotated[str, typer.Argument(help="YAML recipe")]):
+    """Check a recipe without running it (exit code 2 and one message if it is wrong).
+
+    Example: augcli validate examples/image.yaml
+    """
+    from .recipe import load_config
+
+    try:
+        cfg = load_config(recipe, {}, require_io=True)
+    except AugError as e:
+        _fail(e)
+    typer.echo(f"{recipe}: ok ({cfg.modality}, {len(cfg.transforms)} steps: "
+               f"{', '.join(n for n, _ in cfg.transforms)})")
+
+
+@app.command()
+def transforms(modality: Annotated[str, typer.Argument(help="image")] = "image"):
+    """List every transform with its parameters, defaults and allowed values.
+
+    Example: augcli transforms image
+    """
+    from .transforms.image import ALIASES, STEPS
+
+    if modality != "image":
+        _fail(AugError(f"modality {modality!r} is unknown; allowed: image", 2))
+    for name, cls in STEPS.items():
+        alias = [a for a, t in ALIASES.items() if t == name]
+        kind = "geometric, fused" if getattr(cls, "GEOMETRIC", False) else "colour, fused" if getattr(cls, "COLOR", False) else "pixel"
+        typer.echo(f"{name}{' (alias: ' + ', '.join(alias) + ')' if alias else ''}  [{kind}]  {cls.DOC}")
+        for p in cls.all_params():
+            typer.echo(f"    {p.name:<12} default {p.describe_default():<14} {p.allowed()}"
+                       + (f"  - {p.doc}" if p.doc else ""))
+
+
+@app.command()
+def stats(
+    input: Annotated[Optional[str], typer.Argument(help="input folder")] = None,
+    csv: Csv = None, path_column: PathCol = None, label_column: LabelCol = None, root: Root = None,
+    workers: Workers = None, max_pixels: MaxPixels = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+):
+    """Per-channel mean and std (R, G, B; 0-1 scale) of a dataset, for normalisation.
+
+    Example: augcli stats sample_data/images
+    """
+    from . import engine
+    from .recipe import load_config
+
+    o = dict(input=input, csv=csv, path_column=path_column, label_column=label_column, root=root,
+             workers=workers, max_pixels=max_pixels)
+    try:
+        cfg = load_config(None, o, require_io=False)
+        if not cfg.input and not cfg.csv:
+            raise AugError("INPUT is missing; allowed: a folder (or --csv LISTING)", 2)
+        st = engine.stats(cfg)
+    except AugError as e:
+        _fail(e)
+    if as_json:
+        typer.echo(json.dumps(st))
+    else:
+        typer.echo(f"{st['images']} images, {st['pixels']:,} pixels")
+        typer.echo("channel     mean      std   (0-1 scale; x255 for 8-bit values)")
+        for c, m, s in zip("RGB", st["mean"], st["std"]):
+            typer.echo(f"{c:<7} {m:>8.4f} {s:>8.4f}")
+        typer.echo(f"mean={st['mean']} std={st['std']}")
+        for path, err in st["failed"]:
+            typer.echo(f"failed: {path}: {err}", err=True)
+    raise typer.Exit(1 if st["failed"] else 0)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,439 @@
+"""Plans jobs (input, outputs, per-copy seeds) in the parent and runs them in a process pool.
+
+One job per source file: the source is decoded once and all its outputs (original and copies)
+are written from that one decode. Each copy's seed comes from the run seed and the copy's
+identity (source path, copy number), never from the order of execution, so outputs are
+byte-identical with any worker count. Progress, resume and error collection live here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .errors import UsageError
+from .io import TMP_MARK, atomic_write
+from .manifest import Manifest
+from .recipe import Config
+from .sources import Item, check_output, deduplicate_names, discover_csv, discover_folder
+
+MARKER = ".augcli"
+
+
+def stable_hash(*parts) -> int:
+    h = hashlib.blake2b("\x00".join(str(p) for p in parts).encode("utf-8"), digest_size=8)
+    return int.from_bytes(h.digest(), "little")
+
+
+def copy_seed(run_seed: int, source: str, copy: int) -> int:
+    """The seed of one augmented copy: a function of the run seed and the copy's identity only."""
+    return stable_hash("copy", run_seed, source, copy) >> 1
+
+
+@dataclass
+class Output:
+    path: str  # relative to OUTPUT
+    copy: int | None  # None: the original
+    seed: int | None
+
+
+@dataclass
+class Job:
+    src: str
+    source: str
+    label: str | None
+    split: str
+    outputs: list[Output] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    jobs: list[Job]
+    counts: dict  # (split, label) -> {"originals": n, "augmented": n}
+    warnings: list[str]
+    fingerprint: str
+
+    @property
+    def n_outputs(self) -> int:
+        return sum(len(j.outputs) for j in self.jobs)
+
+
+def discover(cfg: Config) -> tuple[list[Item], list[str]]:
+    from .io.image import EXTENSIONS
+
+    if cfg.csv:
+        root = Path(cfg.root) if cfg.root else None
+        items = discover_csv(Path(cfg.csv), cfg.path_column, cfg.label_column, root)
+        base = (root or Path(cfg.csv).parent)
+        check_output(base, Path(cfg.output)) if cfg.output else None
+        return items, []
+    root = Path(cfg.input)
+    items, warnings = discover_folder(root, EXTENSIONS)
+    if cfg.output:
+        check_output(root, Path(cfg.output))
+    return items, warnings
+
+
+def _split(items: list[Item], cfg: Config) -> dict[str, str]:
+    """Stratified, seed-determined hold-out: round(f * n) originals of each class go to val."""
+    import numpy as np
+
+    split = {it.source: "train" for it in items}
+    if cfg.val_split <= 0:
+        return split
+    by_class = defaultdict(list)
+    for it in items:
+        by_class[it.label].append(it.source)
+    for label, sources in by_class.items():
+        sources.sort()
+        n_val = int(math.floor(cfg.val_split * len(sources) + 0.5))
+        rng = np.random.default_rng(stable_hash("val", cfg.seed, label))
+        for i in rng.permutation(len(sources))[:n_val]:
+            split[sources[i]] = "val"
+    return split
+
+
+def make_plan(items: list[Item], cfg: Config, warnings: list[str] | None = None) -> Plan:
+    import numpy as np
+
+    from .io.image import output_ext
+
+    warnings = list(warnings or [])
+    ext_of = lambda it: output_ext(PurePosixPath(it.source).suffix, cfg.format)  # noqa: E731
+    items = deduplicate_names(sorted(items, key=lambda it: it.source), ext_of)
+    split = _split(items, cfg)
+    keep_orig = not cfg.no_originals
+    train = defaultdict(list)
+    for it in items:
+        if split[it.source] == "train":
+            train[it.label].append(it)
+
+    n_copies: dict[str, int] = {}
+    if cfg.balance and train:
+        per_source = cfg.copies + (1 if keep_orig else 0)
+        target = cfg.target_per_class or max(len(v) * per_source for v in train.values())
+        for label, its in sorted(train.items(), key=lambda kv: str(kv[0])):
+            have = len(its) if keep_orig else 0
+            need = target - have
+            if need < 0:
+                warnings.append(f"class {label!r} has {have} originals, more than the target {target}: "
+                                "all are kept and none is augmented")
+                need = 0
+            base, extra = divmod(need, len(its))
+            rng = np.random.default_rng(stable_hash("balance", cfg.seed, label))
+            lucky = set(rng.permutation(len(its))[:extra].tolist())
+            for i, it in enumerate(its):
+                n_copies[it.source] = base + (1 if i in lucky else 0)
+    else:
+        for its in train.values():
+            for it in its:
+                n_copies[it.source] = cfg.copies
+
+    jobs, counts = [], defaultdict(lambda: {"originals": 0, "augmented": 0})
+    for it in items:
+        s = split[it.source]
+        ext = ext_of(it)
+        job = Job(it.path, it.source, it.label, s)
+        if s == "val" or keep_orig:
+            job.outputs.append(Output(f"{s}/{it.out_key}{ext}", None, None))
+            counts[(s, it.label)]["originals"] += 1
+        for k in range(n_copies.get(it.source, 0)):
+            job.outputs.append(Output(f"{s}/{it.out_key}__aug{k}{ext}", k, copy_seed(cfg.seed, it.source, k)))
+            counts[(s, it.label)]["augmented"] += 1
+        if job.outputs:
+            jobs.append(job)
+    finger = {
+        "modality": cfg.modality, "seed": cfg.seed, "copies": cfg.copies, "balance": cfg.balance,
+        "target_per_class": cfg.target_per_class, "val_split": cfg.val_split, "no_originals": cfg.no_originals,
+        "format": cfg.format, "quality": cfg.quality, "rescale": cfg.rescale, "transforms": cfg.transforms,
+        "inputs": [(it.source, it.label) for it in items],
+    }
+    fp = hashlib.sha256(json.dumps(finger, sort_keys=True, default=str).encode()).hexdigest()
+    return Plan(jobs, dict(counts), warnings, fp)
+
+
+# --------------------------------------------------------------------------------------------
+# workers
+# --------------------------------------------------------------------------------------------
+_W: dict = {}
+
+
+def _init_worker(cfg: Config, out_dir: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    import cv2
+
+    cv2.setNumThreads(0)  # one process per core: no threads inside workers
+    from .transforms.image import Pipeline
+
+    _W.update(cfg=cfg, out=Path(out_dir), pipeline=Pipeline(cfg.transforms))
+
+
+def _one_line(e: BaseException) -> str:
+    msg = " ".join(str(e).split()) or type(e).__name__
+    return msg if type(e).__name__ in ("ImageReadError", "ValueError") else f"{type(e).__name__}: {msg}"
+
+
+def run_job(job: Job) -> list[dict]:
+    import numpy as np
+
+    from .io.image import encode, read_image
+
+    cfg: Config = _W["cfg"]
+    out: Path = _W["out"]
+    base = {"source": job.source, "label": "" if job.label is None else job.label, "split": job.split}
+
+    def row(o: Output, status="ok", ops=None, error=""):
+        return {**base, "path": o.path, "augmented": 0 if o.copy is None else 1,
+                "copy": "" if o.copy is None else o.copy, "seed": "" if o.seed is None else o.seed,
+                "ops": json.dumps(ops or [], separators=(",", ":")), "status": status, "error": error}
+
+    try:
+        img, data, orientation = read_image(job.src, cfg.max_pixels)
+    except Exception as e:  # noqa: BLE001 - every failure becomes a manifest row
+        return [row(o, "failed", error=_one_line(e)) for o in job.outputs]
+    rows = []
+    for o in job.outputs:
+        dst = out / o.path
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            ext = dst.suffix
+            if o.copy is None:
+                ops = [{"name": "exif_orientation", "value": orientation}] if orientation != 1 else []
+                if not ops and cfg.format == "same" and ext == Path(job.src).suffix.lower():
+                    atomic_write(dst, data)  # byte copy: lossless
+                else:
+                    atomic_write(dst, encode(img, ext, cfg.quality, cfg.rescale))
+            else:
+                rng = np.random.default_rng(o.seed)
+                aug, ops = _W["pipeline"](img, rng)
+                atomic_write(dst, encode(aug, ext, cfg.quality, cfg.rescale))
+            rows.append(row(o, ops=ops))
+        except Exception as e:  # noqa: BLE001
+            rows.append(row(o, "failed", error=_one_line(e)))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------------------------
+def prepare_output(cfg: Config, plan: Plan) -> Path:
+    out = Path(cfg.output)
+    marker = out / MARKER / "run.json"
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: output exists and is not a folder")
+    if out.exists() and any(out.iterdir()):
+        if not marker.is_file():
+            raise UsageError(f"{out}: output folder is not empty and was not written by augcli; "
+                             "refusing to write into it or delete it (choose an empty or new folder)")
+        if cfg.overwrite:
+            shutil.rmtree(out)
+        else:
+            try:
+                old = json.loads(marker.read_text())
+            except (OSError, ValueError):
+                old = {}
+            if old.get("fingerprint") != plan.fingerprint:
+                raise UsageError(f"{out}: holds a run made with other settings or other input files; "
+                                 "use --overwrite to replace it, or choose another output folder")
+    (out / MARKER).mkdir(parents=True, exist_ok=True)
+    info = {"fingerprint": plan.fingerprint, "config": {k: v for k, v in cfg.to_dict().items()
+                                                        if k not in ("transforms",)}}
+    atomic_write(marker, json.dumps(info, indent=2, default=str).encode())
+    return out
+
+
+def _clean_temp(out: Path) -> None:
+    for dirpath, _, files in os.walk(out):
+        for f in files:
+            if TMP_MARK in f and f.startswith("."):
+                try:
+                    os.unlink(os.path.join(dirpath, f))
+                except OSError:
+                    pass
+
+
+def print_plan(plan: Plan, cfg: Config, file=sys.stdout) -> None:
+    print(f"plan: {len(plan.jobs)} sources -> {plan.n_outputs} output files in {cfg.output}", file=file)
+    print(f"  {'split':<6} {'class':<24} {'originals':>9} {'augmented':>9} {'total':>7}", file=file)
+    for (s, label), c in sorted(plan.counts.items(), key=lambda kv: (kv[0][0] != "train", str(kv[0][1]))):
+        name = "(no label)" if label is None else label
+        print(f"  {s:<6} {name:<24} {c['originals']:>9} {c['augmented']:>9} {c['originals'] + c['augmented']:>7}",
+              file=file)
+
+
+@dataclass
+class Result:
+    written: int = 0
+    skipped: int = 0
+    failed: list = field(default_factory=list)
+    per_class: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return 130 if self.interrupted else (1 if self.failed else 0)
+
+
+def run(cfg: Config, quiet: bool = False) -> Result:
+    items, warnings = discover(cfg)
+    plan = make_plan(items, cfg, warnings)
+    for w in plan.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if not items:
+        raise UsageError(f"{cfg.csv or cfg.input}: no image files found")
+    if cfg.dry_run:
+        print_plan(plan, cfg)
+        return Result()
+    out = prepare_output(cfg, plan)
+    _clean_temp(out)
+    manifest = Manifest(out)
+    done = manifest.resume()
+    todo = []
+    for job in plan.jobs:
+        left = [o for o in job.outputs if o.path not in done]
+        if left:
+            todo.append(Job(job.src, job.source, job.label, job.split, left))
+    res = Result(skipped=sum(len(j.outputs) for j in plan.jobs) - sum(len(j.outputs) for j in todo))
+    n_todo = sum(len(j.outputs) for j in todo)
+    workers = max(1, min(cfg.n_workers(), len(todo)))
+    t0 = time.perf_counter()
+    manifest.open()
+    pool = None
+    try:
+        if workers == 1:
+            _init_worker(cfg, str(out))
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            results = map(run_job, todo)
+        else:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+            pool = ctx.Pool(workers, initializer=_init_worker, initargs=(cfg, str(out)))
+            results = pool.imap_unordered(run_job, todo, chunksize=1)
+        from tqdm import tqdm
+
+        with tqdm(total=n_todo, unit="file", disable=True if quiet else None, file=sys.stderr,
+                  dynamic_ncols=True) as bar:
+            for rows in results:
+                manifest.append(rows)
+                for r in rows:
+                    if r["status"] == "ok":
+                        res.written += 1
+                        res.per_class[(r["split"], r["label"])] += 1
+                    else:
+                        res.failed.append((r["source"], r["path"], r["error"]))
+                bar.update(len(rows))
+    except KeyboardInterrupt:
+        res.interrupted = True
+    finally:
+        if pool is not None:
+            if res.interrupted:
+                pool.terminate()
+            else:
+                pool.close()
+            pool.join()
+        manifest.close()
+    res.seconds = time.perf_counter() - t0
+    if not quiet:
+        print_summary(res, plan, out)
+    return res
+
+
+def print_summary(res: Result, plan: Plan, out: Path, file=sys.stdout) -> None:
+    rate = res.written / res.seconds if res.seconds > 0 else 0.0
+    state = "INTERRUPTED, run the same command again to resume" if res.interrupted else "done"
+    print(f"augcli {state}: {res.written} written, {res.skipped} already done, {len(res.failed)} failed "
+          f"in {res.seconds:.1f} s ({rate:.1f} files/s)", file=file)
+    if res.written:
+        print(f"  {'split':<6} {'class':<24} {'written':>8}", file=file)
+        for (s, label), n in sorted(res.per_class.items()):
+            print(f"  {s:<6} {label or '(no label)':<24} {n:>8}", file=file)
+    if res.failed:
+        by_source = {}
+        for source, _, err in res.failed:
+            by_source.setdefault(source, err)
+        print(f"failed ({len(res.failed)} files from {len(by_source)} sources):", file=file)
+        for source, err in list(by_source.items())[:20]:
+            print(f"  {source}: {err}", file=file)
+        if len(by_source) > 20:
+            print(f"  ... and {len(by_source) - 20} more (see the manifest)", file=file)
+    print(f"manifest: {out / 'manifest.csv'}", file=file)
+
+
+# --------------------------------------------------------------------------------------------
+# stats
+# --------------------------------------------------------------------------------------------
+def _stats_job(path: str):
+    import cv2
+    import numpy as np
+
+    from .io.image import read_image
+    from .transforms.image import maxval
+
+    try:
+        img, _, _ = read_image(path, _W.get("max_pixels", 100_000_000))
+    except Exception as e:  # noqa: BLE001
+        return path, None, _one_line(e)
+    if img.ndim == 2:
+        img = img[:, :, None].repeat(3, axis=2)
+    x = img[:, :, :3][:, :, ::-1].reshape(-1, 3).astype(np.float64) / maxval(img)
+    n = x.shape[0]
+    return path, (n, x.sum(axis=0), np.square(x).sum(axis=0), str(img.dtype)), ""
+
+
+def _init_stats(max_pixels):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import cv2
+
+    cv2.setNumThreads(0)
+    _W["max_pixels"] = max_pixels
+
+
+def stats(cfg: Config) -> dict:
+    """Per-channel (R, G, B) mean and std over every pixel of the dataset, on the 0-1 scale."""
+    import numpy as np
+
+    items, warnings = discover(cfg)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if not items:
+        raise UsageError(f"{cfg.csv or cfg.input}: no image files found")
+    n, s, s2, failed, dtypes = 0, np.zeros(3), np.zeros(3), [], Counter()
+    paths = [it.path for it in items]
+    workers = max(1, min(cfg.n_workers(), len(paths)))
+    if workers == 1:
+        _init_stats(cfg.max_pixels)
+        results = map(_stats_job, paths)
+        pool = None
+    else:
+        import multiprocessing as mp
+
+        pool = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn").Pool(
+            workers, initializer=_init_stats, initargs=(cfg.max_pixels,))
+        results = pool.imap_unordered(_stats_job, paths, chunksize=4)
+    try:
+        for path, r, err in results:
+            if r is None:
+                failed.append((path, err))
+                continue
+            n += r[0]
+            s += r[1]
+            s2 += r[2]
+            dtypes[r[3]] += 1
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    mean = s / max(n, 1)
+    std = np.sqrt(np.maximum(s2 / max(n, 1) - mean**2, 0))
+    return {"images": len(items) - len(failed), "pixels": int(n), "mean": mean.round(6).tolist(),
+            "std": std.round(6).tolist(), "dtypes": dict(dtypes), "failed": failed}

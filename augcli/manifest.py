@@ -1,0 +1,66 @@
+"""OUTPUT/manifest.csv: one row per output file, appended as jobs finish.
+
+Columns: path (relative to OUTPUT), source (relative to INPUT), label, split, augmented (0/1),
+copy, seed (the job's seed: `numpy.random.default_rng(seed)` replays the copy), ops (JSON list
+of the steps applied with their sampled parameters), status (ok/failed), error.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from .io import atomic_write
+
+COLUMNS = ["path", "source", "label", "split", "augmented", "copy", "seed", "ops", "status", "error"]
+NAME = "manifest.csv"
+
+
+def read_rows(path: Path) -> list[dict]:
+    """All complete rows; a last line cut short by a crash is ignored."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    return [r for r in csv.DictReader(io.StringIO(text, newline="")) if r.get("status") in ("ok", "failed")]
+
+
+class Manifest:
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.path = out_dir / NAME
+        self._f = None
+        self._w = None
+
+    def resume(self) -> dict[str, dict]:
+        """Keep the rows of files that are really on disk (status ok); drop failed rows (those jobs
+        run again) and rows whose file is missing. Rewrites the manifest atomically to match."""
+        kept: dict[str, dict] = {}
+        for r in read_rows(self.path):
+            if r["status"] == "ok" and (self.out_dir / r["path"]).is_file():
+                kept[r["path"]] = r
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(kept.values())
+        atomic_write(self.path, buf.getvalue().encode("utf-8"))
+        return kept
+
+    def open(self) -> None:
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        self._f = open(self.path, "a", newline="", encoding="utf-8")
+        self._w = csv.DictWriter(self._f, COLUMNS, lineterminator="\n")
+        if new:
+            self._w.writeheader()
+            self._f.flush()
+
+    def append(self, rows: list[dict]) -> None:
+        self._w.writerows(rows)
+        self._f.flush()
+
+    def close(self) -> None:
+        if self._f:
+            self._f.close()
+            self._f = None

@@ -1,0 +1,152 @@
+"""The recipe: a YAML file naming the modality, input, output, options and transforms.
+
+Everything is validated up front: an unknown key, a value of the wrong type or out of range,
+an unknown transform or parameter fails before any work with one message naming the key, the
+value and what is allowed (exit code 2). CLI options use the same names and override the recipe.
+Relative paths in a recipe are relative to the current directory (as in a Makefile).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import RecipeError
+from .transforms.base import Param, suggest
+
+FORMATS = ("same", "jpg", "png", "webp", "tif", "npy")
+
+OPTIONS: dict[str, Param] = {p.name: p for p in (
+    Param("modality", "choice", "image", choices=("image",), doc="what the input holds"),
+    Param("input", "str", None, doc="input folder (class-per-subfolder or flat)"),
+    Param("output", "str", None, doc="output folder"),
+    Param("copies", "int", 1, lo=0, hi=100000, doc="augmented copies per source"),
+    Param("balance", "bool", False, doc="top every class up to the largest class"),
+    Param("target_per_class", "int", None, lo=1, hi=10**9, doc="explicit size of every class in train (implies balance)"),
+    Param("val_split", "float", 0.0, lo=0.0, hi=0.95, doc="fraction of originals held out (stratified) in OUTPUT/val"),
+    Param("no_originals", "bool", False, doc="do not write the training originals"),
+    Param("seed", "int", 0, lo=0, hi=2**63 - 1, doc="run seed: same seed, same bytes"),
+    Param("workers", "int", None, lo=1, hi=1024, doc="worker processes (default: all cores)"),
+    Param("format", "choice", "same", choices=FORMATS, doc="output format"),
+    Param("quality", "int", 95, lo=1, hi=100, doc="JPEG/WebP quality"),
+    Param("rescale", "float", None, lo=-1e9, hi=1e9, doc="factor applied to npy output (e.g. 0.00392156862745098 for 1/255)"),
+    Param("max_pixels", "int", 100_000_000, lo=1, hi=10**12, doc="refuse images with more pixels (decompression bombs)"),
+    Param("overwrite", "bool", False, doc="delete a previous augcli output in OUTPUT and start fresh"),
+    Param("dry_run", "bool", False, doc="print the plan and exit"),
+    Param("csv", "str", None, doc="CSV listing image files (and labels) instead of a folder"),
+    Param("path_column", "str", "path", doc="CSV column with the file paths"),
+    Param("label_column", "str", None, doc="CSV column with the labels"),
+    Param("root", "str", None, doc="folder the CSV paths are relative to (default: the CSV's folder)"),
+)}
+KEYS = tuple(OPTIONS) + ("transforms",)
+
+DEFAULT_TRANSFORMS = [
+    {"hflip": {"p": 0.5}},
+    {"rotate": {"degrees": 20, "fill": "reflect"}},
+    {"zoom": {"range": [0.9, 1.1]}},
+    {"color_jitter": {"brightness": 0.2, "contrast": 0.2, "saturation": 0.2, "hue": 0.05}},
+    {"gaussian_noise": {"std": [0, 10], "p": 0.3}},
+    {"cutout": {"holes": 1, "size": [0.1, 0.3], "p": 0.5}},
+]
+
+
+@dataclass
+class Config:
+    modality: str = "image"
+    input: str | None = None
+    output: str | None = None
+    copies: int = 1
+    balance: bool = False
+    target_per_class: int | None = None
+    val_split: float = 0.0
+    no_originals: bool = False
+    seed: int = 0
+    workers: int | None = None
+    format: str = "same"
+    quality: int = 95
+    rescale: float | None = None
+    max_pixels: int = 100_000_000
+    overwrite: bool = False
+    dry_run: bool = False
+    csv: str | None = None
+    path_column: str = "path"
+    label_column: str | None = None
+    root: str | None = None
+    transforms: list = field(default_factory=list)  # validated [(name, cfg)]
+    transforms_raw: list = field(default_factory=list)
+
+    def n_workers(self) -> int:
+        if self.workers:
+            return self.workers
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:
+            return os.cpu_count() or 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_yaml(path: str | Path) -> dict:
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: recipe file not found")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RecipeError(f"{path}: cannot read recipe ({e})")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise RecipeError(f"{path}:{where} is not valid YAML ({getattr(e, 'problem', e)})")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: the recipe must be a mapping of keys (modality, input, output, transforms, ...)")
+    return data
+
+
+def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe",
+                 require_io: bool = True) -> Config:
+    """Validate recipe keys and CLI overrides (same names) into a Config."""
+    merged: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in KEYS:
+            raise RecipeError(f"{where}: key {key!r} is unknown{suggest(key, KEYS)}; allowed: {', '.join(KEYS)}")
+        merged[key] = (value, f"{where}: {key}")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            merged[key] = (value, f"--{key.replace('_', '-')}")
+    cfg = Config()
+    for key, (value, w) in merged.items():
+        if key == "transforms" or value is None:
+            continue
+        setattr(cfg, key, OPTIONS[key].validate(value, w))
+    from .transforms.image import validate_steps
+
+    raw_steps = merged.get("transforms", (None, None))[0]
+    if raw_steps is None:
+        raw_steps = DEFAULT_TRANSFORMS
+    cfg.transforms_raw = raw_steps
+    cfg.transforms = validate_steps(raw_steps, f"{where}: transforms" if "transforms" in raw else "transforms")
+    if cfg.target_per_class is not None:
+        cfg.balance = True
+    if require_io:
+        if not cfg.input and not cfg.csv:
+            raise RecipeError(f"{where}: input is missing; allowed: a folder path (or csv: a listing)")
+        if not cfg.output:
+            raise RecipeError(f"{where}: output is missing; allowed: a folder path")
+    if cfg.csv and cfg.input and cfg.root is None:
+        # `augcli image --csv list.csv INPUT OUTPUT`: INPUT is the root of the listed paths
+        cfg.root = cfg.input
+    return cfg
+
+
+def load_config(recipe: str | None, overrides: dict, require_io: bool = True) -> Config:
+    raw = load_yaml(recipe) if recipe else {}
+    return build_config(raw, overrides, where=str(recipe) if recipe else "options", require_io=require_io)

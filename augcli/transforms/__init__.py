@@ -1,0 +1,1 @@
+"""Transforms per modality. Importing this package imports no heavy library."""

@@ -1,0 +1,207 @@
+"""Parameter specs and the step base class shared by every modality.
+
+A step declares its parameters as `Param`s; the recipe is validated against them before any
+work starts, and `augcli transforms` prints them. At run time a step first *samples* its
+parameters from the job's `numpy.random.Generator` (`sample`), then applies them
+deterministically; the sampled values are what the manifest records.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..errors import RecipeError
+
+FILL_MODES = ("constant", "nearest", "reflect", "wrap")
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+@dataclass
+class Param:
+    """One parameter of a step.
+
+    kind:
+      prob    float in [0, 1]
+      float   a number in [lo, hi]
+      int     an integer in [lo, hi]
+      bool    true/false
+      choice  one of `choices`
+      range   a number x or [a, b]; x means [center - x, center + x] (or [x, x] when center is None)
+      irange  like range, integers
+      size    [height, width]; values <= 1.0 are fractions of the image side, larger ones pixels
+      fill    a number (grey level on the 8-bit scale), a list of per-channel numbers, or "random"
+      str     any string
+    """
+
+    name: str
+    kind: str
+    default: Any = None
+    lo: float | None = None
+    hi: float | None = None
+    choices: Sequence[str] = ()
+    center: float | None = 0.0
+    doc: str = ""
+    required: bool = False
+
+    def allowed(self) -> str:
+        bounds = ""
+        if self.lo is not None or self.hi is not None:
+            lo = "-inf" if self.lo is None else _fmt(self.lo)
+            hi = "inf" if self.hi is None else _fmt(self.hi)
+            bounds = f" within [{lo}, {hi}]"
+        if self.kind == "prob":
+            return "a number within [0, 1]"
+        if self.kind in ("float", "int"):
+            return f"{'an integer' if self.kind == 'int' else 'a number'}{bounds}"
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind in ("range", "irange"):
+            what = "an integer" if self.kind == "irange" else "a number"
+            if self.center is None:
+                return f"{what} or [min, max]{bounds}"
+            c = _fmt(self.center)
+            return f"{what} x (meaning [{c}-x, {c}+x]) or [min, max]{bounds}"
+        if self.kind == "size":
+            return "[height, width] (pixels, or fractions of the image side when <= 1)"
+        if self.kind == "fill":
+            return 'a number (0-255 scale), a list of per-channel numbers, or "random"'
+        if self.kind == "str":
+            return "a string"
+        return self.kind
+
+    def describe_default(self) -> str:
+        d = self.default
+        if d is None:
+            return "required" if self.required else "-"
+        return _fmt(d)
+
+    # -- validation -------------------------------------------------------------------------
+    def validate(self, value: Any, where: str) -> Any:
+        """Return the normalised value or raise RecipeError naming `where`, the value and what is allowed."""
+
+        def bad(reason: str = "is not allowed"):
+            raise RecipeError(f"{where}: {value!r} {reason}; allowed: {self.allowed()}")
+
+        k = self.kind
+        if k == "prob":
+            if not _is_num(value) or not 0 <= value <= 1:
+                bad("is out of range" if _is_num(value) else "has the wrong type")
+            return float(value)
+        if k in ("float", "int"):
+            if not _is_num(value) or (k == "int" and not float(value).is_integer()):
+                bad("has the wrong type")
+            self._check_bounds(value, bad)
+            return int(value) if k == "int" else float(value)
+        if k == "bool":
+            if not isinstance(value, bool):
+                bad("has the wrong type")
+            return value
+        if k == "choice":
+            if value not in self.choices:
+                bad()
+            return value
+        if k in ("range", "irange"):
+            if _is_num(value):
+                if self.center is None:
+                    lo, hi = value, value
+                else:
+                    if value < 0:
+                        bad("is negative")
+                    lo, hi = self.center - value, self.center + value
+            elif isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_num(v) for v in value):
+                lo, hi = value
+                if lo > hi:
+                    bad("has min > max")
+            else:
+                bad("has the wrong type")
+            if k == "irange" and not (float(lo).is_integer() and float(hi).is_integer()):
+                bad("has the wrong type")
+            for v in (lo, hi):
+                self._check_bounds(v, bad)
+            return [int(lo), int(hi)] if k == "irange" else [float(lo), float(hi)]
+        if k == "size":
+            if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_num(v) and v > 0 for v in value)):
+                bad("has the wrong type")
+            return [float(v) if v <= 1 else int(v) for v in value]
+        if k == "fill":
+            if value == "random" or (_is_num(value) and value >= 0):
+                return value
+            if isinstance(value, (list, tuple)) and 1 <= len(value) <= 4 and all(_is_num(v) and v >= 0 for v in value):
+                return [float(v) for v in value]
+            bad("has the wrong type")
+        if k == "str":
+            if not isinstance(value, str) or not value:
+                bad("has the wrong type")
+            return value
+        raise AssertionError(k)
+
+    def _check_bounds(self, v, bad):
+        if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
+            bad("is out of range")
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v)
+
+
+def suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+@dataclass
+class Step:
+    """Base of all steps. Subclasses set NAME, PARAMS, DOC and implement `sample` / `apply`."""
+
+    cfg: dict = field(default_factory=dict)
+
+    NAME = ""
+    DOC = ""
+    PARAMS: tuple[Param, ...] = ()
+    DEFAULT_P = 1.0
+
+    @classmethod
+    def all_params(cls) -> tuple[Param, ...]:
+        return (Param("p", "prob", cls.DEFAULT_P, doc="probability that the step runs"),) + tuple(cls.PARAMS)
+
+    @classmethod
+    def validate(cls, raw: dict | None, where: str) -> dict:
+        """Validate a recipe mapping for this step; returns cfg with every default filled in."""
+        raw = {} if raw is None else raw
+        if not isinstance(raw, dict):
+            raise RecipeError(f"{where}: {raw!r} has the wrong type; allowed: a mapping of parameters")
+        params = {p.name: p for p in cls.all_params()}
+        for key in raw:
+            if key not in params:
+                raise RecipeError(
+                    f"{where}.{key}: unknown parameter{suggest(key, params)}; allowed: {', '.join(params)}"
+                )
+        cfg = {}
+        for name, prm in params.items():
+            if name in raw and raw[name] is not None:
+                cfg[name] = prm.validate(raw[name], f"{where}.{name}")
+            elif prm.required:
+                raise RecipeError(f"{where}.{name}: missing; allowed: {prm.allowed()}")
+            else:
+                cfg[name] = prm.default if prm.default is None else prm.validate(prm.default, f"{where}.{name}")
+        cls.check(cfg, where)
+        return cfg
+
+    @classmethod
+    def check(cls, cfg: dict, where: str) -> None:
+        """Cross-parameter checks (override)."""
+
+    @property
+    def p(self) -> float:
+        return self.cfg["p"]
