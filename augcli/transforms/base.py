@@ -66,6 +66,8 @@ class Param:
             what = "an integer" if self.kind == "irange" else "a number"
             if self.center is None:
                 return f"{what} or [min, max]{bounds}"
+            if self.center == 0:
+                return f"{what} x (meaning [-x, x]) or [min, max]{bounds}"
             c = _fmt(self.center)
             return f"{what} x (meaning [{c}-x, {c}+x]) or [min, max]{bounds}"
         if self.kind == "size":
@@ -170,6 +172,9 @@ class Step:
     DOC = ""
     PARAMS: tuple[Param, ...] = ()
     DEFAULT_P = 1.0
+
+    def __post_init__(self):
+        """Subclasses prepare derived state here."""
 
     @classmethod
     def all_params(cls) -> tuple[Param, ...]:
