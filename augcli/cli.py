@@ -45,6 +45,23 @@ Root = Annotated[Optional[str], typer.Option(help="folder the CSV paths are rela
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary")]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"augcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False):
+    """Offline dataset augmentation: deterministic, resumable, with a manifest.
+
+    Example: augcli image photos/ out/ --copies 2 --val-split 0.2 --seed 1
+    """
+
+
 def _fail(e: AugError) -> None:
     typer.echo(f"augcli: error: {e}", err=True)
     raise typer.Exit(e.code)

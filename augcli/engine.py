@@ -72,8 +72,8 @@ def discover(cfg: Config) -> tuple[list[Item], list[str]]:
     if cfg.csv:
         root = Path(cfg.root) if cfg.root else None
         items = discover_csv(Path(cfg.csv), cfg.path_column, cfg.label_column, root)
-        base = (root or Path(cfg.csv).parent)
-        check_output(base, Path(cfg.output)) if cfg.output else None
+        if cfg.output:
+            check_output(root or Path(cfg.csv).parent, Path(cfg.output))
         return items, []
     root = Path(cfg.input)
     items, warnings = discover_folder(root, EXTENSIONS)
@@ -373,7 +373,6 @@ def print_summary(res: Result, plan: Plan, out: Path, file=sys.stdout) -> None:
 # stats
 # --------------------------------------------------------------------------------------------
 def _stats_job(path: str):
-    import cv2
     import numpy as np
 
     from .io.image import read_image
