@@ -92,9 +92,13 @@ def image(
     """Augment an image dataset into OUTPUT/train (and OUTPUT/val) with a manifest.
 
     Example: augcli image sample_data/images out/images --copies 2 --balance --val-split 0.2
+
+    With a CSV listing: augcli image --csv list.csv --label-column label out/images
     """
     o = dict(locals())
     recipe, quiet = o.pop("recipe"), o.pop("quiet")
+    if csv and input and not output:  # `augcli image --csv list.csv OUTPUT`
+        o["input"], o["output"] = None, input
     o["modality"] = "image"
     _execute(recipe, o, quiet)
 

@@ -168,6 +168,12 @@ def test_csv_listing_with_labels(dataset, tmp_path):
     assert files_on_disk(out) == {"train/kitty/img000.jpg", "train/kitty/img000__aug0.jpg",
                                   "train/kitty/img001.jpg", "train/kitty/img001__aug0.jpg",
                                   "train/pup/img000.jpg", "train/pup/img000__aug0.jpg"}
+    # the listing beside the data, one positional argument: the output
+    (dataset / "list.csv").write_text(listing.read_text())
+    out2 = tmp_path / "out2"
+    run_cli("image", "--csv", dataset / "list.csv", "--path-column", "file", "--label-column", "kind", out2,
+            check=0)
+    assert files_on_disk(out2) == files_on_disk(out)
 
 
 def test_flat_folder_and_name_collisions(tmp_path):
