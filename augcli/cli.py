@@ -14,9 +14,7 @@ import typer
 from .errors import AugError
 
 app = typer.Typer(
-    name="augcli",
-    help="Offline dataset augmentation: deterministic, resumable, with a manifest.\n\n"
-    "Example: augcli image photos/ out/ --copies 2 --val-split 0.2 --seed 1",
+    name="augcli",  # the top-level help is the docstring of the callback `_main` below
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,

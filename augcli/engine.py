@@ -167,13 +167,26 @@ _W: dict = {}
 
 
 def _init_worker(cfg: Config, out_dir: str) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    import cv2
-
-    cv2.setNumThreads(0)  # one process per core: no threads inside workers
+    _quiet_worker()
     from .transforms.image import Pipeline
 
     _W.update(cfg=cfg, out=Path(out_dir), pipeline=Pipeline(cfg.transforms))
+
+
+def _start_pool(workers: int, initializer, initargs):
+    """A process pool; fork on Linux (the parent has not imported cv2, so forking is safe and fast)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    return ctx.Pool(workers, initializer=initializer, initargs=initargs)
+
+
+def _quiet_worker() -> None:
+    """Worker set-up shared by every pool: Ctrl-C is the parent's to handle; one thread per process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import cv2
+
+    cv2.setNumThreads(0)
 
 
 def _one_line(e: BaseException) -> str:
@@ -314,10 +327,7 @@ def run(cfg: Config, quiet: bool = False) -> Result:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             results = map(run_job, todo)
         else:
-            import multiprocessing as mp
-
-            ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-            pool = ctx.Pool(workers, initializer=_init_worker, initargs=(cfg, str(out)))
+            pool = _start_pool(workers, _init_worker, (cfg, str(out)))
             results = pool.imap_unordered(run_job, todo, chunksize=1)
         from tqdm import tqdm
 
@@ -390,10 +400,7 @@ def _stats_job(path: str):
 
 
 def _init_stats(max_pixels):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import cv2
-
-    cv2.setNumThreads(0)
+    _quiet_worker()
     _W["max_pixels"] = max_pixels
 
 
@@ -414,10 +421,7 @@ def stats(cfg: Config) -> dict:
         results = map(_stats_job, paths)
         pool = None
     else:
-        import multiprocessing as mp
-
-        pool = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn").Pool(
-            workers, initializer=_init_stats, initargs=(cfg.max_pixels,))
+        pool = _start_pool(workers, _init_stats, (cfg.max_pixels,))
         results = pool.imap_unordered(_stats_job, paths, chunksize=4)
     try:
         for path, r, err in results:
