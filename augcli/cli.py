@@ -39,6 +39,9 @@ Csv = Annotated[Optional[str], typer.Option("--csv", help="CSV listing image pat
 PathCol = Annotated[Optional[str], typer.Option(help="CSV column with paths [default: path]")]
 LabelCol = Annotated[Optional[str], typer.Option(help="CSV column with labels")]
 Root = Annotated[Optional[str], typer.Option(help="folder the CSV paths are relative to [default: the CSV's folder]")]
+SampleRate = Annotated[Optional[int], typer.Option(help="audio: resample outputs to this rate in Hz (soxr)")]
+Clip = Annotated[Optional[str], typer.Option(help="audio: limit|normalize|error for samples beyond full scale [default: limit]")]
+AudioFormat = Annotated[Optional[str], typer.Option("--format", help="same|wav|flac|ogg|mp3 [default: same]")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary")]
 
 
@@ -101,6 +104,28 @@ def image(
 
 
 @app.command()
+def audio(
+    input: Annotated[Optional[str], typer.Argument(help="input folder (class-per-subfolder or flat)")] = None,
+    output: Annotated[Optional[str], typer.Argument(help="output folder")] = None,
+    recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
+    val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
+    format: AudioFormat = None, sample_rate: SampleRate = None, clip: Clip = None,
+    overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None, path_column: PathCol = None,
+    label_column: LabelCol = None, root: Root = None, quiet: Quiet = False,
+):
+    """Augment an audio dataset (wav, flac, ogg, mp3) into OUTPUT/train (and OUTPUT/val) with a manifest.
+
+    Example: augcli audio sample_data/audio out/audio --copies 2 --val-split 0.2
+    """
+    o = dict(locals())
+    recipe, quiet = o.pop("recipe"), o.pop("quiet")
+    if csv and input and not output:
+        o["input"], o["output"] = None, input
+    o["modality"] = "audio"
+    _execute(recipe, o, quiet)
+
+
+@app.command()
 def run(
     recipe: Annotated[str, typer.Argument(help="YAML recipe")],
     input: Annotated[Optional[str], typer.Option(help="override the recipe's input")] = None,
@@ -108,6 +133,7 @@ def run(
     copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
     format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
+    sample_rate: SampleRate = None, clip: Clip = None,
     overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None, path_column: PathCol = None,
     label_column: LabelCol = None, root: Root = None, quiet: Quiet = False,
 ):
@@ -137,22 +163,34 @@ def validate(recipe: Annotated[str, typer.Argument(help="YAML recipe")]):
 
 
 @app.command()
-def transforms(modality: Annotated[str, typer.Argument(help="image")] = "image"):
+def transforms(modality: Annotated[str, typer.Argument(help="image or audio")] = "image"):
     """List every transform with its parameters, defaults and allowed values.
 
-    Example: augcli transforms image
+    Example: augcli transforms audio
     """
-    from .transforms.image import ALIASES, STEPS
+    import importlib
 
-    if modality != "image":
-        _fail(AugError(f"modality {modality!r} is unknown; allowed: image", 2))
-    for name, cls in STEPS.items():
-        alias = [a for a, t in ALIASES.items() if t == name]
-        kind = "geometric, fused" if getattr(cls, "GEOMETRIC", False) else "colour, fused" if getattr(cls, "COLOR", False) else "pixel"
-        typer.echo(f"{name}{' (alias: ' + ', '.join(alias) + ')' if alias else ''}  [{kind}]  {cls.DOC}")
+    from .recipe import MODALITIES
+
+    if modality not in MODALITIES:
+        _fail(AugError(f"modality {modality!r} is unknown; allowed: {', '.join(MODALITIES)}", 2))
+    mod = importlib.import_module(f"augcli.transforms.{modality}")
+    for name, cls in mod.STEPS.items():
+        alias = [a for a, t in mod.ALIASES.items() if t == name]
+        kind = ("geometric, fused" if getattr(cls, "GEOMETRIC", False) else "colour, fused"
+                if getattr(cls, "COLOR", False) else "stretch, fused" if getattr(cls, "STRETCH", False) else "")
+        typer.echo(f"{name}{' (alias: ' + ', '.join(alias) + ')' if alias else ''}"
+                   f"{'  [' + kind + ']' if kind else ''}  {cls.DOC}")
         for p in cls.all_params():
             typer.echo(f"    {p.name:<12} default {p.describe_default():<14} {p.allowed()}"
                        + (f"  - {p.doc}" if p.doc else ""))
+    if modality == "audio":
+        from .io.audio import _sf
+
+        sf = _sf()
+        mp3 = "MP3" in sf.available_formats()
+        typer.echo(f"\nformats: wav, flac, ogg (vorbis), aiff{', mp3' if mp3 else ''} read and written "
+                   f"(libsndfile {sf.__libsndfile_version__}{'' if mp3 else '; no MP3 support in this build'})")
 
 
 @app.command()

@@ -67,7 +67,9 @@ class Plan:
 
 
 def discover(cfg: Config) -> tuple[list[Item], list[str]]:
-    from .io.image import EXTENSIONS
+    from .modality import kind_of
+
+    EXTENSIONS = kind_of(cfg.modality).extensions()
 
     if cfg.csv:
         root = Path(cfg.root) if cfg.root else None
@@ -104,8 +106,9 @@ def _split(items: list[Item], cfg: Config) -> dict[str, str]:
 def make_plan(items: list[Item], cfg: Config, warnings: list[str] | None = None) -> Plan:
     import numpy as np
 
-    from .io.image import output_ext
+    from .modality import kind_of
 
+    output_ext = kind_of(cfg.modality).output_ext
     warnings = list(warnings or [])
     ext_of = lambda it: output_ext(PurePosixPath(it.source).suffix, cfg.format)  # noqa: E731
     items = deduplicate_names(sorted(items, key=lambda it: it.source), ext_of)
@@ -154,6 +157,7 @@ def make_plan(items: list[Item], cfg: Config, warnings: list[str] | None = None)
         "modality": cfg.modality, "seed": cfg.seed, "copies": cfg.copies, "balance": cfg.balance,
         "target_per_class": cfg.target_per_class, "val_split": cfg.val_split, "no_originals": cfg.no_originals,
         "format": cfg.format, "quality": cfg.quality, "rescale": cfg.rescale, "transforms": cfg.transforms,
+        "sample_rate": cfg.sample_rate, "clip": cfg.clip,
         "inputs": [(it.source, it.label) for it in items],
     }
     fp = hashlib.sha256(json.dumps(finger, sort_keys=True, default=str).encode()).hexdigest()
@@ -167,10 +171,10 @@ _W: dict = {}
 
 
 def _init_worker(cfg: Config, out_dir: str) -> None:
-    _quiet_worker()
-    from .transforms.image import Pipeline
+    _quiet_worker(cfg.modality)
+    from .modality import kind_of
 
-    _W.update(cfg=cfg, out=Path(out_dir), pipeline=Pipeline(cfg.transforms))
+    _W.update(cfg=cfg, out=Path(out_dir), kind=kind_of(cfg.modality)(cfg))
 
 
 def _start_pool(workers: int, initializer, initargs):
@@ -181,26 +185,26 @@ def _start_pool(workers: int, initializer, initargs):
     return ctx.Pool(workers, initializer=initializer, initargs=initargs)
 
 
-def _quiet_worker() -> None:
+def _quiet_worker(modality: str = "image") -> None:
     """Worker set-up shared by every pool: Ctrl-C is the parent's to handle; one thread per process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import cv2
+    if modality == "image":
+        import cv2
 
-    cv2.setNumThreads(0)
+        cv2.setNumThreads(0)
 
 
 def _one_line(e: BaseException) -> str:
     msg = " ".join(str(e).split()) or type(e).__name__
-    return msg if type(e).__name__ in ("ImageReadError", "ValueError") else f"{type(e).__name__}: {msg}"
+    plain = ("ImageReadError", "AudioReadError", "ValueError")
+    return msg if type(e).__name__ in plain else f"{type(e).__name__}: {msg}"
 
 
 def run_job(job: Job) -> list[dict]:
     import numpy as np
 
-    from .io.image import encode, read_image
-
-    cfg: Config = _W["cfg"]
     out: Path = _W["out"]
+    kind = _W["kind"]
     base = {"source": job.source, "label": "" if job.label is None else job.label, "split": job.split}
 
     def row(o: Output, status="ok", ops=None, error=""):
@@ -209,25 +213,20 @@ def run_job(job: Job) -> list[dict]:
                 "ops": json.dumps(ops or [], separators=(",", ":")), "status": status, "error": error}
 
     try:
-        img, data, orientation = read_image(job.src, cfg.max_pixels)
+        state = kind.load(job.src)
     except Exception as e:  # noqa: BLE001 - every failure becomes a manifest row
         return [row(o, "failed", error=_one_line(e)) for o in job.outputs]
     rows = []
     for o in job.outputs:
         dst = out / o.path
+        key = stable_hash("out", o.path) & 0x7FFFFFFF
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
-            ext = dst.suffix
             if o.copy is None:
-                ops = [{"name": "exif_orientation", "value": orientation}] if orientation != 1 else []
-                if not ops and cfg.format == "same" and ext == Path(job.src).suffix.lower():
-                    atomic_write(dst, data)  # byte copy: lossless
-                else:
-                    atomic_write(dst, encode(img, ext, cfg.quality, cfg.rescale))
+                data, ops = kind.original(state, job.src, dst.suffix, key)
             else:
-                rng = np.random.default_rng(o.seed)
-                aug, ops = _W["pipeline"](img, rng)
-                atomic_write(dst, encode(aug, ext, cfg.quality, cfg.rescale))
+                data, ops = kind.augment(state, dst.suffix, np.random.default_rng(o.seed), key)
+            atomic_write(dst, data)
             rows.append(row(o, ops=ops))
         except Exception as e:  # noqa: BLE001
             rows.append(row(o, "failed", error=_one_line(e)))
@@ -302,7 +301,10 @@ def run(cfg: Config, quiet: bool = False) -> Result:
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not items:
-        raise UsageError(f"{cfg.csv or cfg.input}: no image files found")
+        from .modality import kind_of
+
+        raise UsageError(f"{cfg.csv or cfg.input}: no {kind_of(cfg.modality).noun} found "
+                         f"(looked for {', '.join(sorted(kind_of(cfg.modality).extensions()))})")
     if cfg.dry_run:
         print_plan(plan, cfg)
         return Result()

@@ -15,10 +15,12 @@ from typing import Any
 from .errors import RecipeError
 from .transforms.base import Param, suggest
 
-FORMATS = ("same", "jpg", "png", "webp", "tif", "npy")
+MODALITIES = ("image", "audio")
+FORMATS = {"image": ("same", "jpg", "png", "webp", "tif", "npy"), "audio": ("same", "wav", "flac", "ogg", "mp3")}
+ALL_FORMATS = tuple(dict.fromkeys(f for fs in FORMATS.values() for f in fs))
 
 OPTIONS: dict[str, Param] = {p.name: p for p in (
-    Param("modality", "choice", "image", choices=("image",), doc="what the input holds"),
+    Param("modality", "choice", "image", choices=MODALITIES, doc="what the input holds"),
     Param("input", "str", None, doc="input folder (class-per-subfolder or flat)"),
     Param("output", "str", None, doc="output folder"),
     Param("copies", "int", 1, lo=0, hi=100000, doc="augmented copies per source"),
@@ -28,10 +30,14 @@ OPTIONS: dict[str, Param] = {p.name: p for p in (
     Param("no_originals", "bool", False, doc="do not write the training originals"),
     Param("seed", "int", 0, lo=0, hi=2**63 - 1, doc="run seed: same seed, same bytes"),
     Param("workers", "int", None, lo=1, hi=1024, doc="worker processes (default: all cores)"),
-    Param("format", "choice", "same", choices=FORMATS, doc="output format"),
+    Param("format", "choice", "same", choices=ALL_FORMATS, doc="output format (image: same|jpg|png|webp|tif|npy; "
+          "audio: same|wav|flac|ogg|mp3)"),
     Param("quality", "int", 95, lo=1, hi=100, doc="JPEG/WebP quality"),
     Param("rescale", "float", None, lo=-1e9, hi=1e9, doc="factor applied to npy output (e.g. 0.00392156862745098 for 1/255)"),
     Param("max_pixels", "int", 100_000_000, lo=1, hi=10**12, doc="refuse images with more pixels (decompression bombs)"),
+    Param("sample_rate", "int", None, lo=1000, hi=768000, doc="audio: resample every output to this rate (soxr)"),
+    Param("clip", "choice", "limit", choices=("limit", "normalize", "error"),
+          doc="audio: samples beyond full scale in integer/lossy output are limited, the clip normalised, or an error"),
     Param("overwrite", "bool", False, doc="delete a previous augcli output in OUTPUT and start fresh"),
     Param("dry_run", "bool", False, doc="print the plan and exit"),
     Param("csv", "str", None, doc="CSV listing image files (and labels) instead of a folder"),
@@ -41,7 +47,7 @@ OPTIONS: dict[str, Param] = {p.name: p for p in (
 )}
 KEYS = tuple(OPTIONS) + ("transforms",)
 
-DEFAULT_TRANSFORMS = [
+DEFAULT_TRANSFORMS_IMAGE = [
     {"hflip": {"p": 0.5}},
     {"rotate": {"degrees": 20, "fill": "reflect"}},
     {"zoom": {"range": [0.9, 1.1]}},
@@ -49,6 +55,14 @@ DEFAULT_TRANSFORMS = [
     {"gaussian_noise": {"std": [0, 10], "p": 0.3}},
     {"cutout": {"holes": 1, "size": [0.1, 0.3], "p": 0.5}},
 ]
+DEFAULT_TRANSFORMS_AUDIO = [
+    {"gain": {"db": [-6, 6]}},
+    {"time_stretch": {"rate": [0.9, 1.1], "p": 0.5}},
+    {"pitch_shift": {"semitones": [-2, 2], "p": 0.5}},
+    {"shift": {"fraction": [-0.1, 0.1], "mode": "zero", "p": 0.5}},
+    {"noise_snr": {"snr_db": [15, 40], "p": 0.5}},
+]
+DEFAULT_TRANSFORMS = {"image": DEFAULT_TRANSFORMS_IMAGE, "audio": DEFAULT_TRANSFORMS_AUDIO}
 
 
 @dataclass
@@ -67,6 +81,8 @@ class Config:
     quality: int = 95
     rescale: float | None = None
     max_pixels: int = 100_000_000
+    sample_rate: int | None = None
+    clip: str = "limit"
     overwrite: bool = False
     dry_run: bool = False
     csv: str | None = None
@@ -127,11 +143,16 @@ def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe"
         if key == "transforms" or value is None:
             continue
         setattr(cfg, key, OPTIONS[key].validate(value, w))
-    from .transforms.image import validate_steps
+    import importlib
 
+    if cfg.format not in FORMATS[cfg.modality]:
+        w = merged["format"][1]
+        raise RecipeError(f"{w}: {cfg.format!r} is not a {cfg.modality} format; allowed: "
+                          f"{', '.join(FORMATS[cfg.modality])}")
+    validate_steps = importlib.import_module(f"augcli.transforms.{cfg.modality}").validate_steps
     raw_steps = merged.get("transforms", (None, None))[0]
     if raw_steps is None:
-        raw_steps = DEFAULT_TRANSFORMS
+        raw_steps = DEFAULT_TRANSFORMS[cfg.modality]
     cfg.transforms_raw = raw_steps
     cfg.transforms = validate_steps(raw_steps, f"{where}: transforms" if "transforms" in raw else "transforms")
     if cfg.target_per_class is not None:

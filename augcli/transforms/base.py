@@ -210,3 +210,96 @@ class Step:
     @property
     def p(self) -> float:
         return self.cfg["p"]
+
+
+def r6(x: float) -> float:
+    """Sampled values are rounded so that the manifest holds exactly what was applied."""
+    return round(float(x), 6)
+
+
+def uniform(rng, rng_range) -> float:
+    return r6(rng.uniform(rng_range[0], rng_range[1]))
+
+
+def parse_steps(raw, where: str, steps: dict, aliases: dict) -> list[tuple[str, dict]]:
+    """Validate a YAML list of steps (`- name: {params}` or `- name`) against a registry."""
+    if not isinstance(raw, list):
+        raise RecipeError(f"{where}: {raw!r} has the wrong type; allowed: a list of steps")
+    out = []
+    for i, item in enumerate(raw):
+        w = f"{where}[{i}]"
+        if isinstance(item, str):
+            name, params = item, {}
+        elif isinstance(item, dict) and len(item) == 1:
+            name, params = next(iter(item.items()))
+        else:
+            raise RecipeError(f"{w}: {item!r} is not allowed; allowed: '- name: {{params}}' with one step name")
+        cls = steps.get(aliases.get(name, name))
+        if cls is None:
+            names = sorted(set(steps) | set(aliases))
+            raise RecipeError(f"{w}: unknown transform {name!r}{suggest(name, names)}; allowed: {', '.join(names)}")
+        out.append((name, cls.validate(params, f"{w}.{name}")))
+    return out
+
+
+class OneOfBase(Step):
+    """`- one_of: {steps: [...], weights: [...], p: 1}`: pick one step (by weight), then run it
+    (subject to its own p). Subclasses give `parse` (validate child steps) and `build`."""
+
+    NAME = "one_of"
+    DOC = "pick one of several steps at random (optionally weighted)"
+    PARAMS = (Param("steps", "list", None, required=True, doc="list of steps, as in `transforms`"),
+              Param("weights", "list", None, doc="relative weights, one per step (default equal)"))
+
+    @staticmethod
+    def parse(raw, where):
+        raise NotImplementedError
+
+    @staticmethod
+    def build(name, cfg):
+        raise NotImplementedError
+
+    @classmethod
+    def validate(cls, raw, where):
+        if not isinstance(raw, dict):
+            raise RecipeError(f"{where}: {raw!r} has the wrong type; allowed: a mapping with 'steps'")
+        for key in raw:
+            if key not in ("p", "steps", "weights"):
+                raise RecipeError(f"{where}.{key}: unknown parameter{suggest(key, ['p', 'steps', 'weights'])}; "
+                                  "allowed: p, steps, weights")
+        steps = raw.get("steps")
+        if not isinstance(steps, list) or not steps:
+            raise RecipeError(f"{where}.steps: {steps!r} is not allowed; allowed: a non-empty list of steps")
+        children = cls.parse(steps, f"{where}.steps")
+        if any(name == "one_of" for name, _ in children):
+            raise RecipeError(f"{where}.steps: one_of inside one_of is not allowed; allowed: plain steps")
+        weights = raw.get("weights")
+        if weights is not None:
+            if (not isinstance(weights, list) or len(weights) != len(children)
+                    or not all(_is_num(w) and w >= 0 for w in weights) or sum(weights) <= 0):
+                raise RecipeError(f"{where}.weights: {weights!r} is not allowed; allowed: "
+                                  f"{len(children)} non-negative numbers, not all zero")
+            weights = [float(w) for w in weights]
+        p = Param("p", "prob", 1.0).validate(raw.get("p", 1.0), f"{where}.p")
+        return {"p": p, "steps": children, "weights": weights}
+
+    def __post_init__(self):
+        import numpy as np
+
+        self.children = [self.build(n, c) for n, c in self.cfg["steps"]]
+        w = self.cfg["weights"] or [1.0] * len(self.children)
+        self.probs = np.array(w) / sum(w)
+
+    def pick(self, rng) -> Step:
+        return self.children[int(rng.choice(len(self.children), p=self.probs))]
+
+
+def fire(st: Step, rng):
+    """Draw whether a step runs; a one_of resolves to its chosen child. Returns a step or None."""
+    if rng.random() >= st.p:
+        return None
+    if isinstance(st, OneOfBase):
+        st = st.pick(rng)
+        if rng.random() >= st.p:
+            return None
+    return st

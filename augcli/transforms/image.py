@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 from ..errors import RecipeError
-from .base import FILL_MODES, Param, Step, suggest
+from .base import FILL_MODES, OneOfBase, Param, Step, fire, parse_steps, r6, uniform  # noqa: F401
 
 LUMA = np.array([0.299, 0.587, 0.114])  # Rec. 601, as Pillow and torchvision use
 
@@ -28,15 +28,6 @@ def _cv2():
     import cv2  # lazy: keeps `augcli --help` fast
 
     return cv2
-
-
-def r6(x: float) -> float:
-    """Sampled values are rounded so that the manifest holds exactly what was applied."""
-    return round(float(x), 6)
-
-
-def uniform(rng, rng_range) -> float:
-    return r6(rng.uniform(rng_range[0], rng_range[1]))
 
 
 def maxval(img: np.ndarray) -> float:
@@ -703,49 +694,22 @@ class Custom(PixelStep):
         return cv2.cvtColor(y, conv[1]) if conv else y
 
 
-class OneOf(Step):
+class OneOf(OneOfBase):
     """`- one_of: {steps: [...], weights: [...], p: 1}`: pick one step (by weight), then run it
     (subject to its own p). A group of only geometric (or only colour) steps fuses like one."""
 
-    NAME = "one_of"
-    DOC = "pick one of several steps at random (optionally weighted)"
-    PARAMS = (Param("steps", "list", None, required=True, doc="list of steps, as in `transforms`"),
-              Param("weights", "list", None, doc="relative weights, one per step (default equal)"))
+    @staticmethod
+    def parse(raw, where):
+        return validate_steps(raw, where)
 
-    @classmethod
-    def validate(cls, raw, where):
-        if not isinstance(raw, dict):
-            raise RecipeError(f"{where}: {raw!r} has the wrong type; allowed: a mapping with 'steps'")
-        for key in raw:
-            if key not in ("p", "steps", "weights"):
-                raise RecipeError(f"{where}.{key}: unknown parameter{suggest(key, ['p', 'steps', 'weights'])}; "
-                                  "allowed: p, steps, weights")
-        steps = raw.get("steps")
-        if not isinstance(steps, list) or not steps:
-            raise RecipeError(f"{where}.steps: {steps!r} is not allowed; allowed: a non-empty list of steps")
-        children = validate_steps(steps, f"{where}.steps")
-        if any(name == "one_of" for name, _ in children):
-            raise RecipeError(f"{where}.steps: one_of inside one_of is not allowed; allowed: plain steps")
-        weights = raw.get("weights")
-        if weights is not None:
-            if (not isinstance(weights, list) or len(weights) != len(children)
-                    or not all(isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in weights)
-                    or sum(weights) <= 0):
-                raise RecipeError(f"{where}.weights: {weights!r} is not allowed; allowed: "
-                                  f"{len(children)} non-negative numbers, not all zero")
-            weights = [float(w) for w in weights]
-        p = Param("p", "prob", 1.0).validate(raw.get("p", 1.0), f"{where}.p")
-        return {"p": p, "steps": children, "weights": weights}
+    @staticmethod
+    def build(name, cfg):
+        return make_step(name, cfg)
 
     def __post_init__(self):
-        self.children = [make_step(n, c) for n, c in self.cfg["steps"]]
-        w = self.cfg["weights"] or [1.0] * len(self.children)
-        self.probs = np.array(w) / sum(w)
+        super().__post_init__()
         self.GEOMETRIC = all(ch.GEOMETRIC for ch in self.children)
         self.COLOR = all(ch.COLOR for ch in self.children)
-
-    def pick(self, rng) -> Step:
-        return self.children[int(rng.choice(len(self.children), p=self.probs))]
 
 
 STEPS: dict[str, type[Step]] = {
@@ -762,23 +726,8 @@ def make_step(name: str, cfg: dict) -> Step:
 
 
 def validate_steps(raw, where: str) -> list[tuple[str, dict]]:
-    """Validate a YAML list of steps: `- name: {params}` or `- name`. Returns [(name, cfg)]."""
-    if not isinstance(raw, list):
-        raise RecipeError(f"{where}: {raw!r} has the wrong type; allowed: a list of steps")
-    out = []
-    for i, item in enumerate(raw):
-        w = f"{where}[{i}]"
-        if isinstance(item, str):
-            name, params = item, {}
-        elif isinstance(item, dict) and len(item) == 1:
-            name, params = next(iter(item.items()))
-        else:
-            raise RecipeError(f"{w}: {item!r} is not allowed; allowed: '- name: {{params}}' with one step name")
-        cls = STEPS.get(ALIASES.get(name, name))
-        if cls is None:
-            names = sorted(set(STEPS) | set(ALIASES))
-            raise RecipeError(f"{w}: unknown transform {name!r}{suggest(name, names)}; allowed: {', '.join(names)}")
-        out.append((name, cls.validate(params, f"{w}.{name}")))
+    """Validate a YAML list of image steps. Returns [(name, cfg)]."""
+    out = parse_steps(raw, where, STEPS, ALIASES)
     Pipeline(out)  # checks that fused groups agree on their fill
     return out
 
@@ -818,16 +767,7 @@ class Pipeline:
                               f"({', '.join(sorted(fills | values))}); allowed: one fill per group of consecutive geometric steps")
         return (fills.pop() if fills else "reflect"), (json.loads(values.pop()) if values else None)
 
-    @staticmethod
-    def _fire(st: Step, rng):
-        """Draw whether the step runs; a one_of resolves to its chosen child. Returns a step or None."""
-        if rng.random() >= st.p:
-            return None
-        if isinstance(st, OneOf):
-            st = st.pick(rng)
-            if rng.random() >= st.p:
-                return None
-        return st
+    _fire = staticmethod(fire)
 
     def __call__(self, img: np.ndarray, rng) -> tuple[np.ndarray, list[dict]]:
         ops: list[dict] = []

@@ -1,0 +1,112 @@
+"""What the file engine needs from each modality: which files are inputs, how outputs are
+named, how a source is loaded once and turned into the bytes of each of its outputs.
+
+A `Kind` lives in a worker: `load` decodes a source once; `original` and `augment` return
+(bytes to write, ops for the manifest). Heavy libraries are imported here lazily, per modality.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .recipe import Config
+
+
+class ImageKind:
+    noun = "image files"
+
+    @staticmethod
+    def extensions() -> set[str]:
+        from .io.image import EXTENSIONS
+
+        return EXTENSIONS
+
+    @staticmethod
+    def output_ext(suffix: str, fmt: str) -> str:
+        from .io.image import output_ext
+
+        return output_ext(suffix, fmt)
+
+    def __init__(self, cfg: Config):
+        from .transforms.image import Pipeline
+
+        self.cfg = cfg
+        self.pipeline = Pipeline(cfg.transforms)
+
+    def load(self, src: str):
+        from .io.image import read_image
+
+        return read_image(src, self.cfg.max_pixels)
+
+    def original(self, state, src: str, ext: str, seed_key: int):
+        from .io.image import encode
+
+        img, data, orientation = state
+        ops = [{"name": "exif_orientation", "value": orientation}] if orientation != 1 else []
+        if not ops and self.cfg.format == "same" and ext == Path(src).suffix.lower():
+            return data, ops  # byte copy: lossless
+        return encode(img, ext, self.cfg.quality, self.cfg.rescale), ops
+
+    def augment(self, state, ext: str, rng, seed_key: int):
+        from .io.image import encode
+
+        aug, ops = self.pipeline(state[0], rng)
+        return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
+
+
+class AudioKind:
+    noun = "audio files"
+
+    @staticmethod
+    def extensions() -> set[str]:
+        from .io.audio import EXTENSIONS
+
+        return EXTENSIONS
+
+    @staticmethod
+    def output_ext(suffix: str, fmt: str) -> str:
+        from .io.audio import output_ext
+
+        return output_ext(suffix, fmt)
+
+    def __init__(self, cfg: Config):
+        from .transforms.audio import Pipeline
+
+        self.cfg = cfg
+        self.pipeline = Pipeline(cfg.transforms)
+
+    def load(self, src: str):
+        from .io.audio import read_audio, resample
+
+        clip, raw = read_audio(src)
+        ops = []
+        if self.cfg.sample_rate and self.cfg.sample_rate != clip.sr:
+            ops.append({"name": "resample", "from": clip.sr, "to": self.cfg.sample_rate})
+            clip.data = resample(clip.data, clip.sr, self.cfg.sample_rate).astype(clip.data.dtype, copy=False)
+            clip.sr = self.cfg.sample_rate
+        return clip, raw, ops
+
+    def _encode(self, clip, data, ext, seed_key, ops):
+        from .io.audio import encode
+
+        out, report = encode(data, clip.sr, ext, clip.subtype, self.cfg.clip, serial=seed_key)
+        return out, ops + ([report] if report else [])
+
+    def original(self, state, src: str, ext: str, seed_key: int):
+        clip, raw, ops = state
+        if not ops and self.cfg.format == "same" and ext == Path(src).suffix.lower():
+            return raw, []  # byte copy: lossless
+        return self._encode(clip, clip.data, ext, seed_key, list(ops))
+
+    def augment(self, state, ext: str, rng, seed_key: int):
+        clip, _, pre = state
+        y, ops = self.pipeline(clip.data, clip.sr, rng)
+        if y.shape[0] == 0:
+            raise ValueError("the transforms left no samples")
+        return self._encode(clip, y, ext, seed_key, list(pre) + ops)
+
+
+KINDS = {"image": ImageKind, "audio": AudioKind}
+
+
+def kind_of(modality: str):
+    return KINDS[modality]

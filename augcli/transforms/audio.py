@@ -1,0 +1,325 @@
+"""Audio steps.
+
+A clip is a float array of shape (frames, channels), full scale 1.0, with its sample rate.
+Every step applies the same sampled parameters to all channels. Steps sample their parameters
+from the job's Generator (`sample`), then apply them deterministically (`apply`); the sampled
+values are what the manifest records.
+
+Libraries: time stretch and pitch shift use Signalsmith Stretch (python-stretch, MIT), speed
+change and resampling use soxr. Consecutive time_stretch / pitch_shift steps are fused into one
+Signalsmith pass (one analysis, one synthesis).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import RecipeError
+from .base import OneOfBase, Param, Step, fire, parse_steps, r6, uniform
+
+
+class AudioStep(Step):
+    STRETCH = False  # handled by the fused Signalsmith pass
+
+    def sample(self, rng, x: np.ndarray, sr: int) -> dict:
+        return {}
+
+    def apply(self, x: np.ndarray, sr: int, prm: dict) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _power(x: np.ndarray) -> float:
+    return float(np.mean(np.square(x, dtype=np.float64))) if x.size else 0.0
+
+
+def _noise_at_snr(x: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray | None:
+    """x + noise scaled so that 10*log10(P(x) / P(noise)) == snr_db exactly (None: silent input)."""
+    ps, pn = _power(x), _power(noise)
+    if ps == 0.0 or pn == 0.0:
+        return None
+    scale = np.sqrt(ps / (pn * 10.0 ** (snr_db / 10.0)))
+    return (x + noise * scale).astype(x.dtype, copy=False)
+
+
+class GaussianNoise(AudioStep):
+    NAME = "gaussian_noise"
+    DOC = "add white Gaussian noise with a random amplitude (standard deviation, full scale = 1)"
+    PARAMS = (Param("amplitude", "range", [0.001, 0.015], lo=0, hi=1, center=None, doc="standard deviation range"),)
+
+    def sample(self, rng, x, sr):
+        return {"amplitude": uniform(rng, self.cfg["amplitude"]), "noise_seed": int(rng.integers(0, 2**31))}
+
+    def apply(self, x, sr, prm):
+        g = np.random.default_rng(prm["noise_seed"])
+        return x + g.standard_normal(x.shape, dtype=np.float32).astype(x.dtype, copy=False) * prm["amplitude"]
+
+
+class NoiseSNR(AudioStep):
+    NAME = "noise_snr"
+    DOC = "add white Gaussian noise at a random signal-to-noise ratio (dB, exact over the whole clip)"
+    PARAMS = (Param("snr_db", "range", [10, 40], lo=-30, hi=120, center=None, doc="SNR range in dB"),)
+
+    def sample(self, rng, x, sr):
+        return {"snr_db": uniform(rng, self.cfg["snr_db"]), "noise_seed": int(rng.integers(0, 2**31))}
+
+    def apply(self, x, sr, prm):
+        g = np.random.default_rng(prm["noise_seed"])
+        y = _noise_at_snr(x, g.standard_normal(x.shape, dtype=np.float32).astype(x.dtype, copy=False), prm["snr_db"])
+        return x if y is None else y
+
+
+class _NoiseBank:
+    """Noise recordings of a folder, read once per worker (converted to each clip's rate)."""
+
+    def __init__(self):
+        self.cache: dict = {}
+
+    def get(self, path: str, sr: int) -> np.ndarray:
+        key = (path, sr)
+        if key not in self.cache:
+            from ..io.audio import read_audio, resample
+
+            clip, _ = read_audio(path)
+            data = clip.data.astype(np.float32)
+            if clip.sr != sr:
+                data = resample(data, clip.sr, sr).astype(np.float32)
+            self.cache[key] = data
+        return self.cache[key]
+
+
+BANK = _NoiseBank()
+
+
+class BackgroundNoise(AudioStep):
+    NAME = "background_noise"
+    DOC = "mix a random recording from a folder at a random SNR (looped or cropped to length)"
+    PARAMS = (
+        Param("folder", "str", None, required=True, doc="folder of noise recordings (wav/flac/ogg/mp3)"),
+        Param("snr_db", "range", [5, 25], lo=-30, hi=120, center=None, doc="SNR range in dB"),
+    )
+
+    @classmethod
+    def check(cls, cfg, where):
+        import os
+
+        from ..io.audio import AudioReadError, list_audio, read_audio
+
+        folder = cfg["folder"]
+        if not os.path.isdir(folder):
+            raise RecipeError(f"{where}.folder: {folder!r} is not a folder; allowed: a folder of noise recordings")
+        files = list_audio(folder)
+        if not files:
+            raise RecipeError(f"{where}.folder: {folder!r} holds no audio files; allowed: a folder with "
+                              ".wav/.flac/.ogg/.mp3 noise recordings")
+        for f in files:
+            try:
+                read_audio(f)
+            except (AudioReadError, OSError) as e:
+                raise RecipeError(f"{where}.folder: {f}: {e}; allowed: readable, non-empty audio files")
+        cfg["files"] = [os.path.relpath(f, folder) for f in files]
+
+    def sample(self, rng, x, sr):
+        i = int(rng.integers(0, len(self.cfg["files"])))
+        return {"file": self.cfg["files"][i], "snr_db": uniform(rng, self.cfg["snr_db"]),
+                "offset": r6(rng.random())}
+
+    def apply(self, x, sr, prm):
+        import os
+
+        noise = BANK.get(os.path.join(self.cfg["folder"], prm["file"]), sr)
+        n = x.shape[0]
+        start = int(prm["offset"] * noise.shape[0]) % noise.shape[0]
+        idx = (start + np.arange(n)) % noise.shape[0]  # crop, or loop when shorter than the clip
+        seg = noise[idx]
+        if seg.shape[1] != x.shape[1]:
+            seg = np.repeat(seg.mean(axis=1, keepdims=True), x.shape[1], axis=1)
+        y = _noise_at_snr(x, seg.astype(x.dtype, copy=False), prm["snr_db"])
+        return x if y is None else y
+
+
+class Shift(AudioStep):
+    NAME = "shift"
+    DOC = "shift in time by a fraction of the length (positive = later); roll around or fill with silence"
+    PARAMS = (
+        Param("fraction", "range", [-0.2, 0.2], lo=-1, hi=1, doc="shift range as a fraction of the length"),
+        Param("mode", "choice", "roll", choices=("roll", "zero"), doc="roll: wrap around; zero: silence"),
+    )
+
+    def sample(self, rng, x, sr):
+        frac = uniform(rng, self.cfg["fraction"])
+        return {"fraction": frac, "samples": int(round(frac * x.shape[0]))}
+
+    def apply(self, x, sr, prm):
+        k = prm["samples"]
+        if self.cfg["mode"] == "roll":
+            return np.roll(x, k, axis=0)
+        y = np.zeros_like(x)
+        if k >= 0:
+            y[k:] = x[:x.shape[0] - k]
+        else:
+            y[:k] = x[-k:]
+        return y
+
+
+class Speed(AudioStep):
+    NAME = "speed"
+    DOC = "speed change by resampling (duration / factor, pitch * factor), as speed perturbation"
+    PARAMS = (Param("factor", "range", [0.9, 1.1], lo=0.1, hi=10, center=None, doc="speed factor range"),)
+
+    def sample(self, rng, x, sr):
+        return {"factor": uniform(rng, self.cfg["factor"])}
+
+    def apply(self, x, sr, prm):
+        from ..io.audio import resample
+
+        if prm["factor"] == 1.0:
+            return x
+        return resample(x, sr * prm["factor"], sr).astype(x.dtype, copy=False)
+
+
+class TimeStretch(AudioStep):
+    NAME = "time_stretch"
+    DOC = "change duration, keep pitch: rate > 1 is faster (duration / rate)"
+    STRETCH = True
+    PARAMS = (Param("rate", "range", [0.8, 1.25], lo=0.1, hi=10, center=None, doc="rate range"),)
+
+    def sample(self, rng, x, sr):
+        return {"rate": uniform(rng, self.cfg["rate"])}
+
+
+class PitchShift(AudioStep):
+    NAME = "pitch_shift"
+    DOC = "shift pitch by semitones, keep duration"
+    STRETCH = True
+    PARAMS = (Param("semitones", "range", [-2, 2], lo=-48, hi=48, doc="semitone range"),)
+
+    def sample(self, rng, x, sr):
+        return {"semitones": uniform(rng, self.cfg["semitones"])}
+
+
+def stretch(x: np.ndarray, sr: int, rate: float = 1.0, semitones: float = 0.0) -> np.ndarray:
+    """One Signalsmith pass: time factor and transposition together; all channels alike."""
+    import python_stretch
+
+    if rate == 1.0 and semitones == 0.0:
+        return x
+    s = python_stretch.Signalsmith.Stretch(seed=1)
+    s.preset(x.shape[1], float(sr))
+    s.setTimeFactor(float(rate))
+    s.setTransposeSemitones(float(semitones))
+    y = s.process(np.ascontiguousarray(x.T, dtype=np.float32))
+    return np.ascontiguousarray(y.T).astype(x.dtype, copy=False)
+
+
+class Gain(AudioStep):
+    NAME = "gain"
+    DOC = "multiply by a random gain in dB"
+    PARAMS = (Param("db", "range", [-6, 6], lo=-120, hi=60, doc="gain range in dB"),)
+
+    def sample(self, rng, x, sr):
+        return {"db": uniform(rng, self.cfg["db"])}
+
+    def apply(self, x, sr, prm):
+        return x * np.asarray(10.0 ** (prm["db"] / 20.0), dtype=x.dtype)
+
+
+class TimeMask(AudioStep):
+    NAME = "time_mask"
+    DOC = "silence a random span whose length is a fraction of the clip"
+    PARAMS = (
+        Param("fraction", "range", [0.0, 0.1], lo=0, hi=1, center=None, doc="span length range (fraction of the clip)"),
+        Param("fade", "float", 0.005, lo=0, hi=1, doc="fade in/out at the span's edges in seconds (no clicks)"),
+    )
+
+    def sample(self, rng, x, sr):
+        n = x.shape[0]
+        length = int(round(uniform(rng, self.cfg["fraction"]) * n))
+        start = int(rng.integers(0, n - length + 1))
+        return {"start": start, "length": length}
+
+    def apply(self, x, sr, prm):
+        s, n = prm["start"], prm["length"]
+        if n == 0:
+            return x
+        env = np.zeros(n, dtype=x.dtype)
+        f = min(int(self.cfg["fade"] * sr), n // 2)
+        if f > 0:
+            ramp = np.linspace(1.0, 0.0, f + 2, dtype=x.dtype)[1:-1]
+            env[:f], env[n - f:] = ramp, ramp[::-1]
+        y = x.copy()
+        y[s:s + n] *= env[:, None]
+        return y
+
+
+class PolarityInversion(AudioStep):
+    NAME = "polarity_inversion"
+    DOC = "multiply by -1"
+    DEFAULT_P = 0.5
+
+    def apply(self, x, sr, prm):
+        return -x
+
+
+class OneOf(OneOfBase):
+    @staticmethod
+    def parse(raw, where):
+        return validate_steps(raw, where)
+
+    @staticmethod
+    def build(name, cfg):
+        return make_step(name, cfg)
+
+
+STEPS: dict[str, type[Step]] = {
+    cls.NAME: cls
+    for cls in (GaussianNoise, NoiseSNR, BackgroundNoise, Shift, Speed, TimeStretch, PitchShift, Gain,
+                TimeMask, PolarityInversion, OneOf)
+}
+ALIASES = {"time_shift": "shift", "snr_noise": "noise_snr"}
+
+
+def make_step(name: str, cfg: dict) -> Step:
+    return STEPS[ALIASES.get(name, name)](cfg)
+
+
+def validate_steps(raw, where: str) -> list[tuple[str, dict]]:
+    return parse_steps(raw, where, STEPS, ALIASES)
+
+
+class Pipeline:
+    """Runs validated steps on a clip with a job's Generator; returns (clip, ops).
+
+    Consecutive time_stretch / pitch_shift steps that fire are applied in one Signalsmith pass
+    (`fuse=False`: one pass each)."""
+
+    def __init__(self, steps: list[tuple[str, dict]], fuse: bool = True):
+        self.steps = [make_step(n, c) for n, c in steps]
+        self.fuse = fuse
+
+    def __call__(self, x: np.ndarray, sr: int, rng) -> tuple[np.ndarray, list[dict]]:
+        ops: list[dict] = []
+        pending = [1.0, 0.0]  # rate, semitones
+
+        def flush(y):
+            if pending != [1.0, 0.0]:
+                y = stretch(y, sr, *pending)
+                pending[:] = [1.0, 0.0]
+            return y
+
+        for st in self.steps:
+            st = fire(st, rng)
+            if st is None:
+                continue
+            if not st.STRETCH:
+                x = flush(x)
+            prm = st.sample(rng, x, sr)
+            ops.append({"name": st.NAME, **prm})
+            if st.STRETCH:
+                if "rate" in prm:
+                    pending[0] *= prm["rate"]
+                else:
+                    pending[1] += prm["semitones"]
+                if not self.fuse:
+                    x = flush(x)
+                continue
+            x = st.apply(x, sr, prm)
+        return flush(x), ops
