@@ -15,14 +15,16 @@ install: $(VENV)/.installed
 
 demo: install
 	$(VENV)/bin/augcli run examples/image.yaml --overwrite
+	$(VENV)/bin/augcli run examples/audio.yaml --overwrite
 	@echo
-	@echo "Look at out/images/ (train/<class>/*__aug<k>.*, val/<class>/) and out/images/manifest.csv"
+	@echo "Look at out/images/ and out/audio/ (train/<class>/*__aug<k>.*, val/<class>/) and their manifest.csv"
 
 test: install
 	$(PY) -m pytest -q
 
 bench: install
 	$(PY) benchmarks/bench_image.py
+	$(PY) benchmarks/bench_audio.py
 
 clean:
 	rm -rf out .pytest_cache build *.egg-info

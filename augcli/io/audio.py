@@ -19,6 +19,7 @@ CONTAINERS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".mp
 EXTENSIONS = set(CONTAINERS)
 FORMATS = ("same", "wav", "flac", "ogg", "mp3")
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+SFC_SET_ADD_PEAK_CHUNK = 0x1050  # libsndfile command (sndfile.h)
 
 
 class AudioReadError(ValueError):
@@ -114,7 +115,11 @@ def encode(data: np.ndarray, sr: int, ext: str, subtype: str, policy: str, seria
     st = out_subtype(container, subtype)
     data, report = apply_clip_policy(data, st, policy)
     buf = io.BytesIO()
-    sf.write(buf, data, sr, format=container, subtype=st)
+    with sf.SoundFile(buf, "w", sr, data.shape[1], st, format=container) as f:
+        if st in FLOAT_SUBTYPES and container in ("WAV", "AIFF"):
+            # no PEAK chunk: it holds a time stamp, which would make equal audio differ in bytes
+            sf._snd.sf_command(f._file, SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+        f.write(data)
     out = buf.getvalue()
     if container == "OGG":
         out = set_ogg_serial(out, serial)
