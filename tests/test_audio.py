@@ -56,10 +56,10 @@ def test_time_stretch_changes_duration_by_the_rate_and_keeps_pitch(rate):
     assert abs(12 * np.log2(peak_freq(y) / 440)) < 0.2
 
 
-@pytest.mark.parametrize("semitones", [-3.0, 2.0, 5.0])
-def test_pitch_shift_moves_the_peak_by_the_semitones_and_keeps_duration(semitones):
+@pytest.mark.parametrize("semitones,fast", [(-3.0, False), (2.0, False), (5.0, False), (4.0, True)])
+def test_pitch_shift_moves_the_peak_by_the_semitones_and_keeps_duration(semitones, fast):
     x = sine(440)
-    y, _ = pipe([{"pitch_shift": {"semitones": [semitones, semitones]}}])(x, SR, np.random.default_rng(0))
+    y, _ = pipe([{"pitch_shift": {"semitones": [semitones, semitones], "fast": fast}}])(x, SR, np.random.default_rng(0))
     assert len(y) == len(x)
     assert abs(12 * np.log2(peak_freq(y) / 440) - semitones) < 0.2
 
@@ -244,3 +244,16 @@ def test_sample_data_demo_and_transforms_listing(tmp_path):
     p = run_cli("transforms", "audio", check=0)
     for name in ("noise_snr", "background_noise", "time_stretch", "pitch_shift", "speed", "time_mask", "mp3"):
         assert name in p.stdout
+
+
+@pytest.mark.skipif("MP3" not in sf.available_formats(), reason="this libsndfile has no MP3")
+def test_mp3_in_and_out(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    sf.write(src / "talk.mp3", np.repeat(speechlike(), 2, axis=1), 44100, format="MP3")
+    out = tmp_path / "out"
+    run_cli("audio", src, out, "--seed", "2", check=0)
+    i = sf.info(out / "train/talk__aug0.mp3")
+    assert (i.format, i.channels, i.samplerate) == ("MP3", 2, 44100)
+    run_cli("audio", src, tmp_path / "wav", "--format", "wav", check=0)
+    assert sf.info(tmp_path / "wav/train/talk__aug0.wav").subtype == "PCM_16"

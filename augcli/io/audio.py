@@ -73,6 +73,9 @@ def output_ext(suffix: str, fmt: str) -> str:
 def out_subtype(container: str, subtype: str) -> str:
     """The input's subtype when the output container can hold it, else the closest one."""
     sf = _sf()
+    lossy = subtype in ("VORBIS", "OPUS") or subtype.startswith("MPEG_")
+    if lossy and container not in ("OGG", "MP3"):
+        return "PCM_16"  # a decoded lossy stream into a lossless container
     if sf.check_format(container, subtype):
         return subtype
     if container in ("OGG",):

@@ -176,11 +176,14 @@ class Speed(AudioStep):
         return resample(x, sr * prm["factor"], sr).astype(x.dtype, copy=False)
 
 
+FAST = Param("fast", "bool", False, doc="Signalsmith's cheaper preset: about 2x faster, slightly lower quality")
+
+
 class TimeStretch(AudioStep):
     NAME = "time_stretch"
     DOC = "change duration, keep pitch: rate > 1 is faster (duration / rate)"
     STRETCH = True
-    PARAMS = (Param("rate", "range", [0.8, 1.25], lo=0.1, hi=10, center=None, doc="rate range"),)
+    PARAMS = (Param("rate", "range", [0.8, 1.25], lo=0.1, hi=10, center=None, doc="rate range"), FAST)
 
     def sample(self, rng, x, sr):
         return {"rate": uniform(rng, self.cfg["rate"])}
@@ -190,20 +193,20 @@ class PitchShift(AudioStep):
     NAME = "pitch_shift"
     DOC = "shift pitch by semitones, keep duration"
     STRETCH = True
-    PARAMS = (Param("semitones", "range", [-2, 2], lo=-48, hi=48, doc="semitone range"),)
+    PARAMS = (Param("semitones", "range", [-2, 2], lo=-48, hi=48, doc="semitone range"), FAST)
 
     def sample(self, rng, x, sr):
         return {"semitones": uniform(rng, self.cfg["semitones"])}
 
 
-def stretch(x: np.ndarray, sr: int, rate: float = 1.0, semitones: float = 0.0) -> np.ndarray:
+def stretch(x: np.ndarray, sr: int, rate: float = 1.0, semitones: float = 0.0, fast: bool = False) -> np.ndarray:
     """One Signalsmith pass: time factor and transposition together; all channels alike."""
     import python_stretch
 
     if rate == 1.0 and semitones == 0.0:
         return x
     s = python_stretch.Signalsmith.Stretch(seed=1)
-    s.preset(x.shape[1], float(sr))
+    s.preset(x.shape[1], float(sr), bool(fast))
     s.setTimeFactor(float(rate))
     s.setTransposeSemitones(float(semitones))
     y = s.process(np.ascontiguousarray(x.T, dtype=np.float32))
@@ -297,12 +300,12 @@ class Pipeline:
 
     def __call__(self, x: np.ndarray, sr: int, rng) -> tuple[np.ndarray, list[dict]]:
         ops: list[dict] = []
-        pending = [1.0, 0.0]  # rate, semitones
+        pending = [1.0, 0.0, False]  # rate, semitones, fast (any fused step asks for the cheaper preset)
 
         def flush(y):
-            if pending != [1.0, 0.0]:
+            if pending[:2] != [1.0, 0.0]:
                 y = stretch(y, sr, *pending)
-                pending[:] = [1.0, 0.0]
+            pending[:] = [1.0, 0.0, False]
             return y
 
         for st in self.steps:
@@ -318,6 +321,7 @@ class Pipeline:
                     pending[0] *= prm["rate"]
                 else:
                     pending[1] += prm["semitones"]
+                pending[2] = pending[2] or st.cfg["fast"]
                 if not self.fuse:
                     x = flush(x)
                 continue
