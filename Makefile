@@ -16,8 +16,9 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/augcli run examples/image.yaml --overwrite
 	$(VENV)/bin/augcli run examples/audio.yaml --overwrite
+	$(VENV)/bin/augcli run examples/text.yaml --overwrite
 	@echo
-	@echo "Look at out/images/ and out/audio/ (train/<class>/*__aug<k>.*, val/<class>/) and their manifest.csv"
+	@echo "Look at out/images/ and out/audio/ (train/<class>/*__aug<k>.*, val/<class>/), out/text/train.csv, and each manifest.csv"
 
 test: install
 	$(PY) -m pytest -q
@@ -25,6 +26,7 @@ test: install
 bench: install
 	$(PY) benchmarks/bench_image.py
 	$(PY) benchmarks/bench_audio.py
+	$(PY) benchmarks/bench_text.py
 
 clean:
 	rm -rf out .pytest_cache build *.egg-info

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -42,6 +42,13 @@ Root = Annotated[Optional[str], typer.Option(help="folder the CSV paths are rela
 SampleRate = Annotated[Optional[int], typer.Option(help="audio: resample outputs to this rate in Hz (soxr)")]
 Clip = Annotated[Optional[str], typer.Option(help="audio: limit|normalize|error for samples beyond full scale [default: limit]")]
 AudioFormat = Annotated[Optional[str], typer.Option("--format", help="same|wav|flac|ogg|mp3 [default: same]")]
+TextCol = Annotated[Optional[str], typer.Option(help="column (JSONL: key) with the text [default: text]")]
+IdCol = Annotated[Optional[str], typer.Option(help="column whose value goes into aug_of [default: row index]")]
+Encoding = Annotated[Optional[str], typer.Option(help="input encoding [default: utf-8]")]
+Protect = Annotated[Optional[List[str]], typer.Option(help="regex of tokens never altered (repeatable)")]
+Lexicon = Annotated[Optional[str], typer.Option(help="TSV word<TAB>synonym, synonym, ... (extends WordNet)")]
+LexMode = Annotated[Optional[str], typer.Option(help="extend|replace the shipped WordNet synonyms [default: extend]")]
+MaxTries = Annotated[Optional[int], typer.Option(help="draws before a duplicate copy is dropped [default: 10]")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary")]
 
 
@@ -126,6 +133,29 @@ def audio(
 
 
 @app.command()
+def text(
+    input: Annotated[Optional[str], typer.Argument(help="a .csv/.tsv/.jsonl file, or a folder of .txt files")] = None,
+    output: Annotated[Optional[str], typer.Argument(help="output folder")] = None,
+    recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
+    val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
+    text_column: TextCol = None, label_column: LabelCol = None, id_column: IdCol = None,
+    encoding: Encoding = None, protect: Protect = None, lexicon: Lexicon = None, lexicon_mode: LexMode = None,
+    max_tries: MaxTries = None, overwrite: Overwrite = None, dry_run: DryRun = None, quiet: Quiet = False,
+):
+    """Augment text (EDA and more): a CSV/TSV/JSONL table, or a folder of .txt files.
+
+    Example: augcli text sample_data/text/reviews.csv out/text --label-column label --copies 4
+
+    Tables give OUTPUT/train.<ext> (originals, then augmented rows with aug_of and ops columns),
+    OUTPUT/val.<ext> with --val-split, and OUTPUT/manifest.csv.
+    """
+    o = dict(locals())
+    recipe, quiet = o.pop("recipe"), o.pop("quiet")
+    o["modality"] = "text"
+    _execute(recipe, o, quiet)
+
+
+@app.command()
 def run(
     recipe: Annotated[str, typer.Argument(help="YAML recipe")],
     input: Annotated[Optional[str], typer.Option(help="override the recipe's input")] = None,
@@ -133,9 +163,9 @@ def run(
     copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
     format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
-    sample_rate: SampleRate = None, clip: Clip = None,
-    overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None, path_column: PathCol = None,
-    label_column: LabelCol = None, root: Root = None, quiet: Quiet = False,
+    sample_rate: SampleRate = None, clip: Clip = None, text_column: TextCol = None, id_column: IdCol = None,
+    encoding: Encoding = None, overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None,
+    path_column: PathCol = None, label_column: LabelCol = None, root: Root = None, quiet: Quiet = False,
 ):
     """Run what a recipe declares; options given here override the recipe.
 
@@ -163,7 +193,7 @@ def validate(recipe: Annotated[str, typer.Argument(help="YAML recipe")]):
 
 
 @app.command()
-def transforms(modality: Annotated[str, typer.Argument(help="image or audio")] = "image"):
+def transforms(modality: Annotated[str, typer.Argument(help="image, audio or text")] = "image"):
     """List every transform with its parameters, defaults and allowed values.
 
     Example: augcli transforms audio

@@ -196,12 +196,12 @@ def _quiet_worker(modality: str = "image") -> None:
 
 def _one_line(e: BaseException) -> str:
     msg = " ".join(str(e).split()) or type(e).__name__
-    plain = ("ImageReadError", "AudioReadError", "ValueError")
+    plain = ("ImageReadError", "AudioReadError", "TextDecodeError", "ValueError")
     return msg if type(e).__name__ in plain else f"{type(e).__name__}: {msg}"
 
 
 def run_job(job: Job) -> list[dict]:
-    import numpy as np
+    from .modality import Dropped
 
     out: Path = _W["out"]
     kind = _W["kind"]
@@ -225,9 +225,11 @@ def run_job(job: Job) -> list[dict]:
             if o.copy is None:
                 data, ops = kind.original(state, job.src, dst.suffix, key)
             else:
-                data, ops = kind.augment(state, dst.suffix, np.random.default_rng(o.seed), key)
+                data, ops = kind.augment(state, job, o, dst.suffix, key)
             atomic_write(dst, data)
             rows.append(row(o, ops=ops))
+        except Dropped as e:
+            rows.append(row(o, "dropped", error=str(e)))
         except Exception as e:  # noqa: BLE001
             rows.append(row(o, "failed", error=_one_line(e)))
     return rows
@@ -273,7 +275,8 @@ def _clean_temp(out: Path) -> None:
 
 
 def print_plan(plan: Plan, cfg: Config, file=sys.stdout) -> None:
-    print(f"plan: {len(plan.jobs)} sources -> {plan.n_outputs} output files in {cfg.output}", file=file)
+    n_sources = getattr(plan, "n_sources", len(plan.jobs))
+    print(f"plan: {n_sources} sources -> {plan.n_outputs} outputs in {cfg.output}", file=file)
     print(f"  {'split':<6} {'class':<24} {'originals':>9} {'augmented':>9} {'total':>7}", file=file)
     for (s, label), c in sorted(plan.counts.items(), key=lambda kv: (kv[0][0] != "train", str(kv[0][1]))):
         name = "(no label)" if label is None else label
@@ -285,6 +288,7 @@ def print_plan(plan: Plan, cfg: Config, file=sys.stdout) -> None:
 class Result:
     written: int = 0
     skipped: int = 0
+    dropped: int = 0
     failed: list = field(default_factory=list)
     per_class: Counter = field(default_factory=Counter)
     seconds: float = 0.0
@@ -296,6 +300,10 @@ class Result:
 
 
 def run(cfg: Config, quiet: bool = False) -> Result:
+    if cfg.modality == "text" and cfg.input and not cfg.csv and Path(cfg.input).is_file():
+        from . import texttable
+
+        return texttable.run(cfg, quiet)
     items, warnings = discover(cfg)
     plan = make_plan(items, cfg, warnings)
     for w in plan.warnings:
@@ -341,6 +349,8 @@ def run(cfg: Config, quiet: bool = False) -> Result:
                     if r["status"] == "ok":
                         res.written += 1
                         res.per_class[(r["split"], r["label"])] += 1
+                    elif r["status"] == "dropped":
+                        res.dropped += 1
                     else:
                         res.failed.append((r["source"], r["path"], r["error"]))
                 bar.update(len(rows))
@@ -360,11 +370,12 @@ def run(cfg: Config, quiet: bool = False) -> Result:
     return res
 
 
-def print_summary(res: Result, plan: Plan, out: Path, file=sys.stdout) -> None:
+def print_summary(res: Result, plan: Plan, out: Path, file=sys.stdout, unit: str = "files") -> None:
     rate = res.written / res.seconds if res.seconds > 0 else 0.0
     state = "INTERRUPTED, run the same command again to resume" if res.interrupted else "done"
-    print(f"augcli {state}: {res.written} written, {res.skipped} already done, {len(res.failed)} failed "
-          f"in {res.seconds:.1f} s ({rate:.1f} files/s)", file=file)
+    dropped = f", {res.dropped} dropped (duplicates, see the manifest)" if res.dropped else ""
+    print(f"augcli {state}: {res.written} written, {res.skipped} already done, {len(res.failed)} failed{dropped} "
+          f"in {res.seconds:.1f} s ({rate:.1f} {unit}/s)", file=file)
     if res.written:
         print(f"  {'split':<6} {'class':<24} {'written':>8}", file=file)
         for (s, label), n in sorted(res.per_class.items()):

@@ -2,7 +2,7 @@
 
 Columns: path (relative to OUTPUT), source (relative to INPUT), label, split, augmented (0/1),
 copy, seed (the job's seed: `numpy.random.default_rng(seed)` replays the copy), ops (JSON list
-of the steps applied with their sampled parameters), status (ok/failed), error.
+of the steps applied with their sampled parameters), status (ok/failed/dropped), error.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def read_rows(path: Path) -> list[dict]:
         return []
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
-    return [r for r in csv.DictReader(io.StringIO(text, newline="")) if r.get("status") in ("ok", "failed")]
+    return [r for r in csv.DictReader(io.StringIO(text, newline="")) if r.get("status") in ("ok", "failed", "dropped")]
 
 
 class Manifest:
@@ -39,8 +39,8 @@ class Manifest:
         run again) and rows whose file is missing. Rewrites the manifest atomically to match."""
         kept: dict[str, dict] = {}
         for r in read_rows(self.path):
-            if r["status"] == "ok" and (self.out_dir / r["path"]).is_file():
-                kept[r["path"]] = r
+            if (r["status"] == "ok" and (self.out_dir / r["path"]).is_file()) or r["status"] == "dropped":
+                kept[r["path"]] = r  # a dropped copy is deterministic: it would be dropped again
         buf = io.StringIO()
         w = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
         w.writeheader()

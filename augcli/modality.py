@@ -2,13 +2,18 @@
 named, how a source is loaded once and turned into the bytes of each of its outputs.
 
 A `Kind` lives in a worker: `load` decodes a source once; `original` and `augment` return
-(bytes to write, ops for the manifest). Heavy libraries are imported here lazily, per modality.
+(bytes to write, ops for the manifest). `augment` may raise `Dropped` (the output is not
+written; the manifest says why). Heavy libraries are imported here lazily, per modality.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from .recipe import Config
+
+
+class Dropped(Exception):
+    """An output deliberately not written (e.g. a text copy identical to its source)."""
 
 
 class ImageKind:
@@ -46,10 +51,12 @@ class ImageKind:
             return data, ops  # byte copy: lossless
         return encode(img, ext, self.cfg.quality, self.cfg.rescale), ops
 
-    def augment(self, state, ext: str, rng, seed_key: int):
+    def augment(self, state, job, o, ext: str, seed_key: int):
+        import numpy as np
+
         from .io.image import encode
 
-        aug, ops = self.pipeline(state[0], rng)
+        aug, ops = self.pipeline(state[0], np.random.default_rng(o.seed))
         return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
 
 
@@ -97,15 +104,65 @@ class AudioKind:
             return raw, []  # byte copy: lossless
         return self._encode(clip, clip.data, ext, seed_key, list(ops))
 
-    def augment(self, state, ext: str, rng, seed_key: int):
+    def augment(self, state, job, o, ext: str, seed_key: int):
+        import numpy as np
+
         clip, _, pre = state
-        y, ops = self.pipeline(clip.data, clip.sr, rng)
+        y, ops = self.pipeline(clip.data, clip.sr, np.random.default_rng(o.seed))
         if y.shape[0] == 0:
             raise ValueError("the transforms left no samples")
         return self._encode(clip, y, ext, seed_key, list(pre) + ops)
 
 
-KINDS = {"image": ImageKind, "audio": AudioKind}
+class TextKind:
+    """A folder of .txt files, one sample per file (tables go through `texttable`)."""
+
+    noun = "text files (.txt)"
+
+    @staticmethod
+    def extensions() -> set[str]:
+        return {".txt"}
+
+    @staticmethod
+    def output_ext(suffix: str, fmt: str) -> str:
+        return ".txt"
+
+    def __init__(self, cfg: Config):
+        from .transforms.text import Pipeline
+
+        self.cfg = cfg
+        self.pipeline = Pipeline(cfg.transforms, cfg.protect, cfg.lexicon, cfg.lexicon_mode)
+
+    def load(self, src: str):
+        from .io.text import decode
+
+        with open(src, "rb") as f:
+            raw = f.read()
+        text = decode(raw, self.cfg.encoding, src)
+        return {"raw": raw, "text": text, "doc": self.pipeline.parse(text), "copies": {}}
+
+    def original(self, state, src: str, ext: str, seed_key: int):
+        return state["raw"], []
+
+    def augment(self, state, job, o, ext: str, seed_key: int):
+        from .engine import copy_seed
+
+        for k in range(o.copy + 1):  # earlier copies (maybe written by an interrupted run) first
+            if k not in state["copies"]:
+                state["copies"][k] = self._copy(state, copy_seed(self.cfg.seed, job.source, k))
+        text, ops, err = state["copies"][o.copy]
+        if text is None:
+            raise Dropped(err)
+        return text.encode("utf-8"), ops
+
+    def _copy(self, state, seed: int):
+        from .transforms.text import unique_copy
+
+        earlier = {t for t, _, _ in state["copies"].values() if t is not None}
+        return unique_copy(self.pipeline, state["doc"], state["text"], earlier, seed, self.cfg.max_tries)
+
+
+KINDS = {"image": ImageKind, "audio": AudioKind, "text": TextKind}
 
 
 def kind_of(modality: str):

@@ -15,8 +15,9 @@ from typing import Any
 from .errors import RecipeError
 from .transforms.base import Param, suggest
 
-MODALITIES = ("image", "audio")
-FORMATS = {"image": ("same", "jpg", "png", "webp", "tif", "npy"), "audio": ("same", "wav", "flac", "ogg", "mp3")}
+MODALITIES = ("image", "audio", "text")
+FORMATS = {"image": ("same", "jpg", "png", "webp", "tif", "npy"), "audio": ("same", "wav", "flac", "ogg", "mp3"),
+           "text": ("same",)}
 ALL_FORMATS = tuple(dict.fromkeys(f for fs in FORMATS.values() for f in fs))
 
 OPTIONS: dict[str, Param] = {p.name: p for p in (
@@ -38,6 +39,13 @@ OPTIONS: dict[str, Param] = {p.name: p for p in (
     Param("sample_rate", "int", None, lo=1000, hi=768000, doc="audio: resample every output to this rate (soxr)"),
     Param("clip", "choice", "limit", choices=("limit", "normalize", "error"),
           doc="audio: samples beyond full scale in integer/lossy output are limited, the clip normalised, or an error"),
+    Param("text_column", "str", "text", doc="text: the column (or JSONL key) holding the text"),
+    Param("id_column", "str", None, doc="text: column whose value goes into aug_of (default: the row index)"),
+    Param("encoding", "str", "utf-8", doc="text: input encoding"),
+    Param("protect", "list", [], doc="text: regexes of tokens never altered (numbers, URLs, e-mails, @mentions always are)"),
+    Param("lexicon", "str", None, doc="text: a TSV of word<TAB>synonym, synonym, ... "),
+    Param("lexicon_mode", "choice", "extend", choices=("extend", "replace"), doc="text: the user lexicon extends or replaces WordNet"),
+    Param("max_tries", "int", 10, lo=1, hi=1000, doc="text: draws before a copy identical to its source (or a sibling) is dropped"),
     Param("overwrite", "bool", False, doc="delete a previous augcli output in OUTPUT and start fresh"),
     Param("dry_run", "bool", False, doc="print the plan and exit"),
     Param("csv", "str", None, doc="CSV listing image files (and labels) instead of a folder"),
@@ -62,7 +70,8 @@ DEFAULT_TRANSFORMS_AUDIO = [
     {"shift": {"fraction": [-0.1, 0.1], "mode": "zero", "p": 0.5}},
     {"noise_snr": {"snr_db": [15, 40], "p": 0.5}},
 ]
-DEFAULT_TRANSFORMS = {"image": DEFAULT_TRANSFORMS_IMAGE, "audio": DEFAULT_TRANSFORMS_AUDIO}
+DEFAULT_TRANSFORMS = {"image": DEFAULT_TRANSFORMS_IMAGE, "audio": DEFAULT_TRANSFORMS_AUDIO,
+                      "text": [{"eda": {"alpha": 0.1}}]}
 
 
 @dataclass
@@ -83,6 +92,13 @@ class Config:
     max_pixels: int = 100_000_000
     sample_rate: int | None = None
     clip: str = "limit"
+    text_column: str = "text"
+    id_column: str | None = None
+    encoding: str = "utf-8"
+    protect: list = field(default_factory=list)
+    lexicon: str | None = None
+    lexicon_mode: str = "extend"
+    max_tries: int = 10
     overwrite: bool = False
     dry_run: bool = False
     csv: str | None = None
@@ -157,6 +173,7 @@ def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe"
     cfg.transforms = validate_steps(raw_steps, f"{where}: transforms" if "transforms" in raw else "transforms")
     if cfg.target_per_class is not None:
         cfg.balance = True
+    _check_text_options(cfg, merged)
     if require_io:
         if not cfg.input and not cfg.csv:
             raise RecipeError(f"{where}: input is missing; allowed: a folder path (or csv: a listing)")
@@ -171,3 +188,26 @@ def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe"
 def load_config(recipe: str | None, overrides: dict, require_io: bool = True) -> Config:
     raw = load_yaml(recipe) if recipe else {}
     return build_config(raw, overrides, where=str(recipe) if recipe else "options", require_io=require_io)
+
+
+def _check_text_options(cfg: Config, merged: dict) -> None:
+    import codecs
+    import re
+
+    for i, pat in enumerate(cfg.protect):
+        w = merged["protect"][1]
+        try:
+            if not isinstance(pat, str):
+                raise TypeError
+            re.compile(pat)
+        except (TypeError, re.error) as e:
+            raise RecipeError(f"{w}[{i}]: {pat!r} is not a valid regular expression ({e}); allowed: a list of regexes")
+    try:
+        codecs.lookup(cfg.encoding)
+    except LookupError:
+        raise RecipeError(f"{merged['encoding'][1]}: {cfg.encoding!r} is not an encoding Python knows; "
+                          "allowed: e.g. utf-8, latin-1, cp1252")
+    if cfg.lexicon:
+        from .transforms.text import read_user_lexicon
+
+        read_user_lexicon(cfg.lexicon)

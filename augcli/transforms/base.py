@@ -76,6 +76,8 @@ class Param:
             return 'a number (0-255 scale), a list of per-channel numbers, or "random"'
         if self.kind == "str":
             return "a string"
+        if self.kind == "list":
+            return "a list"
         return self.kind
 
     def describe_default(self) -> str:
@@ -142,6 +144,10 @@ class Param:
             if not isinstance(value, str) or not value:
                 bad("has the wrong type")
             return value
+        if k == "list":
+            if not isinstance(value, list):
+                bad("has the wrong type")
+            return list(value)
         raise AssertionError(k)
 
     def _check_bounds(self, v, bad):
@@ -298,7 +304,7 @@ def fire(st: Step, rng):
     """Draw whether a step runs; a one_of resolves to its chosen child. Returns a step or None."""
     if rng.random() >= st.p:
         return None
-    if isinstance(st, OneOfBase):
+    while isinstance(st, OneOfBase):  # a preset (e.g. text's eda) may sit inside a one_of
         st = st.pick(rng)
         if rng.random() >= st.p:
             return None

@@ -1,0 +1,385 @@
+"""Text augmentation of a table (CSV, TSV, JSONL): streamed in chunks, in a process pool.
+
+1. One streaming pass in the parent checks the file (encoding, columns, one line-numbered error)
+   and notes every record's label and where each chunk of CHUNK records starts (byte offset).
+   Memory: a few bytes per record (label code, split, copies), never the text.
+2. Plan: the stratified val split and the copies per record (balance) as in the file engine;
+   a copy's seed is a hash of (run seed, record index, copy number).
+3. Workers each read their chunk from its offset and write its part files (originals,
+   augmented rows, val rows, manifest rows) atomically into OUTPUT/.augcli/parts/; a finished
+   chunk has a `.json` marker, so an interrupted run resumes with the chunks left.
+4. The parent joins the parts in chunk order into OUTPUT/train.<ext> (originals first, then the
+   augmented rows) and OUTPUT/val.<ext>, then writes manifest.csv, each atomically.
+
+Output rows = the input's columns unchanged, the text column replaced for augmented rows, plus
+`aug_of` (the source record's id column value, or its 0-based index) and `ops` (JSON).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+from array import array
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine import MARKER, Result, _start_pool, copy_seed, prepare_output, print_plan, print_summary, stable_hash
+from .errors import UsageError
+from .io import atomic_write
+from .io.text import RecordReader, RecordWriter, table_format
+from .manifest import COLUMNS
+from .recipe import Config
+
+CHUNK = 2000
+ADDED = ("aug_of", "ops")
+
+
+@dataclass
+class TablePlan:
+    fmt: str
+    header: list[str]  # CSV/TSV columns ([] for JSONL)
+    labels: list  # label names by code
+    codes: array  # label code per record (-1: no label)
+    val: bytearray  # 1 = record held out in val
+    copies: array  # augmented copies per record
+    chunks: list  # (chunk index, offset, line, first record, records)
+    counts: dict
+    warnings: list
+    fingerprint: str
+
+    @property
+    def jobs(self):
+        return self.chunks
+
+    @property
+    def n_sources(self) -> int:
+        return len(self.codes)
+
+    @property
+    def n_outputs(self) -> int:
+        return sum(c["originals"] + c["augmented"] for c in self.counts.values())
+
+
+def _column_index(header: list[str], name: str | None, what: str, path: str) -> int | None:
+    if name is None:
+        return None
+    if name not in header:
+        raise UsageError(f"{path}: no {what} column {name!r}; columns are: {', '.join(header) or '(none)'}")
+    return header.index(name)
+
+
+def index(cfg: Config) -> TablePlan:
+    import numpy as np
+
+    path, fmt = cfg.input, table_format(cfg.input)
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: input file not found")
+    rd = RecordReader(path, fmt, cfg.encoding)
+    try:
+        header = rd.header()
+        if fmt != "jsonl":
+            clash = [c for c in ADDED if c in header]
+            if clash:
+                raise UsageError(f"{path}: already has a column {clash[0]!r}, which augcli adds; rename it")
+        ti = _column_index(header, cfg.text_column, "text", path) if fmt != "jsonl" else None
+        li = _column_index(header, cfg.label_column, "label", path) if fmt != "jsonl" else None
+        if fmt != "jsonl":
+            _column_index(header, cfg.id_column, "id", path)
+        names: dict[str, int] = {}
+        codes, chunks = array("i"), []
+        n = 0
+        for line, offset, rec in rd.records():
+            if n % CHUNK == 0:
+                chunks.append([len(chunks), offset, line, n, 0])
+            if fmt == "jsonl":
+                if cfg.text_column not in rec:
+                    raise UsageError(f"{path}: line {line}: no key {cfg.text_column!r} (the text column)")
+                if not isinstance(rec[cfg.text_column], str):
+                    raise UsageError(f"{path}: line {line}: {cfg.text_column!r} is not a string")
+                label = rec.get(cfg.label_column) if cfg.label_column else None
+                if cfg.label_column and label is None:
+                    raise UsageError(f"{path}: line {line}: no label in key {cfg.label_column!r}")
+                if any(k in rec for k in ADDED):
+                    raise UsageError(f"{path}: line {line}: already has a key 'aug_of' or 'ops', which augcli adds")
+            else:
+                if len(rec) != len(header):
+                    raise UsageError(f"{path}: line {line}: {len(rec)} fields, but the header has {len(header)}")
+                label = rec[li] if li is not None else None
+            if label is None:
+                codes.append(-1)
+            else:
+                label = str(label)
+                if label.strip() == "":
+                    raise UsageError(f"{path}: line {line}: empty label in column {cfg.label_column!r}")
+                codes.append(names.setdefault(label, len(names)))
+            chunks[-1][4] += 1
+            n += 1
+    finally:
+        rd.close()
+    labels = list(names)
+    codes_np = np.frombuffer(codes, dtype=np.int32) if n else np.zeros(0, np.int32)
+    if (cfg.balance or cfg.target_per_class) and not cfg.label_column:
+        raise UsageError("--balance needs labels: pass --label-column")
+
+    val = bytearray(n)
+    if cfg.val_split > 0:
+        for c in sorted(set(codes_np.tolist())):
+            idx = np.flatnonzero(codes_np == c)
+            n_val = int(math.floor(cfg.val_split * len(idx) + 0.5))
+            name = labels[c] if c >= 0 else None
+            rng = np.random.default_rng(stable_hash("val", cfg.seed, name))
+            for i in idx[rng.permutation(len(idx))[:n_val]]:
+                val[int(i)] = 1
+    val_np = np.frombuffer(bytes(val), dtype=np.uint8) if n else np.zeros(0, np.uint8)
+    copies = np.zeros(n, np.int32)
+    keep = not cfg.no_originals
+    warnings = []
+    train_idx = {c: np.flatnonzero((codes_np == c) & (val_np == 0)) for c in sorted(set(codes_np.tolist()))}
+    if cfg.balance and train_idx:
+        per = cfg.copies + (1 if keep else 0)
+        target = cfg.target_per_class or max(len(v) * per for v in train_idx.values())
+        for c, idx in train_idx.items():
+            if not len(idx):
+                continue
+            have = len(idx) if keep else 0
+            need = target - have
+            if need < 0:
+                warnings.append(f"class {labels[c]!r} has {have} originals, more than the target {target}: "
+                                "all are kept and none is augmented")
+                need = 0
+            base, extra = divmod(need, len(idx))
+            copies[idx] = base
+            rng = np.random.default_rng(stable_hash("balance", cfg.seed, labels[c]))
+            copies[idx[rng.permutation(len(idx))[:extra]]] += 1
+    else:
+        copies[val_np == 0] = cfg.copies
+    counts = defaultdict(lambda: {"originals": 0, "augmented": 0})
+    for c in sorted(set(codes_np.tolist())):
+        name = labels[c] if c >= 0 else None
+        m = codes_np == c
+        counts[("val", name)]["originals"] += int(np.sum(m & (val_np == 1)))
+        if keep:
+            counts[("train", name)]["originals"] += int(np.sum(m & (val_np == 0)))
+        counts[("train", name)]["augmented"] += int(copies[m].sum())
+    counts = {k: v for k, v in counts.items() if v["originals"] or v["augmented"]}
+    st = os.stat(path)
+    finger = {"modality": "text", "input": os.path.abspath(path), "size": st.st_size, "mtime": st.st_mtime_ns,
+              "seed": cfg.seed, "copies": cfg.copies, "balance": cfg.balance, "target": cfg.target_per_class,
+              "val": cfg.val_split, "no_originals": cfg.no_originals, "transforms": cfg.transforms,
+              "text_column": cfg.text_column, "label_column": cfg.label_column, "id_column": cfg.id_column,
+              "protect": cfg.protect, "lexicon": cfg.lexicon, "lexicon_mode": cfg.lexicon_mode,
+              "max_tries": cfg.max_tries, "encoding": cfg.encoding}
+    fp = hashlib.sha256(json.dumps(finger, sort_keys=True, default=str).encode()).hexdigest()
+    return TablePlan(fmt, header, labels, array("i", codes_np.tolist()) if n else codes, val,
+                     array("i", copies.tolist()), [tuple(c) for c in chunks], dict(counts), warnings, fp)
+
+
+# --------------------------------------------------------------------------------------------
+# workers
+# --------------------------------------------------------------------------------------------
+_T: dict = {}
+
+
+def _init(cfg: Config, plan: TablePlan, parts: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .transforms.text import Pipeline
+
+    _T.update(cfg=cfg, plan=plan, parts=Path(parts),
+              pipeline=Pipeline(cfg.transforms, cfg.protect, cfg.lexicon, cfg.lexicon_mode))
+
+
+def run_chunk(chunk) -> dict:
+    from .transforms.text import unique_copy
+
+    cfg: Config = _T["cfg"]
+    plan: TablePlan = _T["plan"]
+    pipe = _T["pipeline"]
+    idx, offset, line, first, n = chunk
+    fmt, header = plan.fmt, plan.header
+    cols = header + list(ADDED)
+    w_orig, w_aug, w_val = (RecordWriter(fmt, cols) for _ in range(3))
+    man = io.StringIO()
+    mw = csv.writer(man, lineterminator="\n")
+    ti = header.index(cfg.text_column) if fmt != "jsonl" else None
+    ii = header.index(cfg.id_column) if fmt != "jsonl" and cfg.id_column else None
+    name = Path(cfg.input).name
+    stats = Counter()
+    rd = RecordReader(cfg.input, fmt, cfg.encoding, offset, line)
+    try:
+        for k, (_, _, rec) in enumerate(rd.records()):
+            if k == n:
+                break
+            g = first + k
+            code = plan.codes[g]
+            label = plan.labels[code] if code >= 0 else ""
+            source = f"{name}:{g}"
+            if fmt == "jsonl":
+                text = rec[cfg.text_column]
+                aug_of = rec.get(cfg.id_column, g) if cfg.id_column else g
+                orig = {**rec, "aug_of": None, "ops": None}
+            else:
+                text = rec[ti]
+                aug_of = rec[ii] if ii is not None else g
+                orig = rec + ["", ""]
+            if plan.val[g]:
+                w_val.write(orig)
+                mw.writerow(["val", source, label, "val", 0, "", "", "[]", "ok", ""])
+                stats["val"] += 1
+                continue
+            if not cfg.no_originals:
+                w_orig.write(orig)
+                mw.writerow(["orig", source, label, "train", 0, "", "", "[]", "ok", ""])
+                stats["orig"] += 1
+            nc = plan.copies[g]
+            if not nc:
+                continue
+            doc = pipe.parse(text)
+            seen: set = set()
+            for c in range(nc):
+                seed = copy_seed(cfg.seed, source, c)
+                new, ops, err = unique_copy(pipe, doc, text, seen, seed, cfg.max_tries)
+                if new is None:
+                    mw.writerow(["dropped", source, label, "train", 1, c, seed, "[]", "dropped", err])
+                    stats["dropped"] += 1
+                    continue
+                seen.add(new)
+                ops_json = json.dumps(ops, ensure_ascii=False, separators=(",", ":"))
+                if fmt == "jsonl":
+                    w_aug.write({**rec, cfg.text_column: new, "aug_of": aug_of, "ops": ops})
+                else:
+                    row = list(rec)
+                    row[ti] = new
+                    w_aug.write(row + [aug_of, ops_json])
+                mw.writerow(["aug", source, label, "train", 1, c, seed, ops_json, "ok", ""])
+                stats["aug"] += 1
+    finally:
+        rd.close()
+    parts = _T["parts"]
+    for suffix, w in (("orig", w_orig), ("aug", w_aug), ("val", w_val)):
+        atomic_write(parts / f"{idx:07d}.{suffix}", w.take())
+    atomic_write(parts / f"{idx:07d}.manifest", man.getvalue().encode("utf-8"))
+    atomic_write(parts / f"{idx:07d}.json", json.dumps(dict(stats)).encode())  # the chunk is done
+    return {"idx": idx, **stats}
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------------------------
+def _assemble(cfg: Config, plan: TablePlan, out: Path, parts: Path, n_chunks: int) -> None:
+    ext = "." + {"csv": "csv", "tsv": "tsv", "jsonl": "jsonl"}[plan.fmt]
+    cols = plan.header + list(ADDED)
+    head = RecordWriter(plan.fmt, cols).header()
+    stats = [json.loads((parts / f"{i:07d}.json").read_text()) for i in range(n_chunks)]
+    n_orig = sum(s.get("orig", 0) for s in stats)
+    n_val = sum(s.get("val", 0) for s in stats)
+
+    def join(dst: Path, kinds: list[str]):
+        tmp = dst.with_name(f".{dst.name}.augtmp")
+        with open(tmp, "wb") as f:
+            f.write(head)
+            for kind in kinds:
+                for i in range(n_chunks):
+                    with open(parts / f"{i:07d}.{kind}", "rb") as p:
+                        shutil.copyfileobj(p, f, 1 << 20)
+        os.replace(tmp, dst)
+
+    join(out / f"train{ext}", ["orig", "aug"])
+    if n_val:
+        join(out / f"val{ext}", ["val"])
+    tmp = out / ".manifest.csv.augtmp"
+    o = a = v = 0
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(COLUMNS)
+        for i in range(n_chunks):
+            with open(parts / f"{i:07d}.manifest", newline="", encoding="utf-8") as p:
+                for kind, *rest in csv.reader(p):
+                    if kind == "orig":
+                        path, o = f"train{ext}#{o}", o + 1
+                    elif kind == "aug":
+                        path, a = f"train{ext}#{n_orig + a}", a + 1
+                    elif kind == "val":
+                        path, v = f"val{ext}#{v}", v + 1
+                    else:
+                        path = ""
+                    w.writerow([path, *rest])
+    os.replace(tmp, out / "manifest.csv")
+    shutil.rmtree(parts)
+
+
+def run(cfg: Config, quiet: bool = False) -> Result:
+    if table_format(cfg.input) is None:
+        raise UsageError(f"{cfg.input}: not a table augcli reads; allowed: .csv, .tsv, .jsonl files "
+                         "(or a folder of .txt files)")
+    i, o = Path(cfg.input).resolve(), Path(cfg.output).resolve()
+    if o == i or o in i.parents:
+        raise UsageError(f"{cfg.output}: the output folder contains the input file {cfg.input}; "
+                         "choose an output folder that does not hold the input")
+    plan = index(cfg)
+    for w in plan.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if cfg.dry_run:
+        print_plan(plan, cfg)
+        return Result()
+    out = prepare_output(cfg, plan)
+    parts = out / MARKER / "parts"
+    res = Result()
+    if (out / "manifest.csv").exists() and not parts.exists():
+        res.skipped = plan.n_outputs
+        if not quiet:
+            print_summary(res, plan, out)
+        return res
+    parts.mkdir(parents=True, exist_ok=True)
+    for f in parts.iterdir():
+        if ".augtmp" in f.name:
+            f.unlink()
+    todo = [c for c in plan.chunks if not (parts / f"{c[0]:07d}.json").exists()]
+    for c in plan.chunks:
+        if c not in todo:
+            s = json.loads((parts / f"{c[0]:07d}.json").read_text())
+            res.skipped += s.get("orig", 0) + s.get("aug", 0) + s.get("val", 0)
+    workers = max(1, min(cfg.n_workers(), len(todo)))
+    t0 = time.perf_counter()
+    pool = None
+    try:
+        if workers <= 1:
+            _init(cfg, plan, str(parts))
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            results = map(run_chunk, todo)
+        else:
+            pool = _start_pool(workers, _init, (cfg, plan, str(parts)))
+            results = pool.imap_unordered(run_chunk, todo, chunksize=1)
+        from tqdm import tqdm
+
+        with tqdm(total=sum(c[4] for c in todo), unit="rec", disable=True if quiet else None, file=sys.stderr,
+                  dynamic_ncols=True) as bar:
+            for s in results:
+                res.written += s.get("orig", 0) + s.get("aug", 0) + s.get("val", 0)
+                res.dropped += s.get("dropped", 0)
+                bar.update(plan.chunks[s["idx"]][4])
+        _assemble(cfg, plan, out, parts, len(plan.chunks))
+    except KeyboardInterrupt:
+        res.interrupted = True
+    finally:
+        if pool is not None:
+            if res.interrupted:
+                pool.terminate()
+            else:
+                pool.close()
+            pool.join()
+    res.seconds = time.perf_counter() - t0
+    if not res.interrupted:
+        for (s, label), c in plan.counts.items():
+            res.per_class[(s, label or "")] = c["originals"] + c["augmented"]
+        res.per_class = Counter({k: v for k, v in res.per_class.items() if v})
+    if not quiet:
+        print_summary(res, plan, out, unit="rows")
+    return res
