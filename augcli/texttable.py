@@ -27,7 +27,7 @@ import signal
 import sys
 import time
 from array import array
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +77,7 @@ def _column_index(header: list[str], name: str | None, what: str, path: str) -> 
 
 
 def index(cfg: Config) -> TablePlan:
-    import numpy as np
+    from .transforms.text import PyRng
 
     path, fmt = cfg.input, table_format(cfg.input)
     if not os.path.isfile(path):
@@ -125,28 +125,29 @@ def index(cfg: Config) -> TablePlan:
     finally:
         rd.close()
     labels = list(names)
-    codes_np = np.frombuffer(codes, dtype=np.int32) if n else np.zeros(0, np.int32)
     if (cfg.balance or cfg.target_per_class) and not cfg.label_column:
         raise UsageError("--balance needs labels: pass --label-column")
-
+    # per class, the record indices (4 bytes each); pure Python: numpy's import would cost more
+    # start-up than these loops take on 100,000s of records
+    by_class: dict[int, array] = {}
+    for i, c in enumerate(codes):
+        by_class.setdefault(c, array("i")).append(i)
+    name_of = lambda c: labels[c] if c >= 0 else None  # noqa: E731
     val = bytearray(n)
     if cfg.val_split > 0:
-        for c in sorted(set(codes_np.tolist())):
-            idx = np.flatnonzero(codes_np == c)
+        for c, idx in sorted(by_class.items()):
             n_val = int(math.floor(cfg.val_split * len(idx) + 0.5))
-            name = labels[c] if c >= 0 else None
-            rng = np.random.default_rng(stable_hash("val", cfg.seed, name))
-            for i in idx[rng.permutation(len(idx))[:n_val]]:
-                val[int(i)] = 1
-    val_np = np.frombuffer(bytes(val), dtype=np.uint8) if n else np.zeros(0, np.uint8)
-    copies = np.zeros(n, np.int32)
+            rng = PyRng(stable_hash("val", cfg.seed, name_of(c)))
+            for k in rng.choice(len(idx), n_val, replace=False):
+                val[idx[k]] = 1
+    copies = array("i", bytes(4 * n))
     keep = not cfg.no_originals
     warnings = []
-    train_idx = {c: np.flatnonzero((codes_np == c) & (val_np == 0)) for c in sorted(set(codes_np.tolist()))}
-    if cfg.balance and train_idx:
+    train = {c: array("i", (i for i in idx if not val[i])) for c, idx in sorted(by_class.items())}
+    if cfg.balance and train:
         per = cfg.copies + (1 if keep else 0)
-        target = cfg.target_per_class or max(len(v) * per for v in train_idx.values())
-        for c, idx in train_idx.items():
+        target = cfg.target_per_class or max(len(v) * per for v in train.values())
+        for c, idx in train.items():
             if not len(idx):
                 continue
             have = len(idx) if keep else 0
@@ -156,20 +157,23 @@ def index(cfg: Config) -> TablePlan:
                                 "all are kept and none is augmented")
                 need = 0
             base, extra = divmod(need, len(idx))
-            copies[idx] = base
-            rng = np.random.default_rng(stable_hash("balance", cfg.seed, labels[c]))
-            copies[idx[rng.permutation(len(idx))[:extra]]] += 1
+            for i in idx:
+                copies[i] = base
+            for k in PyRng(stable_hash("balance", cfg.seed, labels[c])).choice(len(idx), extra, replace=False):
+                copies[idx[k]] += 1
     else:
-        copies[val_np == 0] = cfg.copies
-    counts = defaultdict(lambda: {"originals": 0, "augmented": 0})
-    for c in sorted(set(codes_np.tolist())):
-        name = labels[c] if c >= 0 else None
-        m = codes_np == c
-        counts[("val", name)]["originals"] += int(np.sum(m & (val_np == 1)))
-        if keep:
-            counts[("train", name)]["originals"] += int(np.sum(m & (val_np == 0)))
-        counts[("train", name)]["augmented"] += int(copies[m].sum())
-    counts = {k: v for k, v in counts.items() if v["originals"] or v["augmented"]}
+        for i in range(n):
+            if not val[i]:
+                copies[i] = cfg.copies
+    counts = {}
+    for c, idx in sorted(by_class.items()):
+        name = name_of(c)
+        n_val = sum(val[i] for i in idx)
+        if n_val:
+            counts[("val", name)] = {"originals": n_val, "augmented": 0}
+        t = {"originals": (len(idx) - n_val) if keep else 0, "augmented": sum(copies[i] for i in train[c])}
+        if t["originals"] or t["augmented"]:
+            counts[("train", name)] = t
     st = os.stat(path)
     finger = {"modality": "text", "input": os.path.abspath(path), "size": st.st_size, "mtime": st.st_mtime_ns,
               "seed": cfg.seed, "copies": cfg.copies, "balance": cfg.balance, "target": cfg.target_per_class,
@@ -178,8 +182,7 @@ def index(cfg: Config) -> TablePlan:
               "protect": cfg.protect, "lexicon": cfg.lexicon, "lexicon_mode": cfg.lexicon_mode,
               "max_tries": cfg.max_tries, "encoding": cfg.encoding}
     fp = hashlib.sha256(json.dumps(finger, sort_keys=True, default=str).encode()).hexdigest()
-    return TablePlan(fmt, header, labels, array("i", codes_np.tolist()) if n else codes, val,
-                     array("i", copies.tolist()), [tuple(c) for c in chunks], dict(counts), warnings, fp)
+    return TablePlan(fmt, header, labels, codes, val, copies, [tuple(c) for c in chunks], counts, warnings, fp)
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,7 +200,7 @@ def _init(cfg: Config, plan: TablePlan, parts: str) -> None:
 
 
 def run_chunk(chunk) -> dict:
-    from .transforms.text import unique_copy
+    from .transforms.text import OPS_JSON, unique_copy
 
     cfg: Config = _T["cfg"]
     plan: TablePlan = _T["plan"]
@@ -206,8 +209,15 @@ def run_chunk(chunk) -> dict:
     fmt, header = plan.fmt, plan.header
     cols = header + list(ADDED)
     w_orig, w_aug, w_val = (RecordWriter(fmt, cols) for _ in range(3))
-    man = io.StringIO()
+    man = io.StringIO()  # manifest rows without their path (known only when the parts are joined)
     mw = csv.writer(man, lineterminator="\n")
+    kinds, ends = [], []
+
+    def mrow(kind, *fields):
+        mw.writerow(fields)
+        kinds.append(kind)
+        ends.append(man.tell())
+
     ti = header.index(cfg.text_column) if fmt != "jsonl" else None
     ii = header.index(cfg.id_column) if fmt != "jsonl" and cfg.id_column else None
     name = Path(cfg.input).name
@@ -231,12 +241,12 @@ def run_chunk(chunk) -> dict:
                 orig = rec + ["", ""]
             if plan.val[g]:
                 w_val.write(orig)
-                mw.writerow(["val", source, label, "val", 0, "", "", "[]", "ok", ""])
+                mrow("v", source, label, "val", 0, "", "", "[]", "ok", "")
                 stats["val"] += 1
                 continue
             if not cfg.no_originals:
                 w_orig.write(orig)
-                mw.writerow(["orig", source, label, "train", 0, "", "", "[]", "ok", ""])
+                mrow("o", source, label, "train", 0, "", "", "[]", "ok", "")
                 stats["orig"] += 1
             nc = plan.copies[g]
             if not nc:
@@ -247,18 +257,18 @@ def run_chunk(chunk) -> dict:
                 seed = copy_seed(cfg.seed, source, c)
                 new, ops, err = unique_copy(pipe, doc, text, seen, seed, cfg.max_tries)
                 if new is None:
-                    mw.writerow(["dropped", source, label, "train", 1, c, seed, "[]", "dropped", err])
+                    mrow("d", source, label, "train", 1, c, seed, "[]", "dropped", err)
                     stats["dropped"] += 1
                     continue
                 seen.add(new)
-                ops_json = json.dumps(ops, ensure_ascii=False, separators=(",", ":"))
+                ops_json = OPS_JSON(ops)
                 if fmt == "jsonl":
                     w_aug.write({**rec, cfg.text_column: new, "aug_of": aug_of, "ops": ops})
                 else:
                     row = list(rec)
                     row[ti] = new
                     w_aug.write(row + [aug_of, ops_json])
-                mw.writerow(["aug", source, label, "train", 1, c, seed, ops_json, "ok", ""])
+                mrow("a", source, label, "train", 1, c, seed, ops_json, "ok", "")
                 stats["aug"] += 1
     finally:
         rd.close()
@@ -266,7 +276,8 @@ def run_chunk(chunk) -> dict:
     for suffix, w in (("orig", w_orig), ("aug", w_aug), ("val", w_val)):
         atomic_write(parts / f"{idx:07d}.{suffix}", w.take())
     atomic_write(parts / f"{idx:07d}.manifest", man.getvalue().encode("utf-8"))
-    atomic_write(parts / f"{idx:07d}.json", json.dumps(dict(stats)).encode())  # the chunk is done
+    marker = {**stats, "kinds": "".join(kinds), "ends": ends}
+    atomic_write(parts / f"{idx:07d}.json", json.dumps(marker).encode())  # the chunk is done
     return {"idx": idx, **stats}
 
 
@@ -297,20 +308,23 @@ def _assemble(cfg: Config, plan: TablePlan, out: Path, parts: Path, n_chunks: in
     tmp = out / ".manifest.csv.augtmp"
     o = a = v = 0
     with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(COLUMNS)
+        f.write(",".join(COLUMNS) + "\n")
         for i in range(n_chunks):
             with open(parts / f"{i:07d}.manifest", newline="", encoding="utf-8") as p:
-                for kind, *rest in csv.reader(p):
-                    if kind == "orig":
-                        path, o = f"train{ext}#{o}", o + 1
-                    elif kind == "aug":
-                        path, a = f"train{ext}#{n_orig + a}", a + 1
-                    elif kind == "val":
-                        path, v = f"val{ext}#{v}", v + 1
-                    else:
-                        path = ""
-                    w.writerow([path, *rest])
+                text = p.read()
+            prev, out_rows = 0, []
+            for kind, end in zip(stats[i]["kinds"], stats[i]["ends"]):
+                if kind == "o":
+                    path, o = f"train{ext}#{o}", o + 1
+                elif kind == "a":
+                    path, a = f"train{ext}#{n_orig + a}", a + 1
+                elif kind == "v":
+                    path, v = f"val{ext}#{v}", v + 1
+                else:
+                    path = ""
+                out_rows.append(path + "," + text[prev:end])
+                prev = end
+            f.write("".join(out_rows))
     os.replace(tmp, out / "manifest.csv")
     shutil.rmtree(parts)
 

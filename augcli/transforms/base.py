@@ -290,11 +290,9 @@ class OneOfBase(Step):
         return {"p": p, "steps": children, "weights": weights}
 
     def __post_init__(self):
-        import numpy as np
-
         self.children = [self.build(n, c) for n, c in self.cfg["steps"]]
         w = self.cfg["weights"] or [1.0] * len(self.children)
-        self.probs = np.array(w) / sum(w)
+        self.probs = [x / sum(w) for x in w]
 
     def pick(self, rng) -> Step:
         return self.children[int(rng.choice(len(self.children), p=self.probs))]
