@@ -156,6 +156,40 @@ def text(
 
 
 @app.command()
+def tabular(
+    input: Annotated[Optional[str], typer.Argument(help="a .csv, .tsv or .parquet table")] = None,
+    output: Annotated[Optional[str], typer.Argument(help="output table file (e.g. out/balanced.csv)")] = None,
+    target: Annotated[Optional[str], typer.Option(help="the class column")] = None,
+    recipe: Recipe = None,
+    method: Annotated[Optional[str], typer.Option(help="auto|smote|borderline-smote|svm-smote|kmeans-smote|adasyn|"
+                                                       "random|smotenc|smoten|noise [default: auto]")] = None,
+    strategy: Annotated[Optional[str], typer.Option(help="auto|not-majority|minority|all, a ratio (binary), or "
+                                                         "JSON {\"class\": count} [default: auto]")] = None,
+    k_neighbors: Annotated[Optional[int], typer.Option(help="neighbours for SMOTE-like methods [default: 5]")] = None,
+    categorical: Annotated[Optional[str], typer.Option(help="columns to treat as categorical: a,b")] = None,
+    exclude: Annotated[Optional[str], typer.Option(help="columns not used (ids, free text): a,b")] = None,
+    impute: Annotated[Optional[str], typer.Option(help="median|most-frequent|drop for missing values")] = None,
+    copies: Annotated[Optional[int], typer.Option(help="noise method: synthetic copies per row instead of balancing")] = None,
+    shrinkage: Annotated[Optional[float], typer.Option(help="random method: smoothed bootstrap width")] = None,
+    noise_scale: Annotated[Optional[float], typer.Option(help="noise method: std as a fraction of each column's")] = None,
+    flag_column: Annotated[Optional[str], typer.Option(help="name of the synthetic-row flag [default: _synthetic]")] = None,
+    no_flag: Annotated[Optional[bool], typer.Option("--no-flag", help="no flag column")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", help="same|csv|tsv|parquet [default: same]")] = None,
+    evaluate: Annotated[Optional[bool], typer.Option("--evaluate", help="cross-validated: does oversampling help?")] = None,
+    seed: Seed = None, workers: Workers = None, overwrite: Overwrite = None, dry_run: DryRun = None,
+    quiet: Quiet = False,
+):
+    """Balance the classes of a table with imbalanced-learn (SMOTE and friends).
+
+    Example: augcli tabular sample_data/tabular/penguins.csv out/penguins.csv --target species --evaluate
+    """
+    o = dict(locals())
+    recipe, quiet = o.pop("recipe"), o.pop("quiet")
+    o["modality"] = "tabular"
+    _execute(recipe, o, quiet)
+
+
+@app.command()
 def run(
     recipe: Annotated[str, typer.Argument(help="YAML recipe")],
     input: Annotated[Optional[str], typer.Option(help="override the recipe's input")] = None,

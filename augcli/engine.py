@@ -300,6 +300,11 @@ class Result:
 
 
 def run(cfg: Config, quiet: bool = False) -> Result:
+    if cfg.modality == "tabular":
+        from . import tabular
+
+        tabular.run(cfg, quiet)
+        return Result()
     if cfg.modality == "text" and cfg.input and not cfg.csv and Path(cfg.input).is_file():
         from . import texttable
 

@@ -15,9 +15,9 @@ from typing import Any
 from .errors import RecipeError
 from .transforms.base import Param, suggest
 
-MODALITIES = ("image", "audio", "text")
+MODALITIES = ("image", "audio", "text", "tabular")
 FORMATS = {"image": ("same", "jpg", "png", "webp", "tif", "npy"), "audio": ("same", "wav", "flac", "ogg", "mp3"),
-           "text": ("same",)}
+           "text": ("same",), "tabular": ("same", "csv", "tsv", "parquet")}
 ALL_FORMATS = tuple(dict.fromkeys(f for fs in FORMATS.values() for f in fs))
 
 OPTIONS: dict[str, Param] = {p.name: p for p in (
@@ -46,6 +46,21 @@ OPTIONS: dict[str, Param] = {p.name: p for p in (
     Param("lexicon", "str", None, doc="text: a TSV of word<TAB>synonym, synonym, ... "),
     Param("lexicon_mode", "choice", "extend", choices=("extend", "replace"), doc="text: the user lexicon extends or replaces WordNet"),
     Param("max_tries", "int", 10, lo=1, hi=1000, doc="text: draws before a copy identical to its source (or a sibling) is dropped"),
+    Param("target", "str", None, doc="tabular: the class column"),
+    Param("method", "choice", "auto", choices=("auto", "smote", "borderline-smote", "svm-smote", "kmeans-smote",
+                                                "adasyn", "random", "smotenc", "smoten", "noise"),
+          doc="tabular: oversampling method (auto: smote / smotenc / smoten by column types)"),
+    Param("strategy", "any", None, doc="tabular: auto|not-majority|minority|all, a ratio, or {class: count}"),
+    Param("k_neighbors", "int", 5, lo=1, hi=1000, doc="tabular: neighbours for SMOTE-like methods"),
+    Param("categorical", "any", None, doc="tabular: columns to treat as categorical (list or a,b)"),
+    Param("exclude", "any", None, doc="tabular: columns not used (ids, free text); synthetic values empty"),
+    Param("impute", "choice", None, choices=("median", "most-frequent", "drop"),
+          doc="tabular: how missing values feed the synthesis (originals are written unchanged)"),
+    Param("flag_column", "str", "_synthetic", doc="tabular: name of the 0/1 column marking synthetic rows"),
+    Param("no_flag", "bool", False, doc="tabular: no flag column"),
+    Param("shrinkage", "float", None, lo=0, hi=100, doc="tabular: random: smoothed bootstrap (jitter) width"),
+    Param("noise_scale", "float", 0.1, lo=0, hi=100, doc="tabular: noise: std as a fraction of each column's std"),
+    Param("evaluate", "bool", False, doc="tabular: cross-validated check of whether oversampling helps"),
     Param("overwrite", "bool", False, doc="delete a previous augcli output in OUTPUT and start fresh"),
     Param("dry_run", "bool", False, doc="print the plan and exit"),
     Param("csv", "str", None, doc="CSV listing image files (and labels) instead of a folder"),
@@ -99,6 +114,19 @@ class Config:
     lexicon: str | None = None
     lexicon_mode: str = "extend"
     max_tries: int = 10
+    target: str | None = None
+    method: str = "auto"
+    strategy: Any = None
+    k_neighbors: int = 5
+    categorical: Any = None
+    exclude: Any = None
+    impute: str | None = None
+    flag_column: str = "_synthetic"
+    no_flag: bool = False
+    shrinkage: float | None = None
+    noise_scale: float = 0.1
+    evaluate: bool = False
+    explicit: frozenset = frozenset()  # the keys the recipe or the command line set
     overwrite: bool = False
     dry_run: bool = False
     csv: str | None = None
@@ -165,15 +193,28 @@ def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe"
         w = merged["format"][1]
         raise RecipeError(f"{w}: {cfg.format!r} is not a {cfg.modality} format; allowed: "
                           f"{', '.join(FORMATS[cfg.modality])}")
-    validate_steps = importlib.import_module(f"augcli.transforms.{cfg.modality}").validate_steps
+    if cfg.modality == "tabular":
+        from .transforms.base import parse_steps
+
+        validate_steps = lambda raw, w: parse_steps(raw, w, {}, {})  # noqa: E731
+    else:
+        validate_steps = importlib.import_module(f"augcli.transforms.{cfg.modality}").validate_steps
     raw_steps = merged.get("transforms", (None, None))[0]
-    if raw_steps is None:
+    if cfg.modality == "tabular":
+        if raw_steps is not None:
+            raise RecipeError(f"{where}: transforms: tabular recipes take no transforms; allowed: method, "
+                              "strategy, k_neighbors, ... (see augcli tabular --help)")
+        raw_steps = []
+    elif raw_steps is None:
         raw_steps = DEFAULT_TRANSFORMS[cfg.modality]
     cfg.transforms_raw = raw_steps
     cfg.transforms = validate_steps(raw_steps, f"{where}: transforms" if "transforms" in raw else "transforms")
     if cfg.target_per_class is not None:
         cfg.balance = True
     _check_text_options(cfg, merged)
+    cfg.explicit = frozenset(k for k, (v, _) in merged.items() if v is not None)
+    if cfg.modality == "tabular" and require_io and not cfg.target:
+        raise RecipeError(f"{where}: target is missing; allowed: the name of the class column (--target)")
     if require_io:
         if not cfg.input and not cfg.csv:
             raise RecipeError(f"{where}: input is missing; allowed: a folder path (or csv: a listing)")

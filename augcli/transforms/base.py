@@ -78,6 +78,8 @@ class Param:
             return "a string"
         if self.kind == "list":
             return "a list"
+        if self.kind == "any":
+            return self.doc or "a value"
         return self.kind
 
     def describe_default(self) -> str:
@@ -148,6 +150,8 @@ class Param:
             if not isinstance(value, list):
                 bad("has the wrong type")
             return list(value)
+        if k == "any":
+            return value
         raise AssertionError(k)
 
     def _check_bounds(self, v, bad):
