@@ -34,6 +34,7 @@ METHODS = ("auto", "smote", "borderline-smote", "svm-smote", "kmeans-smote", "ad
            "smoten", "noise")
 NUMERIC_ONLY = ("smote", "borderline-smote", "svm-smote", "kmeans-smote", "adasyn")
 NEEDS_ALL_ROWS = ("borderline-smote", "svm-smote", "kmeans-smote", "adasyn", "smoten")
+BATCH = 200_000  # synthetic rows made and written at a time (memory: one batch, not all of them)
 
 
 @dataclass
@@ -228,6 +229,23 @@ def _noise(X, n_new: int, seed: int, num_idx: list[int], spread, scale: float):
     return out
 
 
+def _imblearn_batch(m: str, k: int, seed: int, c: str, n_target: int, X, y, cfg: Config, cat_idx):
+    """New rows of class `c` from one imbalanced-learn call (its output minus the input rows)."""
+    import numpy as np
+
+    if len(np.unique(y)) < 2:  # imblearn wants two classes; any row of another class will do
+        raise UsageError(f"class {c!r}: no row of another class is available to {m}")
+    sampler = _sampler(m, k, seed, {c: n_target}, cfg, cat_idx)
+    try:
+        Xr, _ = sampler.fit_resample(X, y)
+    except (ValueError, RuntimeError) as e:
+        raise UsageError(f"class {c!r}: {m} failed ({' '.join(str(e).split())}); "
+                         "try --method smote or random, or a smaller --k-neighbors")
+    new = Xr[len(X):].copy()  # a copy: the input rows need not stay alive
+    del Xr
+    return new
+
+
 @dataclass
 class ClassPlan:
     label: str
@@ -244,6 +262,8 @@ def run(cfg: Config, quiet: bool = False) -> int:
     from .io import tabular as tio
 
     t0 = time.perf_counter()
+    # jemalloc hands freed blocks back to the system; Arrow's default (mimalloc) keeps ~25% more
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
     cfg_strategy = parse_strategy(cfg.strategy)
     cfg.strategy = cfg_strategy
     fmt_in = table_format(cfg.input)
@@ -306,66 +326,65 @@ def run(cfg: Config, quiet: bool = False) -> int:
 
     # pass 2: the feature rows needed: the classes that grow (or all rows when the method needs them)
     needs_all = method in NEEDS_ALL_ROWS or cfg.evaluate
-    table = tio.read(cfg.input, fmt_in, types, [cfg.target] + feats)
-    y_all = np.asarray(table.column(cfg.target).to_numpy(zero_copy_only=False), dtype=object)
     if needs_all:
-        sel = np.ones(len(y_all), bool)
-    else:
-        sel = np.isin(y_all, list(grow))
-        if method in ("smote", "smotenc", "random") and grow:  # imblearn wants 2 classes: add one other row
-            other = np.flatnonzero(~sel)[:1]
-            sel[other] = True
-    X, num_missing = _features(table, cols, sel)
-    y = y_all[sel]
+        table = tio.read(cfg.input, fmt_in, types, [cfg.target] + feats)
+    else:  # only the classes that grow, plus one other row (imblearn wants two classes)
+        table = tio.read_rows_of(cfg.input, fmt_in, types, [cfg.target] + feats, cfg.target, sorted(grow),
+                                 extra=1 if method in ("smote", "smotenc", "random") else 0)
+    y = np.asarray(table.column(cfg.target).to_numpy(zero_copy_only=False), dtype=object)
+    X, num_missing = _features(table, cols, np.ones(len(y), bool))
     del table
     X, y = _impute(cfg, X, y, cols, num_missing)
 
-    synth_X, synth_y = [], []
     spread = None
     if method == "noise" and num_idx:
         spread = np.nanstd(X[:, num_idx].astype(np.float64), axis=0)
         spread[~np.isfinite(spread) | (spread == 0)] = 1.0
-    for c, p in plans.items():
-        if c not in grow:
-            continue
-        seed = stable_hash("tabular", cfg.seed, c) & 0xFFFFFFFF
-        mask = y == c
-        if p.method == "noise":
-            new = _noise(X[mask], grow[c], seed, num_idx, spread, cfg.noise_scale)
-        else:
-            m = p.method
-            if m == "random" and cfg.shrinkage is not None and cols.categorical:
-                raise UsageError("--shrinkage needs numeric columns only (it jitters values); "
-                                 f"{', '.join(cols.categorical[:5])} are categorical")
-            k = p.params.get("k_neighbors", k0)
-            Xin = X
-            if len(np.unique(y)) < 2:  # imblearn wants two classes; any row of another class will do
-                raise UsageError(f"class {c!r}: no row of another class is available to {m}")
-            sampler = _sampler(m, k, seed, {c: want[c]}, cfg, cat_idx)
-            try:
-                Xr, yr = sampler.fit_resample(Xin, y)
-            except (ValueError, RuntimeError) as e:
-                raise UsageError(f"class {c!r}: {m} failed ({' '.join(str(e).split())}); "
-                                 "try --method smote or random, or a smaller --k-neighbors")
-            new = Xr[len(Xin):]
-            if len(new) != grow[c]:  # ADASYN/SVM-SMOTE may make a few more or fewer
-                p.note = (p.note + "; " if p.note else "") + f"{m} made {len(new)} rows for {grow[c]} wanted"
-                p.after = counts[c] + len(new)
-        synth_X.append(new)
-        synth_y += [c] * len(new)
-    if synth_X:
-        SX = np.concatenate(synth_X)
-    else:
-        SX = np.zeros((0, len(feats)), dtype=object)
+    if method == "random" and cfg.shrinkage is not None and cols.categorical:
+        raise UsageError("--shrinkage needs numeric columns only (it jitters values); "
+                         f"{', '.join(cols.categorical[:5])} are categorical")
 
-    synthetic = _synthetic_table(SX, synth_y, cols, types, None if cfg.no_flag else cfg.flag_column, fmt_out)
+    def batches():
+        """(class, new rows) in batches of at most BATCH rows, so that memory holds one batch."""
+        for c, p in plans.items():
+            if c not in grow:
+                continue
+            mask = y == c
+            n_c, left, b, made = int(mask.sum()), grow[c], 0, 0
+            while left > 0:
+                one_call = p.method in NEEDS_ALL_ROWS  # these decide how many rows they make
+                nb = left if one_call else min(left, BATCH)
+                seed = stable_hash("tabular", cfg.seed, c, b) & 0xFFFFFFFF
+                if p.method == "noise":
+                    new = _noise(X[mask], nb, seed, num_idx, spread, cfg.noise_scale)
+                else:
+                    new = _imblearn_batch(p.method, p.params.get("k_neighbors", k0), seed, c, n_c + nb, X, y,
+                                          cfg, cat_idx)
+                yield c, new
+                made += len(new)
+                left = 0 if one_call else left - nb
+                b += 1
+            if made != grow[c]:  # ADASYN / borderline / SVM-SMOTE decide their own counts
+                p.note = (p.note + "; " if p.note else "") + f"{p.method} made {made} rows for {grow[c]} wanted"
+                p.after = counts[c] + made
+
+    flag = None if cfg.no_flag else cfg.flag_column
     tmp = out.with_name(f".{out.name}.augtmp{os.getpid()}")
     out.parent.mkdir(parents=True, exist_ok=True)
+    n_synthetic = 0
     try:
         if fmt_out == fmt_in and fmt_in != "parquet":
-            tio.write_csv_with_originals(cfg.input, tmp, fmt_in, None if cfg.no_flag else cfg.flag_column, synthetic)
+            with open(tmp, "wb") as f:
+                sep, eol = tio.copy_original_records(cfg.input, f, fmt_in, flag)
+                for c, new in batches():
+                    tio.write_rows(_synthetic_table(new, c, cols, types, flag), f, sep, eol)
+                    n_synthetic += len(new)
         else:
-            _write_whole(cfg, fmt_in, fmt_out, types, synthetic, tmp)
+            parts = []
+            for c, new in batches():
+                parts.append(_synthetic_table(new, c, cols, types, flag))
+                n_synthetic += len(new)
+            _write_whole(cfg, fmt_in, fmt_out, types, parts, tmp)
         os.replace(tmp, out)
     finally:
         if tmp.exists():
@@ -387,7 +406,7 @@ def run(cfg: Config, quiet: bool = False) -> int:
     atomic_write(summary_path, (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     if not quiet:
         print(f"augcli done: {summary['rows_before']} rows -> {summary['rows_after']} rows "
-              f"({len(SX)} synthetic) in {seconds:.1f} s")
+              f"({n_synthetic} synthetic) in {seconds:.1f} s")
         print(f"output: {out}\nsummary: {summary_path}")
         if evaluation:
             print_evaluation(evaluation)
@@ -464,16 +483,16 @@ def _mode(values):
     return Counter(values).most_common(1)[0][0] if values else 0.0
 
 
-def _synthetic_table(SX, sy, cols: Columns, types, flag: str | None, fmt_out: str):
-    """Synthetic rows as an Arrow table in the input's column order and types."""
+def _synthetic_table(SX, label: str, cols: Columns, types, flag: str | None):
+    """Synthetic rows (all of class `label`) as an Arrow table in the input's column order and types."""
     import numpy as np
     import pyarrow as pa
 
-    n = len(sy)
+    n = len(SX)
     arrays, names = [], []
     for c in cols.names:
         if c == cols.target:
-            arr = pa.array(sy, type=pa.string())
+            arr = pa.array([label] * n, type=pa.string())
         elif c in cols.excluded:
             arr = pa.nulls(n, type=types.get(c, pa.string()))
         elif c in cols.numeric:
@@ -493,7 +512,7 @@ def _synthetic_table(SX, sy, cols: Columns, types, flag: str | None, fmt_out: st
     return pa.table(arrays, names=names)
 
 
-def _write_whole(cfg: Config, fmt_in: str, fmt_out: str, types, synthetic, tmp: Path) -> None:
+def _write_whole(cfg: Config, fmt_in: str, fmt_out: str, types, parts: list, tmp: Path) -> None:
     """Parquet output, or a format change: read the whole table, append, write."""
     import numpy as np
     import pyarrow as pa
@@ -504,8 +523,7 @@ def _write_whole(cfg: Config, fmt_in: str, fmt_out: str, types, synthetic, tmp: 
     flag = None if cfg.no_flag else cfg.flag_column
     if flag:
         orig = orig.append_column(flag, pa.array(np.zeros(orig.num_rows, np.int8)))
-    synthetic = synthetic.cast(orig.schema) if synthetic.num_rows else synthetic.slice(0, 0).cast(orig.schema)
-    full = pa.concat_tables([orig, synthetic])
+    full = pa.concat_tables([orig] + [t.cast(orig.schema) for t in parts])
     if fmt_out == "parquet":
         import pyarrow.parquet as pq
 

@@ -66,9 +66,62 @@ def read(path: str, fmt: str, column_types: dict, columns: list[str] | None = No
 
         conv = pc.ConvertOptions(column_types=column_types, include_columns=columns,
                                  strings_can_be_null=False, quoted_strings_can_be_null=False)
-        return pc.read_csv(path, parse_options=_csv_opts(fmt), convert_options=conv)
+        t = pc.read_csv(path, parse_options=_csv_opts(fmt), convert_options=conv)
+        release()
+        return t
     except (pa.ArrowInvalid, OSError) as e:
         raise UsageError(f"{path}: cannot read the table ({' '.join(str(e).split())})")
+
+
+def read_rows_of(path: str, fmt: str, column_types: dict, columns: list[str], target: str, classes: list[str],
+                 extra: int = 0):
+    """Only the rows whose target is in `classes` (plus the first `extra` other rows), streamed
+    batch by batch: memory holds those rows and one block, never the whole table."""
+    import pyarrow as pa
+    import pyarrow.compute as pc_
+    import pyarrow.csv as pc
+
+    wanted = pa.array(classes, type=pa.string())
+    kept, others = [], 0
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            batches = pq.ParquetFile(path).iter_batches(columns=columns)
+        else:
+            conv = pc.ConvertOptions(column_types=column_types, include_columns=columns,
+                                     strings_can_be_null=False, quoted_strings_can_be_null=False)
+            batches = pc.open_csv(path, parse_options=_csv_opts(fmt), convert_options=conv,
+                                  read_options=pc.ReadOptions(block_size=1 << 22))
+        for batch in batches:
+            if fmt == "parquet":
+                batch = pa.Table.from_batches([batch]).cast(
+                    pa.schema([pa.field(f.name, column_types.get(f.name, f.type)) for f in batch.schema])
+                ).combine_chunks().to_batches()[0] if batch.num_rows else batch
+            mask = pc_.is_in(batch.column(target), value_set=wanted)
+            if others < extra:
+                inv = pc_.invert(mask)
+                idx = pc_.indices_nonzero(inv).slice(0, extra - others)
+                if len(idx):
+                    mask = pc_.or_(mask, pc_.is_in(pa.array(range(batch.num_rows)), value_set=idx))
+                    others += len(idx)
+            kept.append(batch.filter(mask))
+    except (pa.ArrowInvalid, OSError) as e:
+        raise UsageError(f"{path}: cannot read the table ({' '.join(str(e).split())})")
+    if not kept:
+        return None
+    out = pa.Table.from_batches(kept).combine_chunks()
+    del kept
+    release()
+    return out
+
+
+def release() -> None:
+    """Give the memory Arrow's allocator keeps for reuse back to the system (after a read)."""
+    try:
+        _pa().default_memory_pool().release_unused()
+    except AttributeError:  # older pyarrow
+        pass
 
 
 def _eol(head: bytes) -> bytes:
@@ -76,13 +129,11 @@ def _eol(head: bytes) -> bytes:
     return b"\r\n" if i > 0 and head[i - 1:i] == b"\r" else b"\n"
 
 
-def write_csv_with_originals(src: str, dst_tmp, fmt: str, flag: str | None, synthetic) -> None:
-    """Header and original records copied byte for byte from `src` (plus `,0` for the flag
-    column), then the synthetic rows (an Arrow table in the output column order, flag = 1)."""
-    import pyarrow.csv as pc
-
+def copy_original_records(src: str, out, fmt: str, flag: str | None) -> tuple[str, str]:
+    """Header and original records copied byte for byte from `src` to the open file `out`, with
+    `,0` for the flag column appended; returns the (delimiter, line end) the input uses."""
     sep = b"\t" if fmt == "tsv" else b","
-    with open(src, "rb") as f, open(dst_tmp, "wb") as out:
+    with open(src, "rb") as f:
         first = f.readline()
         if first.startswith(b"\xef\xbb\xbf"):
             out.write(b"\xef\xbb\xbf")
@@ -91,8 +142,49 @@ def write_csv_with_originals(src: str, dst_tmp, fmt: str, flag: str | None, synt
         header = first.rstrip(b"\r\n")
         out.write(header + (sep + flag.encode() if flag else b"") + eol)
         _copy_records(f, out, eol, sep + b"0" if flag else b"")
-        if synthetic is not None and synthetic.num_rows:
-            write_rows(synthetic, out, sep.decode(), eol.decode())
+    return sep.decode(), eol.decode()
+
+
+def write_rows(table, out, delimiter: str, eol: str, header: bool = False) -> None:
+    """CSV rows by pyarrow's C++ writer, straight into the open file `out`. Values are quoted only
+    where needed: Arrow's "needed" style quotes every string, so when no string holds a delimiter,
+    quote or line end the table is written unquoted."""
+    import pyarrow as pa
+    import pyarrow.compute as pc_
+    import pyarrow.csv as pc
+
+    special = "[" + "".join({"\t": "\\t", ",": ","}.get(delimiter, delimiter)) + '"\\r\\n]'
+    quote = False
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            if pc_.any(pc_.match_substring_regex(col, special)).as_py():
+                quote = True
+                break
+    opts = pc.WriteOptions(include_header=header, delimiter=delimiter, eol=eol,
+                           quoting_style="needed" if quote else "none")
+    out.flush()
+    pc.write_csv(table, out, write_options=opts)
+
+
+def _eol(head: bytes) -> bytes:
+    i = head.find(b"\n")
+    return b"\r\n" if i > 0 and head[i - 1:i] == b"\r" else b"\n"
+
+
+def copy_original_records(src: str, out, fmt: str, flag: str | None) -> tuple[str, str]:
+    """Header and original records copied byte for byte from `src` to the open file `out`, with
+    `,0` for the flag column appended; returns the (delimiter, line end) the input uses."""
+    sep = b"\t" if fmt == "tsv" else b","
+    with open(src, "rb") as f:
+        first = f.readline()
+        if first.startswith(b"\xef\xbb\xbf"):
+            out.write(b"\xef\xbb\xbf")
+            first = first[3:]
+        eol = _eol(first)
+        header = first.rstrip(b"\r\n")
+        out.write(header + (sep + flag.encode() if flag else b"") + eol)
+        _copy_records(f, out, eol, sep + b"0" if flag else b"")
+    return sep.decode(), eol.decode()
 
 
 def write_rows(table, out, delimiter: str, eol: str, header: bool = False) -> None:
