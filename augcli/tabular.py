@@ -190,12 +190,41 @@ def resolve_method(cfg: Config, cols: Columns) -> str:
 # --------------------------------------------------------------------------------------------
 # synthesis
 # --------------------------------------------------------------------------------------------
-def _sampler(method: str, k: int, seed: int, strategy: dict, cfg: Config, cat_idx: list[int]):
+_NN_CACHE: dict = {}
+
+
+def _cached_nn_class():
+    """NearestNeighbors that remembers its last answer: a class grown in several batches asks
+    the same neighbour query (the class's rows against themselves) once, not once per batch.
+    imbalanced-learn clones the estimator, so the memory lives at module level."""
+    import hashlib
+
+    import numpy as np
+    from scipy import sparse
     from sklearn.neighbors import NearestNeighbors
 
+    class CachedNearestNeighbors(NearestNeighbors):
+        def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+            if X is None or (not sparse.issparse(X) and np.asarray(X).dtype == object):
+                return super().kneighbors(X, n_neighbors, return_distance)
+            h = hashlib.blake2b(digest_size=16)
+            for part in ((X.data, X.indices, X.indptr) if sparse.issparse(X) else (np.ascontiguousarray(X),)):
+                h.update(np.ascontiguousarray(part).view(np.uint8))
+            fit = self._fit_X
+            h.update(np.ascontiguousarray(fit if not sparse.issparse(fit) else fit.data).view(np.uint8))
+            key = (h.hexdigest(), X.shape, n_neighbors or self.n_neighbors, return_distance)
+            if key not in _NN_CACHE:
+                _NN_CACHE.clear()
+                _NN_CACHE[key] = super().kneighbors(X, n_neighbors, return_distance)
+            return _NN_CACHE[key]
+
+    return CachedNearestNeighbors
+
+
+def _sampler(method: str, k: int, seed: int, strategy: dict, cfg: Config, cat_idx: list[int]):
     from imblearn import over_sampling as ov
 
-    nn = NearestNeighbors(n_neighbors=k + 1, n_jobs=cfg.n_workers())
+    nn = _cached_nn_class()(n_neighbors=k + 1, n_jobs=cfg.n_workers())
     if method == "smote":
         return ov.SMOTE(sampling_strategy=strategy, k_neighbors=nn, random_state=seed)
     if method == "borderline-smote":
