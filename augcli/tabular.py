@@ -361,6 +361,7 @@ def run(cfg: Config, quiet: bool = False) -> int:
         table = tio.read_rows_of(cfg.input, fmt_in, types, [cfg.target] + feats, cfg.target, sorted(grow),
                                  extra=1 if method in ("smote", "smotenc", "random") else 0)
     y = np.asarray(table.column(cfg.target).to_numpy(zero_copy_only=False), dtype=object)
+    _check_free_text(cfg, table, cols)
     X, num_missing = _features(table, cols, np.ones(len(y), bool))
     del table
     X, y = _impute(cfg, X, y, cols, num_missing)
@@ -447,6 +448,22 @@ def table_format_or_none(path: str):
         return table_format(path)
     except UsageError:
         return None
+
+
+def _check_free_text(cfg: Config, table, cols: Columns) -> None:
+    """A text column with mostly distinct values is free text or an ID, not a category: one-hot
+    encoding it would be useless (and huge). Declared categoricals are trusted."""
+    import pyarrow.compute as pc
+
+    declared = set(_split_list(cfg.categorical))
+    n = table.num_rows
+    for c in cols.categorical:
+        if c in declared or n < 20:
+            continue
+        distinct = pc.count_distinct(table.column(c)).as_py()
+        if distinct > 50 and distinct > n // 2:
+            raise UsageError(f"{cfg.input}: column {c!r} looks like free text or an ID ({distinct} distinct values "
+                             f"in {n} rows): exclude it (--exclude {c}) or declare it categorical (--categorical {c})")
 
 
 def _features(table, cols: Columns, sel):

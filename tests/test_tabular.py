@@ -140,6 +140,10 @@ def test_clear_messages_for_bad_tables(tmp_path):
     dates = write(tmp_path / "d.csv", ["when", "x", "y"], [[f"2024-01-{i + 1:02d}", i, "a" if i % 3 else "b"] for i in range(20)])
     p = run_cli("tabular", dates, tmp_path / "o5.csv", "--target", "y", check=2)
     assert "'when'" in p.stderr and "--exclude when" in p.stderr
+    ids = write(tmp_path / "ids.csv", ["uid", "x", "y"], [[f"user-{i}", i, "a" if i % 4 else "b"] for i in range(200)])
+    p = run_cli("tabular", ids, tmp_path / "o8.csv", "--target", "y", check=2)
+    assert "'uid' looks like free text or an ID" in p.stderr and "--exclude uid" in p.stderr
+    run_cli("tabular", ids, tmp_path / "o8.csv", "--target", "y", "--exclude", "uid", check=0)
     assert "no target column" in run_cli("tabular", src, tmp_path / "o6.csv", "--target", "nope", check=2).stderr
     tiny = write(tmp_path / "tiny.csv", ["x", "z", "y"], [[i, i * 2, "a"] for i in range(20)] + [[1, 1, "b"], [2, 3, "b"], [5, 1, "c"]])
     p = run_cli("tabular", tiny, tmp_path / "o7.csv", "--target", "y", check=0)
