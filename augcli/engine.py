@@ -23,7 +23,7 @@ from .errors import UsageError
 from .io import TMP_MARK, atomic_write
 from .manifest import Manifest
 from .recipe import Config
-from .sources import Item, check_output, deduplicate_names, discover_csv, discover_folder
+from .sources import Item, check_output, deduplicate_names, discover_csv, discover_folder, label_dir
 
 MARKER = ".augcli"
 
@@ -43,6 +43,7 @@ class Output:
     path: str  # relative to OUTPUT
     copy: int | None  # None: the original
     seed: int | None
+    mix: dict | None = None  # a mix step's draws for this copy (transforms/mix.py)
 
 
 @dataclass
@@ -64,6 +65,19 @@ class Plan:
     @property
     def n_outputs(self) -> int:
         return sum(len(j.outputs) for j in self.jobs)
+
+
+def _mixing(cfg: Config, items: list[Item], split: dict):
+    """The position of the recipe's mix step and the training partners (None, None without)."""
+    if cfg.modality not in ("image", "audio"):
+        return None, None
+    from .transforms.mix import Candidate, Partners
+
+    at = next((i for i, (n, _) in enumerate(cfg.transforms) if n in ("mixup", "cutmix")), None)
+    if at is None:
+        return None, None
+    train = [Candidate(it.path, it.source, it.label) for it in items if split[it.source] == "train"]
+    return at, Partners(train)
 
 
 def discover(cfg: Config) -> tuple[list[Item], list[str]]:
@@ -140,6 +154,7 @@ def make_plan(items: list[Item], cfg: Config, warnings: list[str] | None = None)
             for it in its:
                 n_copies[it.source] = cfg.copies
 
+    mix_at, partners = _mixing(cfg, items, split)
     jobs, counts = [], defaultdict(lambda: {"originals": 0, "augmented": 0})
     for it in items:
         s = split[it.source]
@@ -149,10 +164,26 @@ def make_plan(items: list[Item], cfg: Config, warnings: list[str] | None = None)
             job.outputs.append(Output(f"{s}/{it.out_key}{ext}", None, None))
             counts[(s, it.label)]["originals"] += 1
         for k in range(n_copies.get(it.source, 0)):
-            job.outputs.append(Output(f"{s}/{it.out_key}__aug{k}{ext}", k, copy_seed(cfg.seed, it.source, k)))
-            counts[(s, it.label)]["augmented"] += 1
+            seed = copy_seed(cfg.seed, it.source, k)
+            key, mix, where = it.out_key, None, it.label
+            if mix_at is not None:
+                from .transforms.mix import decide, dominant
+
+                name, step_cfg = cfg.transforms[mix_at]
+                mix = decide(name, step_cfg, seed, mix_at, it.source, it.label, partners)
+                where = dominant(mix, it.label)
+                if where != it.label:  # under the partner's class, named after its source
+                    key = f"{label_dir(where)}/mix__{it.out_key.replace('/', '__')}"
+            job.outputs.append(Output(f"{s}/{key}__aug{k}{ext}", k, seed, mix))
+            counts[(s, where)]["augmented"] += 1
         if job.outputs:
             jobs.append(job)
+    if mix_at is not None:
+        seen = Counter(o.path for j in jobs for o in j.outputs)
+        dup = [p for p, n in seen.items() if n > 1]
+        if dup:
+            raise UsageError(f"output name {dup[0]!r} would be written twice (an input named like a mixed "
+                             "output, mix__...); rename that input")
     finger = {
         "modality": cfg.modality, "seed": cfg.seed, "copies": cfg.copies, "balance": cfg.balance,
         "target_per_class": cfg.target_per_class, "val_split": cfg.val_split, "no_originals": cfg.no_originals,
@@ -200,6 +231,19 @@ def _one_line(e: BaseException) -> str:
     return msg if type(e).__name__ in plain else f"{type(e).__name__}: {msg}"
 
 
+def mix_columns(label, ops) -> dict:
+    """mix_source, mix_label, mix_lambda and soft_label (JSON class -> weight, summing to 1)."""
+    from .transforms.mix import soft_label
+
+    m = next((op for op in ops or [] if op.get("name") in ("mixup", "cutmix") and "lambda" in op), None)
+    if m is None:
+        soft = {} if label is None or ops is None else {label: 1.0}
+        return {"mix_source": "", "mix_label": "", "mix_lambda": "", "soft_label": json.dumps(soft) if soft else ""}
+    soft = soft_label(label, m["partner_label"], m["lambda"])
+    return {"mix_source": m["partner"], "mix_label": "" if m["partner_label"] is None else m["partner_label"],
+            "mix_lambda": round(m["lambda"], 6), "soft_label": json.dumps(soft, ensure_ascii=False) if soft else ""}
+
+
 def run_job(job: Job) -> list[dict]:
     from .modality import Dropped
 
@@ -210,7 +254,8 @@ def run_job(job: Job) -> list[dict]:
     def row(o: Output, status="ok", ops=None, error=""):
         return {**base, "path": o.path, "augmented": 0 if o.copy is None else 1,
                 "copy": "" if o.copy is None else o.copy, "seed": "" if o.seed is None else o.seed,
-                "ops": json.dumps(ops or [], separators=(",", ":")), "status": status, "error": error}
+                "ops": json.dumps(ops or [], separators=(",", ":")), "status": status, "error": error,
+                **mix_columns(job.label, ops if status == "ok" else None)}
 
     try:
         state = kind.load(job.src)

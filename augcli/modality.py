@@ -56,8 +56,22 @@ class ImageKind:
 
         from .io.image import encode
 
-        aug, ops = self.pipeline(state[0], np.random.default_rng(o.seed))
+        mix = None
+        if o.mix is not None:
+            mix = dict(o.mix)
+            if "skipped" not in mix:
+                mix["image"] = self._partner(mix)
+        aug, ops = self.pipeline(state[0], np.random.default_rng(o.seed), mix)
         return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
+
+
+    def _partner(self, mix: dict):
+        from .io.image import read_image
+
+        try:
+            return read_image(mix["partner_path"], self.cfg.max_pixels)[0]
+        except Exception as e:  # noqa: BLE001
+            raise ValueError(f"{mix['name']} partner {mix['partner']}: {' '.join(str(e).split())}")
 
 
 class AudioKind:
@@ -92,6 +106,16 @@ class AudioKind:
             clip.sr = self.cfg.sample_rate
         return clip, raw, ops
 
+    def _partner(self, mix: dict, sr: int):
+        from .io.audio import read_audio, resample
+
+        try:
+            p, _ = read_audio(mix["partner_path"])
+        except Exception as e:  # noqa: BLE001
+            raise ValueError(f"mixup partner {mix['partner']}: {' '.join(str(e).split())}")
+        data = p.data if p.sr == sr else resample(p.data, p.sr, sr)
+        return data
+
     def _encode(self, clip, data, ext, seed_key, ops):
         from .io.audio import encode
 
@@ -108,7 +132,12 @@ class AudioKind:
         import numpy as np
 
         clip, _, pre = state
-        y, ops = self.pipeline(clip.data, clip.sr, np.random.default_rng(o.seed))
+        mix = None
+        if o.mix is not None:
+            mix = dict(o.mix)
+            if "skipped" not in mix:
+                mix["audio"] = self._partner(mix, clip.sr)
+        y, ops = self.pipeline(clip.data, clip.sr, np.random.default_rng(o.seed), mix)
         if y.shape[0] == 0:
             raise ValueError("the transforms left no samples")
         return self._encode(clip, y, ext, seed_key, list(pre) + ops)

@@ -214,7 +214,8 @@ def run_chunk(chunk) -> dict:
     kinds, ends = [], []
 
     def mrow(kind, *fields):
-        mw.writerow(fields)
+        label = fields[1]
+        mw.writerow(fields + ("", "", "", json.dumps({label: 1.0}, ensure_ascii=False) if label and kind != "d" else ""))
         kinds.append(kind)
         ends.append(man.tell())
 

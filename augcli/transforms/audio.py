@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import RecipeError
 from .base import OneOfBase, Param, Step, fire, parse_steps, r6, uniform
+from .mix import MixUp, mix_positions
 
 
 class AudioStep(Step):
@@ -275,7 +276,7 @@ class OneOf(OneOfBase):
 STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
     for cls in (GaussianNoise, NoiseSNR, BackgroundNoise, Shift, Speed, TimeStretch, PitchShift, Gain,
-                TimeMask, PolarityInversion, OneOf)
+                TimeMask, PolarityInversion, OneOf, MixUp)
 }
 ALIASES = {"time_shift": "shift", "snr_noise": "noise_snr"}
 
@@ -285,7 +286,23 @@ def make_step(name: str, cfg: dict) -> Step:
 
 
 def validate_steps(raw, where: str) -> list[tuple[str, dict]]:
-    return parse_steps(raw, where, STEPS, ALIASES)
+    out = parse_steps(raw, where, STEPS, ALIASES)
+    mix_positions(out, where, ("mixup",))
+    return out
+
+
+def mix_audio(x: np.ndarray, sr: int, mix: dict) -> tuple[np.ndarray, dict]:
+    """lambda * x + (1 - lambda) * partner; the partner (already at x's rate) is given x's channels
+    and cropped at the drawn offset, or looped, to x's length."""
+    p = mix["audio"]
+    if p.shape[1] != x.shape[1]:
+        p = np.repeat(p.mean(axis=1, keepdims=True), x.shape[1], axis=1)
+    n = x.shape[0]
+    start = int(mix["offset"] * max(p.shape[0] - n, 0)) if p.shape[0] > n else 0
+    idx = (start + np.arange(n)) % p.shape[0]
+    lam = mix["lambda"]
+    y = (lam * x + (1.0 - lam) * p[idx].astype(x.dtype, copy=False)).astype(x.dtype, copy=False)
+    return y, {"name": "mixup", "partner": mix["partner"], "partner_label": mix["partner_label"], "lambda": lam}
 
 
 class Pipeline:
@@ -298,7 +315,7 @@ class Pipeline:
         self.steps = [make_step(n, c) for n, c in steps]
         self.fuse = fuse
 
-    def __call__(self, x: np.ndarray, sr: int, rng) -> tuple[np.ndarray, list[dict]]:
+    def __call__(self, x: np.ndarray, sr: int, rng, mix: dict | None = None) -> tuple[np.ndarray, list[dict]]:
         ops: list[dict] = []
         pending = [1.0, 0.0, False]  # rate, semitones, fast (any fused step asks for the cheaper preset)
 
@@ -309,6 +326,15 @@ class Pipeline:
             return y
 
         for st in self.steps:
+            if getattr(st, "MIX", False):  # drawn while planning (transforms/mix.py)
+                if mix is not None:
+                    x = flush(x)
+                    if "skipped" in mix:
+                        ops.append({"name": mix["name"], "skipped": mix["skipped"]})
+                    else:
+                        x, op = mix_audio(x, sr, mix)
+                        ops.append(op)
+                continue
             st = fire(st, rng)
             if st is None:
                 continue

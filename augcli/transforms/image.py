@@ -19,6 +19,7 @@ import sys
 import numpy as np
 
 from ..errors import RecipeError
+from .mix import CutMix, MixUp, cutmix_box, mix_positions
 from .base import FILL_MODES, OneOfBase, Param, Step, fire, parse_steps, r6, uniform  # noqa: F401
 
 LUMA = np.array([0.299, 0.587, 0.114])  # Rec. 601, as Pillow and torchvision use
@@ -716,7 +717,7 @@ STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
     for cls in (HFlip, VFlip, Rotate, Shift, Shear, Zoom, RandomCrop, CenterCrop, RandomResizedCrop, Resize,
                 Brightness, Contrast, Saturation, Hue, ColorJitter, ChannelShift, Grayscale, Gamma,
-                GaussianNoise, GaussianBlur, Cutout, Custom, OneOf)
+                GaussianNoise, GaussianBlur, Cutout, Custom, OneOf, MixUp, CutMix)
 }
 ALIASES = {"random_erasing": "cutout"}
 
@@ -728,6 +729,7 @@ def make_step(name: str, cfg: dict) -> Step:
 def validate_steps(raw, where: str) -> list[tuple[str, dict]]:
     """Validate a YAML list of image steps. Returns [(name, cfg)]."""
     out = parse_steps(raw, where, STEPS, ALIASES)
+    mix_positions(out, where, ("mixup", "cutmix"))
     Pipeline(out)  # checks that fused groups agree on their fill
     return out
 
@@ -745,7 +747,7 @@ class Pipeline:
         self.blocks: list[tuple[str, list[Step]]] = []
         for name, cfg in steps:
             st = make_step(name, cfg)
-            kind = "geo" if st.GEOMETRIC else "color" if st.COLOR else "pixel"
+            kind = "mix" if getattr(st, "MIX", False) else "geo" if st.GEOMETRIC else "color" if st.COLOR else "pixel"
             if fuse and kind != "pixel" and self.blocks and self.blocks[-1][0] == kind:
                 self.blocks[-1][1].append(st)
             else:
@@ -769,10 +771,19 @@ class Pipeline:
 
     _fire = staticmethod(fire)
 
-    def __call__(self, img: np.ndarray, rng) -> tuple[np.ndarray, list[dict]]:
+    def __call__(self, img: np.ndarray, rng, mix: dict | None = None) -> tuple[np.ndarray, list[dict]]:
+        """`mix`: the mix step's draws made while planning (see transforms/mix.py), with the
+        decoded partner under "image"; None when the step does not fire for this copy."""
         ops: list[dict] = []
         for (kind, steps), fill in zip(self.blocks, self.fills):
             H, W = img.shape[:2]
+            if kind == "mix":
+                if mix is not None and "skipped" in mix:
+                    ops.append({"name": mix["name"], "skipped": mix["skipped"]})
+                elif mix is not None:
+                    img, op = apply_mix(img, mix)
+                    ops.append(op)
+                continue
             if kind == "geo":
                 M, w, h = np.eye(3), W, H
                 for st in steps:
@@ -816,3 +827,42 @@ class Pipeline:
                     img = st.apply(img, prm, rng)
                 ops.append({"name": st.NAME, **prm})
         return img, ops
+
+
+def match_partner(partner: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """The partner with `like`'s channels, dtype and size (resized: area when shrinking)."""
+    cv2 = _cv2()
+    c, pc = channels(like), channels(partner)
+    if pc != c:
+        if pc == 1:
+            partner = cv2.cvtColor(partner, cv2.COLOR_GRAY2BGR if c == 3 else cv2.COLOR_GRAY2BGRA)
+        elif c == 1:
+            partner = cv2.cvtColor(partner, cv2.COLOR_BGR2GRAY if pc == 3 else cv2.COLOR_BGRA2GRAY)
+        elif c == 4:
+            partner = cv2.cvtColor(partner, cv2.COLOR_BGR2BGRA)
+        else:
+            partner = cv2.cvtColor(partner, cv2.COLOR_BGRA2BGR)
+    if partner.dtype != like.dtype:
+        partner = (partner.astype(np.float64) * (maxval(like) / maxval(partner))).astype(like.dtype)
+    H, W = like.shape[:2]
+    if partner.shape[:2] != (H, W):
+        shrink = partner.shape[0] * partner.shape[1] > H * W
+        partner = cv2.resize(partner, (W, H), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return partner.reshape(like.shape)
+
+
+def apply_mix(img: np.ndarray, mix: dict) -> tuple[np.ndarray, dict]:
+    partner = match_partner(mix["image"], img)
+    H, W = img.shape[:2]
+    op = {"name": mix["name"], "partner": mix["partner"], "partner_label": mix["partner_label"]}
+    if mix["name"] == "mixup":
+        lam = mix["lambda"]
+        out = _cv2().addWeighted(img, lam, partner, 1.0 - lam, 0.0)
+        op["lambda"] = lam
+        return out, op
+    x1, y1, x2, y2 = cutmix_box(mix["box"], W, H)
+    out = img.copy()
+    out[y1:y2, x1:x2] = partner[y1:y2, x1:x2]
+    op["box"] = [x1, y1, x2, y2]
+    op["lambda"] = 1.0 - (x2 - x1) * (y2 - y1) / float(W * H)  # the real pasted area fraction
+    return out, op

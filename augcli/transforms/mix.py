@@ -1,0 +1,157 @@
+"""Mixing steps: Mixup (images, audio) and CutMix (images), with soft labels.
+
+A mix step's draws (does it fire, the partner, lambda, CutMix's box) come from their own stream,
+seeded by the copy's seed and the step's position, so the parent can make them while planning:
+the output file then goes under the class that dominates its soft label (an ImageFolder loader
+sees the majority label), and the workers make exactly the same draws.
+
+- Partners come from the training split only (never val), never the source itself; `partner:
+  any | other_class | same_class`.
+- lambda ~ Beta(alpha, alpha). Mixup: out = lambda * source + (1 - lambda) * partner. CutMix: a box
+  of sides sqrt(1 - lambda) x the image's, centred uniformly, clipped to the image, is pasted from
+  the partner; lambda is then recomputed from the box's real pixel area.
+- Soft label: {source class: lambda, partner class: 1 - lambda} (one entry when equal classes).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import RecipeError
+from .base import Param, Step
+
+PARTNER = Param("partner", "choice", "any", choices=("any", "other_class", "same_class"),
+                doc="which training samples may be mixed in")
+
+
+class MixStep(Step):
+    MIX = True
+    GEOMETRIC = False
+    COLOR = False
+    STRETCH = False
+    DEFAULT_P = 0.5
+
+
+class MixUp(MixStep):
+    NAME = "mixup"
+    DOC = "blend with a partner from the training split: lambda * this + (1 - lambda) * partner; soft labels"
+    PARAMS = (Param("alpha", "float", 0.4, lo=0.001, hi=100, doc="lambda ~ Beta(alpha, alpha)"), PARTNER)
+
+
+class CutMix(MixStep):
+    NAME = "cutmix"
+    DOC = "paste a box of a training partner; its area fraction sets the soft labels"
+    PARAMS = (Param("alpha", "float", 1.0, lo=0.001, hi=100, doc="lambda ~ Beta(alpha, alpha); box side sqrt(1 - lambda)"),
+              PARTNER)
+
+
+def mix_positions(steps: list[tuple[str, dict]], where: str, allowed: tuple[str, ...]) -> int | None:
+    """Index of the (single, top-level) mix step, or None; errors for mix steps where not allowed."""
+    found = None
+    for i, (name, cfg) in enumerate(steps):
+        if name == "one_of":
+            for child, _ in cfg["steps"]:
+                if child in ("mixup", "cutmix"):
+                    raise RecipeError(f"{where}[{i}]: {child} inside one_of is not allowed; allowed: {child} as a "
+                                      "step of its own (with its own p)")
+        if name in ("mixup", "cutmix"):
+            if name not in allowed:
+                raise RecipeError(f"{where}[{i}]: {name} is not available here; allowed: {', '.join(allowed)}")
+            if found is not None:
+                raise RecipeError(f"{where}[{i}]: a second mixing step; allowed: one mixup or cutmix per recipe")
+            found = i
+    return found
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: str
+    source: str
+    label: str | None
+
+
+class Partners:
+    """The training sources, grouped by class, for O(1) partner draws of each mode."""
+
+    def __init__(self, items: list[Candidate]):
+        self.items = sorted(items, key=lambda c: (str(c.label), c.source))
+        self.index = {c.source: i for i, c in enumerate(self.items)}
+        self.block: dict = {}
+        for i, c in enumerate(self.items):
+            s, _ = self.block.get(c.label, (i, i))
+            self.block[c.label] = (s, i + 1)
+
+    def draw(self, source: str, label, mode: str, u: float) -> Candidate | None:
+        n = len(self.items)
+        me = self.index.get(source)
+        s, e = self.block.get(label, (0, 0))
+        if mode == "same_class":
+            pool = e - s - (1 if me is not None else 0)
+            if pool <= 0:
+                return None
+            k = s + int(u * pool)
+            return self.items[k + 1 if me is not None and k >= me else k]
+        if mode == "other_class":
+            pool = n - (e - s)
+            if pool <= 0:
+                return None
+            k = int(u * pool)
+            return self.items[k if k < s else k + (e - s)]
+        pool = n - (1 if me is not None else 0)
+        if pool <= 0:
+            return None
+        k = int(u * pool)
+        return self.items[k + 1 if me is not None and k >= me else k]
+
+
+def decide(name: str, cfg: dict, copy_seed: int, position: int, source: str, label, partners: Partners) -> dict | None:
+    """The mix step's draws for one copy: None when it does not fire."""
+    import numpy as np
+
+    from ..engine import stable_hash
+
+    rng = np.random.default_rng(stable_hash("mix", copy_seed, position))
+    if rng.random() >= cfg["p"]:
+        return None
+    u_partner, lam, u1, u2, offset = rng.random(), float(rng.beta(cfg["alpha"], cfg["alpha"])), *rng.random(3)
+    partner = partners.draw(source, label, cfg["partner"], u_partner)
+    if partner is None:
+        return {"name": name, "skipped": f"no {cfg['partner'].replace('_', ' ')} partner in the training split"}
+    d = {"name": name, "partner": partner.source, "partner_path": partner.path, "partner_label": partner.label,
+         "lambda": round(lam, 6), "offset": round(float(offset), 6)}
+    if name == "cutmix":
+        r = math.sqrt(max(0.0, 1.0 - lam))
+        d["box"] = [round(float(u1), 6), round(float(u2), 6), round(r, 6)]
+        fx = min(1.0, u1 + r / 2) - max(0.0, u1 - r / 2)
+        fy = min(1.0, u2 + r / 2) - max(0.0, u2 - r / 2)
+        d["lambda_estimate"] = 1.0 - fx * fy  # before rounding to pixels; the worker's value is exact
+    return d
+
+
+def dominant(d: dict | None, label):
+    """The class an output goes under: the source's unless the partner's weight is larger."""
+    if not d or "skipped" in d:
+        return label
+    lam = d.get("lambda_estimate", d["lambda"])
+    return d["partner_label"] if lam < 0.5 and d["partner_label"] is not None else label
+
+
+def soft_label(label, partner_label, lam: float) -> dict:
+    if label is None:
+        return {}
+    if partner_label is None or partner_label == label:
+        return {label: 1.0}
+    return {label: round(lam, 6), partner_label: round(1.0 - round(lam, 6), 6)}
+
+
+def cutmix_box(box: list[float], w: int, h: int) -> tuple[int, int, int, int]:
+    """Pixel box (x1, y1, x2, y2) of a CutMix draw for a w x h image, clipped to the image."""
+    u1, u2, r = box
+    cw, ch = w * r, h * r
+    cx, cy = u1 * w, u2 * h
+    x1, x2 = int(round(min(max(cx - cw / 2, 0), w))), int(round(min(max(cx + cw / 2, 0), w)))
+    y1, y2 = int(round(min(max(cy - ch / 2, 0), h))), int(round(min(max(cy + ch / 2, 0), h)))
+    return x1, y1, x2, y2
+
+
+STEPS = {cls.NAME: cls for cls in (MixUp, CutMix)}
