@@ -211,6 +211,65 @@ def run(
 
 
 @app.command()
+def preview(
+    what: Annotated[str, typer.Argument(help="a recipe (.yaml) or a modality: image, audio, text, tabular")],
+    input: Annotated[Optional[str], typer.Argument(help="input (default: the recipe's)")] = None,
+    samples: Annotated[int, typer.Option(help="sources to show")] = 4,
+    variants: Annotated[int, typer.Option(help="variants per source")] = 6,
+    out: Annotated[Optional[str], typer.Option(help="PNG to write (text: an .html page) [default: preview.png]")] = None,
+    seed: Seed = None, text_column: TextCol = None, label_column: LabelCol = None,
+    target: Annotated[Optional[str], typer.Option(help="tabular: the class column")] = None,
+):
+    """Show what a recipe does, without writing a dataset (same seeds as a run).
+
+    Example: augcli preview examples/image.yaml --samples 4 --variants 6 --out preview.png
+    """
+    from pathlib import Path
+
+    from . import preview as pv
+    from .recipe import MODALITIES, load_config
+
+    o = dict(input=input, seed=seed, text_column=text_column, label_column=label_column, target=target)
+    try:
+        if what in MODALITIES:
+            cfg = load_config(None, {**o, "modality": what}, require_io=False)
+        elif what.endswith((".yaml", ".yml")):
+            cfg = load_config(what, o, require_io=False)
+        else:
+            raise AugError(f"{what!r} is neither a recipe (.yaml) nor a modality; allowed: a recipe file, "
+                           f"{', '.join(MODALITIES)}", 2)
+        if not cfg.input and not cfg.csv:
+            raise AugError("INPUT is missing; allowed: a folder or file (or a recipe with input:)", 2)
+        if cfg.modality == "tabular" and not cfg.target:
+            raise AugError("--target is missing; allowed: the class column", 2)
+        if samples < 1 or variants < 1:
+            raise AugError("--samples and --variants must be at least 1", 2)
+        path = pv.preview(cfg, samples, variants, Path(out) if out else None)
+    except AugError as e:
+        _fail(e)
+    if path is not None:
+        typer.echo(f"preview: {path}")
+
+
+@app.command()
+def report(
+    output: Annotated[str, typer.Argument(help="an augcli output folder (or a tabular output file)")],
+    html: Annotated[Optional[str], typer.Option("--html", help="also write a self-contained HTML page")] = None,
+):
+    """Summarise a finished or interrupted run from its manifest: counts, failures, steps.
+
+    Example: augcli report out/images --html report.html
+    """
+    from . import report as rp
+
+    try:
+        code = rp.report(output, html)
+    except AugError as e:
+        _fail(e)
+    raise typer.Exit(code)
+
+
+@app.command()
 def validate(recipe: Annotated[str, typer.Argument(help="YAML recipe")]):
     """Check a recipe without running it (exit code 2 and one message if it is wrong).
 

@@ -303,7 +303,8 @@ def prepare_output(cfg: Config, plan: Plan) -> Path:
                 raise UsageError(f"{out}: holds a run made with other settings or other input files; "
                                  "use --overwrite to replace it, or choose another output folder")
     (out / MARKER).mkdir(parents=True, exist_ok=True)
-    info = {"fingerprint": plan.fingerprint, "config": {k: v for k, v in cfg.to_dict().items()
+    info = {"fingerprint": plan.fingerprint, "modality": cfg.modality, "planned": plan.n_outputs,
+            "config": {k: v for k, v in cfg.to_dict().items()
                                                         if k not in ("transforms",)}}
     atomic_write(marker, json.dumps(info, indent=2, default=str).encode())
     return out

@@ -269,5 +269,12 @@ def test_transforms_lists_every_step_and_help_has_examples():
                  "resize", "brightness", "contrast", "saturation", "hue", "channel_shift", "gamma", "grayscale",
                  "gaussian_noise", "gaussian_blur", "cutout", "custom", "one_of"):
         assert f"\n{name}" in "\n" + r.stdout
-    for cmd in ("image", "run", "validate", "transforms", "stats"):
-        assert "Example: augcli" in run_cli(cmd, "--help", check=0).stdout
+    from augcli.cli import app
+
+    commands = [c.name or c.callback.__name__ for c in app.registered_commands]
+    assert {"image", "audio", "text", "tabular", "run", "validate", "transforms", "stats", "preview",
+            "report"} <= set(commands)
+    for cmd in commands:  # every command, present and future
+        assert "Example: augcli" in run_cli(cmd, "--help", check=0).stdout, cmd
+    top = run_cli("--help", check=0).stdout
+    assert "Example: augcli" in top and "--install-completion" in top

@@ -1,0 +1,243 @@
+"""`augcli report OUTPUT`: what a run (finished or interrupted) wrote, from its manifest.
+
+Counts per split and class (originals, augmented, on disk), failures grouped by reason, how
+often each step fired and the range of each sampled parameter; `--html` writes one
+self-contained page (charts and thumbnails inline as data: URIs, no network, no JavaScript).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from .errors import UsageError
+from .manifest import NAME, read_rows
+
+MARKER = ".augcli"
+
+
+def _stats(rows: list[dict]):
+    steps = Counter()
+    params: dict = defaultdict(lambda: [float("inf"), float("-inf")])
+    for r in rows:
+        if r["status"] != "ok" or r["augmented"] != "1":
+            continue
+        try:
+            ops = json.loads(r["ops"] or "[]")
+        except ValueError:
+            continue
+        for op in ops:
+            name = op.get("name", "?")
+            if "skipped" in op:
+                steps[f"{name} (skipped)"] += 1
+                continue
+            steps[name] += 1
+            for k, v in op.items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("offset", "noise_seed",
+                                                                                          "fill_seed", "seed"):
+                    lo_hi = params[(name, k)]
+                    lo_hi[0], lo_hi[1] = min(lo_hi[0], v), max(lo_hi[1], v)
+    return steps, dict(params)
+
+
+def collect(out: Path) -> dict:
+    if out.is_file() or (not out.exists() and Path(str(out) + ".summary.json").exists()):
+        s = Path(str(out) + ".summary.json")
+        if not s.exists():
+            raise UsageError(f"{out}: no {s.name} beside it; is it an augcli tabular output?")
+        return {"tabular": json.loads(s.read_text())}
+    if not out.is_dir():
+        raise UsageError(f"{out}: not found")
+    marker = out / MARKER / "run.json"
+    if not marker.is_file():
+        raise UsageError(f"{out}: not an augcli output folder (no {MARKER}/run.json)")
+    info = json.loads(marker.read_text())
+    rows = read_rows(out / NAME)
+    planned = info.get("planned")
+    ok = [r for r in rows if r["status"] == "ok"]
+    failed = [r for r in rows if r["status"] == "failed"]
+    dropped = [r for r in rows if r["status"] == "dropped"]
+    counts = defaultdict(lambda: {"originals": 0, "augmented": 0, "on_disk": 0})
+    table_rows = Counter()
+    for r in ok:
+        key = (r["split"], r["label"] or "(no label)")
+        counts[key]["augmented" if r["augmented"] == "1" else "originals"] += 1
+        p = r["path"]
+        if "#" in p:  # a row of a text table: train.csv#N
+            table_rows[p.split("#")[0]] += 1
+            counts[key]["on_disk"] += 1
+        elif (out / p).is_file():
+            counts[key]["on_disk"] += 1
+    for f, n in table_rows.items():  # the table really holds that many data rows
+        if not (out / f).is_file():
+            for c in counts.values():
+                c["on_disk"] = 0
+    done = len(ok) + len(dropped) + len(failed)
+    parts = out / MARKER / "parts"
+    incomplete = (planned is not None and done < planned) or parts.exists() or not (out / NAME).exists()
+    by_reason = defaultdict(list)
+    for r in failed:
+        by_reason[r["error"]].append(r["source"])
+    steps, params = _stats(rows)
+    return {"out": str(out), "modality": info.get("modality", "?"), "planned": planned, "done": done,
+            "ok": len(ok), "failed": len(failed), "dropped": len(dropped), "incomplete": incomplete,
+            "counts": {f"{s}\t{c}": v for (s, c), v in sorted(counts.items())}, "failures": dict(by_reason),
+            "steps": dict(steps.most_common()), "params": {f"{n}.{k}": v for (n, k), v in sorted(params.items())},
+            "rows": rows}
+
+
+def print_report(rep: dict, file=sys.stdout) -> None:
+    if "tabular" in rep:
+        t = rep["tabular"]
+        print(f"tabular: {t['input']} -> {t['output']} ({t['method']}, seed {t['seed']}): "
+              f"{t['rows_before']} rows -> {t['rows_after']}", file=file)
+        for c in t["classes"]:
+            print(f"  {c['class']:<24} {c['before']:>9} -> {c['after']:>9}  {c['method']} {c['note']}", file=file)
+        return
+    of = f" of {rep['planned']}" if rep["planned"] is not None else ""
+    state = (f"INCOMPLETE: {rep['done']}{of} outputs done (run the same command again to resume)"
+             if rep["incomplete"] else f"complete: {rep['done']}{of} outputs")
+    print(f"{rep['out']} ({rep['modality']}): {state}", file=file)
+    print(f"  {rep['ok']} written, {rep['failed']} failed, {rep['dropped']} dropped", file=file)
+    print(f"  {'split':<6} {'class':<24} {'originals':>9} {'augmented':>9} {'on disk':>8}", file=file)
+    for key, c in rep["counts"].items():
+        s, label = key.split("\t")
+        print(f"  {s:<6} {label:<24} {c['originals']:>9} {c['augmented']:>9} {c['on_disk']:>8}", file=file)
+    if rep["failures"]:
+        print("failures by reason:", file=file)
+        for reason, sources in sorted(rep["failures"].items(), key=lambda kv: -len(kv[1])):
+            print(f"  {len(sources):>5} x {reason}  (e.g. {sources[0]})", file=file)
+    if rep["steps"]:
+        n_aug = sum(c["augmented"] for c in rep["counts"].values())
+        print(f"steps (how often each fired in {n_aug} augmented outputs) and sampled ranges:", file=file)
+        for name, n in rep["steps"].items():
+            rng = [f"{k.split('.', 1)[1]} {v[0]:.4g}..{v[1]:.4g}" for k, v in rep["params"].items()
+                   if k.split(".", 1)[0] == name]
+            print(f"  {name:<20} {n:>7}  {', '.join(rng)}", file=file)
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------
+def _data_uri(png: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64,{base64.b64encode(png).decode('ascii')}"
+
+
+def _balance_chart(rep: dict) -> bytes:
+    from .preview import _plt, _png
+
+    plt = _plt()
+    keys = [k for k in rep["counts"] if k.startswith("train\t")] or list(rep["counts"])
+    labels = [k.split("\t")[1] for k in keys]
+    orig = [rep["counts"][k]["originals"] for k in keys]
+    aug = [rep["counts"][k]["augmented"] for k in keys]
+    fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(keys) + 2), 3))
+    ax.bar(labels, orig, label="originals")
+    ax.bar(labels, aug, bottom=orig, label="augmented")
+    ax.set_title("training set per class")
+    ax.legend()
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+    fig.tight_layout()
+    data = _png(fig)
+    plt.close(fig)
+    return data
+
+
+def _thumb(path: Path, size: int = 160) -> str | None:
+    try:
+        import cv2
+        import numpy as np
+
+        from .preview import _to_rgb8
+
+        img = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_UNCHANGED)
+        if img is None:
+            return None
+        h, w = img.shape[:2]
+        s = size / max(h, w)
+        small = cv2.resize(_to_rgb8(img), (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
+        return _data_uri(buf.tobytes(), "image/jpeg") if ok else None
+    except Exception:  # noqa: BLE001 - a thumbnail is optional
+        return None
+
+
+def write_html(rep: dict, out_dir: Path, dst: Path, samples: int = 8) -> None:
+    e = html.escape
+    p = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
+         f"<title>augcli report: {e(rep['out'])}</title>",
+         "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}"
+         "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}.bad{color:#b00}"
+         "figure{display:inline-block;margin:4px;text-align:center;font-size:80%}</style></head><body>",
+         f"<h1>augcli report</h1><p>{e(rep['out'])} ({e(rep['modality'])})</p>"]
+    if rep["incomplete"]:
+        p.append(f"<p class=\"bad\"><strong>Incomplete:</strong> {rep['done']} of {rep['planned']} outputs done; "
+                 "run the same command again to resume.</p>")
+    else:
+        p.append(f"<p>Complete: {rep['done']} of {rep['planned']} outputs.</p>")
+    p.append(f"<p>{rep['ok']} written, {rep['failed']} failed, {rep['dropped']} dropped.</p>")
+    p.append("<h2>Classes</h2><table><tr><th>split</th><th>class</th><th>originals</th><th>augmented</th>"
+             "<th>on disk</th></tr>")
+    for key, c in rep["counts"].items():
+        s, label = key.split("\t")
+        p.append(f"<tr><td>{e(s)}</td><td>{e(label)}</td><td>{c['originals']}</td><td>{c['augmented']}</td>"
+                 f"<td>{c['on_disk']}</td></tr>")
+    p.append("</table>")
+    if rep["counts"]:
+        p.append(f'<p><img alt="class balance chart" src="{_data_uri(_balance_chart(rep))}"></p>')
+    if rep["steps"]:
+        p.append("<h2>Steps</h2><table><tr><th>step</th><th>fired</th><th>sampled ranges</th></tr>")
+        for name, n in rep["steps"].items():
+            rng = ", ".join(f"{k.split('.', 1)[1]} {v[0]:.4g}..{v[1]:.4g}" for k, v in rep["params"].items()
+                            if k.split(".", 1)[0] == name)
+            p.append(f"<tr><td>{e(name)}</td><td>{n}</td><td>{e(rng)}</td></tr>")
+        p.append("</table>")
+    if rep["modality"] == "image":
+        p.append("<h2>Samples: outputs next to their sources</h2>")
+        shown = 0
+        by_src = defaultdict(list)
+        for r in rep["rows"]:
+            if r["status"] == "ok":
+                by_src[r["source"]].append(r)
+        for source, rs in by_src.items():
+            orig = next((r for r in rs if r["augmented"] == "0"), None)
+            aug = [r for r in rs if r["augmented"] == "1"][:4]
+            if not aug:
+                continue
+            p.append("<div>")
+            for r in ([orig] if orig else []) + aug:
+                uri = _thumb(out_dir / r["path"])
+                if uri:
+                    cap = "original" if r["augmented"] == "0" else f"copy {r['copy']}"
+                    p.append(f'<figure><img alt="{e(r["path"])}" src="{uri}"><figcaption>{e(cap)}</figcaption></figure>')
+            p.append(f"<p>{e(source)}</p></div>")
+            shown += 1
+            if shown >= samples:
+                break
+    p.append("<h2>Failures</h2>")
+    if rep["failures"]:
+        p.append("<table><tr><th>count</th><th>reason</th><th>sources</th></tr>")
+        for reason, sources in sorted(rep["failures"].items(), key=lambda kv: -len(kv[1])):
+            p.append(f"<tr><td>{len(sources)}</td><td>{e(reason)}</td><td>{e(', '.join(sorted(set(sources))[:10]))}</td></tr>")
+        p.append("</table>")
+    else:
+        p.append("<p>None.</p>")
+    p.append("</body></html>")
+    from .io import atomic_write
+
+    atomic_write(dst, "\n".join(p).encode("utf-8"))
+
+
+def report(output: str, html_path: str | None) -> int:
+    out = Path(output)
+    rep = collect(out)
+    print_report(rep)
+    if html_path:
+        if "tabular" in rep:
+            raise UsageError("--html: tabular runs have their summary JSON; the HTML report is for file outputs")
+        write_html(rep, out, Path(html_path))
+        print(f"html: {html_path}")
+    return 0
