@@ -7,6 +7,7 @@ byte-identical with any worker count. Progress, resume and error collection live
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -216,6 +217,26 @@ def _start_pool(workers: int, initializer, initargs):
     return ctx.Pool(workers, initializer=initializer, initargs=initargs)
 
 
+@contextlib.contextmanager
+def pooled(workers: int, initializer, initargs, fn, todo):
+    """Results of fn over todo (in completion order), in `workers` processes, or in this one.
+    Ctrl-C terminates the workers at once; otherwise they are closed and joined."""
+    if workers <= 1:
+        initializer(*initargs)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        yield map(fn, todo)
+        return
+    pool = _start_pool(workers, initializer, initargs)
+    try:
+        yield pool.imap_unordered(fn, todo, chunksize=1)
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
+
+
 def _quiet_worker(modality: str = "image") -> None:
     """Worker set-up shared by every pool: Ctrl-C is the parent's to handle; one thread per process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -381,39 +402,26 @@ def run(cfg: Config, quiet: bool = False) -> Result:
     workers = max(1, min(cfg.n_workers(), len(todo)))
     t0 = time.perf_counter()
     manifest.open()
-    pool = None
     try:
-        if workers == 1:
-            _init_worker(cfg, str(out))
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            results = map(run_job, todo)
-        else:
-            pool = _start_pool(workers, _init_worker, (cfg, str(out)))
-            results = pool.imap_unordered(run_job, todo, chunksize=1)
-        from tqdm import tqdm
+        with pooled(workers, _init_worker, (cfg, str(out)), run_job, todo) as results:
+            from tqdm import tqdm
 
-        with tqdm(total=n_todo, unit="file", disable=True if quiet else None, file=sys.stderr,
-                  dynamic_ncols=True) as bar:
-            for rows in results:
-                manifest.append(rows)
-                for r in rows:
-                    if r["status"] == "ok":
-                        res.written += 1
-                        res.per_class[(r["split"], r["label"])] += 1
-                    elif r["status"] == "dropped":
-                        res.dropped += 1
-                    else:
-                        res.failed.append((r["source"], r["path"], r["error"]))
-                bar.update(len(rows))
+            with tqdm(total=n_todo, unit="file", disable=True if quiet else None, file=sys.stderr,
+                      dynamic_ncols=True) as bar:
+                for rows in results:
+                    manifest.append(rows)
+                    for r in rows:
+                        if r["status"] == "ok":
+                            res.written += 1
+                            res.per_class[(r["split"], r["label"])] += 1
+                        elif r["status"] == "dropped":
+                            res.dropped += 1
+                        else:
+                            res.failed.append((r["source"], r["path"], r["error"]))
+                    bar.update(len(rows))
     except KeyboardInterrupt:
         res.interrupted = True
     finally:
-        if pool is not None:
-            if res.interrupted:
-                pool.terminate()
-            else:
-                pool.close()
-            pool.join()
         manifest.close()
     res.seconds = time.perf_counter() - t0
     if not quiet:

@@ -7,6 +7,7 @@ written; the manifest says why). Heavy libraries are imported here lazily, per m
 """
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from .recipe import Config
@@ -16,26 +17,29 @@ class Dropped(Exception):
     """An output deliberately not written (e.g. a text copy identical to its source)."""
 
 
-class ImageKind:
-    noun = "image files"
+class FileKind:
+    """Extensions, output names and the pipeline come from the modality's io and transforms modules."""
 
-    @staticmethod
-    def extensions() -> set[str]:
-        from .io.image import EXTENSIONS
+    noun = ""
+    IO = ""  # e.g. "augcli.io.image": EXTENSIONS, output_ext()
+    TRANSFORMS = ""  # e.g. "augcli.transforms.image": Pipeline
 
-        return EXTENSIONS
+    @classmethod
+    def extensions(cls) -> set[str]:
+        return importlib.import_module(cls.IO).EXTENSIONS
 
-    @staticmethod
-    def output_ext(suffix: str, fmt: str) -> str:
-        from .io.image import output_ext
-
-        return output_ext(suffix, fmt)
+    @classmethod
+    def output_ext(cls, suffix: str, fmt: str) -> str:
+        return importlib.import_module(cls.IO).output_ext(suffix, fmt)
 
     def __init__(self, cfg: Config):
-        from .transforms.image import Pipeline
-
         self.cfg = cfg
-        self.pipeline = Pipeline(cfg.transforms)
+        self.pipeline = importlib.import_module(self.TRANSFORMS).Pipeline(cfg.transforms)
+
+
+class ImageKind(FileKind):
+    noun = "image files"
+    IO, TRANSFORMS = "augcli.io.image", "augcli.transforms.image"
 
     def load(self, src: str):
         from .io.image import read_image
@@ -74,26 +78,9 @@ class ImageKind:
             raise ValueError(f"{mix['name']} partner {mix['partner']}: {' '.join(str(e).split())}")
 
 
-class AudioKind:
+class AudioKind(FileKind):
     noun = "audio files"
-
-    @staticmethod
-    def extensions() -> set[str]:
-        from .io.audio import EXTENSIONS
-
-        return EXTENSIONS
-
-    @staticmethod
-    def output_ext(suffix: str, fmt: str) -> str:
-        from .io.audio import output_ext
-
-        return output_ext(suffix, fmt)
-
-    def __init__(self, cfg: Config):
-        from .transforms.audio import Pipeline
-
-        self.cfg = cfg
-        self.pipeline = Pipeline(cfg.transforms)
+    IO, TRANSFORMS = "augcli.io.audio", "augcli.transforms.audio"
 
     def load(self, src: str):
         from .io.audio import read_audio, resample

@@ -31,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import MARKER, Result, _start_pool, copy_seed, prepare_output, print_plan, print_summary, stable_hash
+from .engine import MARKER, Result, copy_seed, pooled, prepare_output, print_plan, print_summary, stable_hash
 from .errors import UsageError
 from .io import atomic_write
 from .io.text import RecordReader, RecordWriter, table_format
@@ -363,33 +363,19 @@ def run(cfg: Config, quiet: bool = False) -> Result:
             res.skipped += s.get("orig", 0) + s.get("aug", 0) + s.get("val", 0)
     workers = max(1, min(cfg.n_workers(), len(todo)))
     t0 = time.perf_counter()
-    pool = None
     try:
-        if workers <= 1:
-            _init(cfg, plan, str(parts))
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            results = map(run_chunk, todo)
-        else:
-            pool = _start_pool(workers, _init, (cfg, plan, str(parts)))
-            results = pool.imap_unordered(run_chunk, todo, chunksize=1)
-        from tqdm import tqdm
+        with pooled(workers, _init, (cfg, plan, str(parts)), run_chunk, todo) as results:
+            from tqdm import tqdm
 
-        with tqdm(total=sum(c[4] for c in todo), unit="rec", disable=True if quiet else None, file=sys.stderr,
-                  dynamic_ncols=True) as bar:
-            for s in results:
-                res.written += s.get("orig", 0) + s.get("aug", 0) + s.get("val", 0)
-                res.dropped += s.get("dropped", 0)
-                bar.update(plan.chunks[s["idx"]][4])
+            with tqdm(total=sum(c[4] for c in todo), unit="rec", disable=True if quiet else None, file=sys.stderr,
+                      dynamic_ncols=True) as bar:
+                for s in results:
+                    res.written += s.get("orig", 0) + s.get("aug", 0) + s.get("val", 0)
+                    res.dropped += s.get("dropped", 0)
+                    bar.update(plan.chunks[s["idx"]][4])
         _assemble(cfg, plan, out, parts, len(plan.chunks))
     except KeyboardInterrupt:
         res.interrupted = True
-    finally:
-        if pool is not None:
-            if res.interrupted:
-                pool.terminate()
-            else:
-                pool.close()
-            pool.join()
     res.seconds = time.perf_counter() - t0
     if not res.interrupted:
         for (s, label), c in plan.counts.items():

@@ -166,44 +166,6 @@ def write_rows(table, out, delimiter: str, eol: str, header: bool = False) -> No
     pc.write_csv(table, out, write_options=opts)
 
 
-def _eol(head: bytes) -> bytes:
-    i = head.find(b"\n")
-    return b"\r\n" if i > 0 and head[i - 1:i] == b"\r" else b"\n"
-
-
-def copy_original_records(src: str, out, fmt: str, flag: str | None) -> tuple[str, str]:
-    """Header and original records copied byte for byte from `src` to the open file `out`, with
-    `,0` for the flag column appended; returns the (delimiter, line end) the input uses."""
-    sep = b"\t" if fmt == "tsv" else b","
-    with open(src, "rb") as f:
-        first = f.readline()
-        if first.startswith(b"\xef\xbb\xbf"):
-            out.write(b"\xef\xbb\xbf")
-            first = first[3:]
-        eol = _eol(first)
-        header = first.rstrip(b"\r\n")
-        out.write(header + (sep + flag.encode() if flag else b"") + eol)
-        _copy_records(f, out, eol, sep + b"0" if flag else b"")
-    return sep.decode(), eol.decode()
-
-
-def write_rows(table, out, delimiter: str, eol: str, header: bool = False) -> None:
-    """CSV rows by pyarrow's C++ writer; values are quoted only where needed (Arrow's "needed"
-    style quotes every string, so unquoted writing is tried first, per batch)."""
-    import pyarrow as pa
-    import pyarrow.csv as pc
-
-    for i, batch in enumerate(table.to_batches(max_chunksize=1 << 16)):
-        opts = dict(include_header=header and i == 0, delimiter=delimiter, eol=eol)
-        buf = pa.BufferOutputStream()
-        try:
-            pc.write_csv(batch, buf, write_options=pc.WriteOptions(quoting_style="none", **opts))
-        except pa.ArrowInvalid:  # a value holds a delimiter, quote or line end
-            buf = pa.BufferOutputStream()
-            pc.write_csv(batch, buf, write_options=pc.WriteOptions(quoting_style="needed", **opts))
-        out.write(buf.getvalue().to_pybytes())
-
-
 def _copy_records(f, out, eol: bytes, suffix: bytes) -> None:
     """Copy every record, `suffix` appended. A block without quotes and blank lines is split
     into lines at C speed; otherwise a record ends at a line end where the quotes are balanced."""

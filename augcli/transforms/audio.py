@@ -264,13 +264,7 @@ class PolarityInversion(AudioStep):
 
 
 class OneOf(OneOfBase):
-    @staticmethod
-    def parse(raw, where):
-        return validate_steps(raw, where)
-
-    @staticmethod
-    def build(name, cfg):
-        return make_step(name, cfg)
+    """`- one_of: {steps: [...], weights: [...]}` for audio steps."""
 
 
 STEPS: dict[str, type[Step]] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -261,13 +262,14 @@ class OneOfBase(Step):
     PARAMS = (Param("steps", "list", None, required=True, doc="list of steps, as in `transforms`"),
               Param("weights", "list", None, doc="relative weights, one per step (default equal)"))
 
-    @staticmethod
-    def parse(raw, where):
-        raise NotImplementedError
+    @classmethod
+    def parse(cls, raw, where):
+        """Child steps are validated by the module that defines the subclass (its validate_steps)."""
+        return sys.modules[cls.__module__].validate_steps(raw, where)
 
-    @staticmethod
-    def build(name, cfg):
-        raise NotImplementedError
+    @classmethod
+    def build(cls, name, cfg):
+        return sys.modules[cls.__module__].make_step(name, cfg)
 
     @classmethod
     def validate(cls, raw, where):

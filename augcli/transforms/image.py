@@ -699,14 +699,6 @@ class OneOf(OneOfBase):
     """`- one_of: {steps: [...], weights: [...], p: 1}`: pick one step (by weight), then run it
     (subject to its own p). A group of only geometric (or only colour) steps fuses like one."""
 
-    @staticmethod
-    def parse(raw, where):
-        return validate_steps(raw, where)
-
-    @staticmethod
-    def build(name, cfg):
-        return make_step(name, cfg)
-
     def __post_init__(self):
         super().__post_init__()
         self.GEOMETRIC = all(ch.GEOMETRIC for ch in self.children)

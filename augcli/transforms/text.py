@@ -576,13 +576,6 @@ class OneOf(OneOfBase):
     def pick(self, rng) -> Step:
         return self.children[rng.weighted(self.cum)]
 
-    @staticmethod
-    def parse(raw, where):
-        return validate_steps(raw, where)
-
-    @staticmethod
-    def build(name, cfg):
-        return make_step(name, cfg)
 
 
 class EDA(OneOf):
