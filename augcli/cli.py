@@ -281,8 +281,11 @@ def validate(recipe: Annotated[str, typer.Argument(help="YAML recipe")]):
         cfg = load_config(recipe, {}, require_io=True)
     except AugError as e:
         _fail(e)
-    typer.echo(f"{recipe}: ok ({cfg.modality}, {len(cfg.transforms)} steps: "
-               f"{', '.join(n for n, _ in cfg.transforms)})")
+    if cfg.modality == "tabular":
+        typer.echo(f"{recipe}: ok (tabular, target {cfg.target!r}, method {cfg.method})")
+    else:
+        typer.echo(f"{recipe}: ok ({cfg.modality}, {len(cfg.transforms)} steps: "
+                   f"{', '.join(n for n, _ in cfg.transforms)})")
 
 
 @app.command()
