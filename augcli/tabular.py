@@ -401,6 +401,8 @@ def run(cfg: Config, quiet: bool = False) -> int:
     flag = None if cfg.no_flag else cfg.flag_column
     tmp = out.with_name(f".{out.name}.augtmp{os.getpid()}")
     out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.augtmp*"):  # left by a killed run
+        stale.unlink()
     n_synthetic = 0
     try:
         if fmt_out == fmt_in and fmt_in != "parquet":
