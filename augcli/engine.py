@@ -413,7 +413,7 @@ def run(cfg: Config, quiet: bool = False) -> Result:
                     for r in rows:
                         if r["status"] == "ok":
                             res.written += 1
-                            res.per_class[(r["split"], r["label"])] += 1
+                            res.per_class[(r["split"], _folder_class(r))] += 1
                         elif r["status"] == "dropped":
                             res.dropped += 1
                         else:
@@ -427,6 +427,14 @@ def run(cfg: Config, quiet: bool = False) -> Result:
     if not quiet:
         print_summary(res, plan, out)
     return res
+
+
+def _folder_class(r: dict) -> str:
+    """The class a written file counts for: its label, or for a mixed file the dominant one."""
+    if r.get("mix_source") and r.get("soft_label"):
+        soft = json.loads(r["soft_label"])
+        return max(sorted(soft), key=soft.get)
+    return r["label"]
 
 
 def print_summary(res: Result, plan: Plan, out: Path, file=sys.stdout, unit: str = "files") -> None:
