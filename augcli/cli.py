@@ -300,6 +300,16 @@ def transforms(modality: Annotated[str, typer.Argument(help="image, audio or tex
 
     if modality not in MODALITIES:
         _fail(AugError(f"modality {modality!r} is unknown; allowed: {', '.join(MODALITIES)}", 2))
+    if modality == "tabular":
+        from .recipe import OPTIONS
+
+        typer.echo("tabular has no per-sample transforms; it oversamples whole tables. Its options:")
+        for name in ("method", "strategy", "k_neighbors", "categorical", "exclude", "impute", "shrinkage",
+                     "noise_scale", "flag_column", "no_flag", "evaluate"):
+            p = OPTIONS[name]
+            typer.echo(f"    {name:<12} default {p.describe_default():<14} {p.allowed()}"
+                       + (f"  - {p.doc}" if p.doc and p.kind != "any" else ""))
+        return
     mod = importlib.import_module(f"augcli.transforms.{modality}")
     for name, cls in mod.STEPS.items():
         alias = [a for a, t in mod.ALIASES.items() if t == name]
