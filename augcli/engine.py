@@ -217,6 +217,23 @@ def _start_pool(workers: int, initializer, initargs):
     return ctx.Pool(workers, initializer=initializer, initargs=initargs)
 
 
+class _Silent:
+    def update(self, n: int) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def progress(total: int, unit: str, quiet: bool):
+    """A tqdm bar on stderr (only when it may show: tqdm costs ~40 ms of imports)."""
+    if quiet:
+        yield _Silent()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True) as bar:
+        yield bar
+
+
 @contextlib.contextmanager
 def pooled(workers: int, initializer, initargs, fn, todo):
     """Results of fn over todo (in completion order), in `workers` processes, or in this one.
@@ -404,10 +421,7 @@ def run(cfg: Config, quiet: bool = False) -> Result:
     manifest.open()
     try:
         with pooled(workers, _init_worker, (cfg, str(out)), run_job, todo) as results:
-            from tqdm import tqdm
-
-            with tqdm(total=n_todo, unit="file", disable=True if quiet else None, file=sys.stderr,
-                      dynamic_ncols=True) as bar:
+            with progress(n_todo, "file", quiet) as bar:
                 for rows in results:
                     manifest.append(rows)
                     for r in rows:

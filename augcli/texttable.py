@@ -31,7 +31,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import MARKER, Result, copy_seed, pooled, prepare_output, print_plan, print_summary, stable_hash
+from .engine import (MARKER, Result, copy_seed, pooled, prepare_output, print_plan, print_summary, progress,
+                     stable_hash)
 from .errors import UsageError
 from .io import atomic_write
 from .io.text import RecordReader, RecordWriter, table_format
@@ -365,10 +366,7 @@ def run(cfg: Config, quiet: bool = False) -> Result:
     t0 = time.perf_counter()
     try:
         with pooled(workers, _init, (cfg, plan, str(parts)), run_chunk, todo) as results:
-            from tqdm import tqdm
-
-            with tqdm(total=sum(c[4] for c in todo), unit="rec", disable=True if quiet else None, file=sys.stderr,
-                      dynamic_ncols=True) as bar:
+            with progress(sum(c[4] for c in todo), "rec", quiet) as bar:
                 for s in results:
                     res.written += s.get("orig", 0) + s.get("aug", 0) + s.get("val", 0)
                     res.dropped += s.get("dropped", 0)
