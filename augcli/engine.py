@@ -118,6 +118,27 @@ def _split(items: list[Item], cfg: Config) -> dict[str, str]:
     return split
 
 
+def balance_shares(sizes: dict, cfg: Config, warnings: list, pick) -> dict:
+    """Balancing: {class: (copies for every source, indices of the sources that make one more)}
+    so that each class reaches the target exactly. `pick(class, n, k)`: k distinct indices < n."""
+    keep = not cfg.no_originals
+    per_source = cfg.copies + (1 if keep else 0)
+    target = cfg.target_per_class or max(n * per_source for n in sizes.values())
+    out = {}
+    for label, n in sorted(sizes.items(), key=lambda kv: str(kv[0])):
+        if not n:
+            continue
+        have = n if keep else 0
+        need = target - have
+        if need < 0:
+            warnings.append(f"class {label!r} has {have} originals, more than the target {target}: "
+                            "all are kept and none is augmented")
+            need = 0
+        base, extra = divmod(need, n)
+        out[label] = (base, pick(label, n, extra))
+    return out
+
+
 def make_plan(items: list[Item], cfg: Config, warnings: list[str] | None = None) -> Plan:
     import numpy as np
 
@@ -136,19 +157,13 @@ def make_plan(items: list[Item], cfg: Config, warnings: list[str] | None = None)
 
     n_copies: dict[str, int] = {}
     if cfg.balance and train:
-        per_source = cfg.copies + (1 if keep_orig else 0)
-        target = cfg.target_per_class or max(len(v) * per_source for v in train.values())
-        for label, its in sorted(train.items(), key=lambda kv: str(kv[0])):
-            have = len(its) if keep_orig else 0
-            need = target - have
-            if need < 0:
-                warnings.append(f"class {label!r} has {have} originals, more than the target {target}: "
-                                "all are kept and none is augmented")
-                need = 0
-            base, extra = divmod(need, len(its))
-            rng = np.random.default_rng(stable_hash("balance", cfg.seed, label))
-            lucky = set(rng.permutation(len(its))[:extra].tolist())
-            for i, it in enumerate(its):
+        def pick(label, n, k):
+            return np.random.default_rng(stable_hash("balance", cfg.seed, label)).permutation(n)[:k].tolist()
+
+        shares = balance_shares({label: len(its) for label, its in train.items()}, cfg, warnings, pick)
+        for label, (base, lucky) in shares.items():
+            lucky = set(lucky)
+            for i, it in enumerate(train[label]):
                 n_copies[it.source] = base + (1 if i in lucky else 0)
     else:
         for its in train.values():

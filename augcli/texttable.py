@@ -31,8 +31,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import (MARKER, Result, copy_seed, pooled, prepare_output, print_plan, print_summary, progress,
-                     stable_hash)
+from .engine import (MARKER, Result, balance_shares, copy_seed, pooled, prepare_output, print_plan, print_summary,
+                     progress, stable_hash)
 from .errors import UsageError
 from .io import atomic_write
 from .io.text import RecordReader, RecordWriter, table_format
@@ -146,21 +146,15 @@ def index(cfg: Config) -> TablePlan:
     warnings = []
     train = {c: array("i", (i for i in idx if not val[i])) for c, idx in sorted(by_class.items())}
     if cfg.balance and train:
-        per = cfg.copies + (1 if keep else 0)
-        target = cfg.target_per_class or max(len(v) * per for v in train.values())
-        for c, idx in train.items():
-            if not len(idx):
-                continue
-            have = len(idx) if keep else 0
-            need = target - have
-            if need < 0:
-                warnings.append(f"class {labels[c]!r} has {have} originals, more than the target {target}: "
-                                "all are kept and none is augmented")
-                need = 0
-            base, extra = divmod(need, len(idx))
+        def pick(label, n, k):
+            return PyRng(stable_hash("balance", cfg.seed, label)).choice(n, k, replace=False)
+
+        sizes = {labels[c]: len(idx) for c, idx in train.items()}
+        for label, (base, lucky) in balance_shares(sizes, cfg, warnings, pick).items():
+            idx = train[names[label]]
             for i in idx:
                 copies[i] = base
-            for k in PyRng(stable_hash("balance", cfg.seed, labels[c])).choice(len(idx), extra, replace=False):
+            for k in lucky:
                 copies[idx[k]] += 1
     else:
         for i in range(n):
