@@ -222,7 +222,7 @@ def _text_samples(cfg: Config, samples: int, variants: int):
     """[(source id, text, [(variant text or None, ops)])] exactly as a run makes them."""
     from .engine import copy_seed
     from .io.text import RecordReader, table_format
-    from .transforms.text import OPS_JSON, Pipeline, unique_copy  # noqa: F401
+    from .transforms.text import Pipeline, unique_copy
 
     pipe = Pipeline(cfg.transforms, cfg.protect, cfg.lexicon, cfg.lexicon_mode)
     rows = []

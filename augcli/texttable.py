@@ -90,7 +90,8 @@ def index(cfg: Config) -> TablePlan:
             clash = [c for c in ADDED if c in header]
             if clash:
                 raise UsageError(f"{path}: already has a column {clash[0]!r}, which augcli adds; rename it")
-        ti = _column_index(header, cfg.text_column, "text", path) if fmt != "jsonl" else None
+        if fmt != "jsonl":
+            _column_index(header, cfg.text_column, "text", path)
         li = _column_index(header, cfg.label_column, "label", path) if fmt != "jsonl" else None
         if fmt != "jsonl":
             _column_index(header, cfg.id_column, "id", path)

@@ -203,7 +203,7 @@ def test_clip_policies(tmp_path):
     y, _ = sf.read(out / "train/loud__aug0.wav")
     assert 0.99 < np.abs(y).max() <= 1.0
     out = tmp_path / "err"
-    p = run_cli("audio", src, out, "--recipe", recipe, "--no-originals", "--clip", "error", check=1)
+    run_cli("audio", src, out, "--recipe", recipe, "--no-originals", "--clip", "error", check=1)
     row = manifest(out)[0]
     assert row["status"] == "failed" and "full scale" in row["error"]
     assert not (out / "train/loud__aug0.wav").exists()

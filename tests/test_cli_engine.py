@@ -1,5 +1,4 @@
 import csv
-import io
 import json
 import os
 import signal
@@ -11,7 +10,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from conftest import ROOT, make_dataset, photo, run_cli, tree_hashes
 from PIL import Image
 

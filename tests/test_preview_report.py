@@ -1,9 +1,6 @@
 """preview shows what run writes; report counts what is on disk and says when a run is incomplete."""
 import csv
 import html.parser
-import json
-from dataclasses import replace
-from pathlib import Path
 
 from conftest import ROOT, make_dataset, run_cli
 

@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from conftest import run_cli
 
 
@@ -41,7 +40,6 @@ def test_smote_counts_are_exact_and_synthetic_rows_lie_between_same_class_neighb
     n_no = sum(r["y"] == "no" for r in orig)
     assert sum(r["y"] == "yes" for r in rows) == n_no  # balanced exactly
     assert all(r["y"] == "yes" for r in syn)
-    minority = np.array([[float(r["a"]), float(r["b"])] for r in orig if r["y"] == "yes"])
     # k nearest neighbours (same class) of every minority row, on the numeric features used
     feats = np.array([[float(r["a"]), float(r["b"]), float(r["count"])] for r in orig if r["y"] == "yes"])
     d = np.linalg.norm(feats[:, None] - feats[None], axis=2)
@@ -108,7 +106,7 @@ def test_strategies_random_noise_tsv_and_parquet(tmp_path):
     assert sum(r["y"] == "yes" for r in read(out)) == 150
     run_cli("tabular", src, out, "--target", "y", "--method", "noise", "--copies", "2", "--overwrite", check=0)
     assert len(read(out)) == 330 * 3
-    p = run_cli("tabular", src, tmp_path / "x.parquet", "--target", "y", "--format", "parquet", check=0)
+    run_cli("tabular", src, tmp_path / "x.parquet", "--target", "y", "--format", "parquet", check=0)
     import pyarrow.parquet as pq
 
     t = pq.read_table(tmp_path / "x.parquet")

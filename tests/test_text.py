@@ -4,7 +4,6 @@ import csv
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli, tree_hashes

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import RecipeError
 from .mix import CutMix, MixUp, cutmix_box, mix_positions
-from .base import FILL_MODES, OneOfBase, Param, Step, fire, parse_steps, r6, uniform  # noqa: F401
+from .base import FILL_MODES, OneOfBase, Param, Step, fire, parse_steps, uniform
 
 LUMA = np.array([0.299, 0.587, 0.114])  # Rec. 601, as Pillow and torchvision use
 
