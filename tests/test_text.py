@@ -211,19 +211,32 @@ def test_same_seed_same_output_with_1_or_2_workers_and_balance(tmp_path):
     assert Counter(r["label"] for r in val) == {"a": 375, "b": 125}  # stratified, exact
 
 
-def test_interrupted_table_run_resumes(tmp_path):
+def test_interrupted_table_run_resumes_with_the_chunks_left(tmp_path):
+    from augcli import texttable
+    from augcli.engine import prepare_output
+    from augcli.recipe import load_config
+
     rows = [(f"r{i}", f"The happy dog number {i} runs quickly across the big green field", "a") for i in range(9000)]
     src = write_csv(tmp_path / "in.csv", rows)
     ref, out = tmp_path / "ref", tmp_path / "out"
     run_cli("text", src, ref, "--copies", "2", "--workers", "1", check=0)
-    # simulate a crash after some chunks: run, then remove the final files and some chunk markers
-    run_cli("text", src, out, "--copies", "2", "--workers", "2", check=0)
-    (out / "train.csv").unlink()
-    (out / "manifest.csv").unlink()
-    parts = out / ".augcli" / "parts"
+    # a run that died after two of its five chunks: their parts and markers exist, nothing else,
+    # plus a half-written temp file of a third chunk
+    cfg = load_config(None, {"modality": "text", "input": str(src), "output": str(out), "copies": 2})
+    plan = texttable.index(cfg)
+    assert len(plan.chunks) == 5
+    parts = prepare_output(cfg, plan) / ".augcli" / "parts"
     parts.mkdir()
+    texttable._init(cfg, plan, str(parts))
+    for chunk in plan.chunks[:2]:
+        texttable.run_chunk(chunk)
+    (parts / ".0000002.orig.augtmp123").write_bytes(b"half a row")
+    assert not (out / "train.csv").exists() and not (out / "manifest.csv").exists()
     p = run_cli("text", src, out, "--copies", "2", check=0)
-    assert (out / "train.csv").read_bytes() == (ref / "train.csv").read_bytes()
+    assert "12000 already done" in p.stdout and "15000 written" in p.stdout  # 2 of 5 chunks x 2000 x 3
+    for f in ("train.csv", "manifest.csv"):
+        assert (out / f).read_bytes() == (ref / f).read_bytes()
+    assert not parts.exists()
     p = run_cli("text", src, out, "--copies", "2", check=0)
     assert "0 written" in p.stdout and "already done" in p.stdout
 
