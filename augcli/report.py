@@ -43,6 +43,19 @@ def _stats(rows: list[dict]):
     return steps, dict(params)
 
 
+def _count_records(path: Path) -> int:
+    """Data records in a CSV/TSV/JSONL table written by augcli (0 when it is missing)."""
+    import csv
+
+    if not path.is_file():
+        return 0
+    with open(path, newline="", encoding="utf-8") as f:
+        if path.suffix.lower() in (".jsonl", ".ndjson"):
+            return sum(1 for line in f if line.strip())
+        csv.field_size_limit(1 << 30)
+        return max(0, sum(1 for _ in csv.reader(f, delimiter="\t" if path.suffix.lower() in (".tsv", ".tab") else ",")) - 1)
+
+
 def collect(out: Path) -> dict:
     if out.is_file() or (not out.exists() and Path(str(out) + ".summary.json").exists()):
         s = Path(str(out) + ".summary.json")
@@ -61,20 +74,18 @@ def collect(out: Path) -> dict:
     failed = [r for r in rows if r["status"] == "failed"]
     dropped = [r for r in rows if r["status"] == "dropped"]
     counts = defaultdict(lambda: {"originals": 0, "augmented": 0, "on_disk": 0})
-    table_rows = Counter()
+    table_rows: dict[str, int] = {}
     for r in ok:
         key = (r["split"], r["label"] or "(no label)")
         counts[key]["augmented" if r["augmented"] == "1" else "originals"] += 1
         p = r["path"]
-        if "#" in p:  # a row of a text table: train.csv#N
-            table_rows[p.split("#")[0]] += 1
-            counts[key]["on_disk"] += 1
+        if "#" in p:  # a row of a text table, train.csv#N: on disk when the table has row N
+            name, n = p.rsplit("#", 1)
+            if name not in table_rows:
+                table_rows[name] = _count_records(out / name)
+            counts[key]["on_disk"] += int(n) < table_rows[name]
         elif (out / p).is_file():
             counts[key]["on_disk"] += 1
-    for f, n in table_rows.items():  # the table really holds that many data rows
-        if not (out / f).is_file():
-            for c in counts.values():
-                c["on_disk"] = 0
     done = len(ok) + len(dropped) + len(failed)
     parts = out / MARKER / "parts"
     incomplete = (planned is not None and done < planned) or parts.exists() or not (out / NAME).exists()

@@ -257,3 +257,16 @@ def test_mp3_in_and_out(tmp_path):
     assert (i.format, i.channels, i.samplerate) == ("MP3", 2, 44100)
     run_cli("audio", src, tmp_path / "wav", "--format", "wav", check=0)
     assert sf.info(tmp_path / "wav/train/talk__aug0.wav").subtype == "PCM_16"
+
+
+def test_csv_listing_of_audio_files(tmp_path):
+    src = audio_dataset(tmp_path / "in")
+    listing = tmp_path / "list.csv"
+    listing.write_text("file,kind\na/mono16.wav,speech\nb/float.wav,speech\nb/vorbis.ogg,other\n")
+    out = tmp_path / "out"
+    run_cli("audio", "--csv", listing, "--path-column", "file", "--label-column", "kind", "--root", src, out,
+            "--copies", "1", check=0)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.*") if ".augcli" not in p.parts
+                  and p.name != "manifest.csv") == ["train/other/vorbis.ogg", "train/other/vorbis__aug0.ogg",
+                                                    "train/speech/float.wav", "train/speech/float__aug0.wav",
+                                                    "train/speech/mono16.wav", "train/speech/mono16__aug0.wav"]

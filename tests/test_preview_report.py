@@ -86,3 +86,20 @@ def test_report_counts_equal_disk_html_is_self_contained_and_incomplete_runs_say
     (out / "manifest.csv").write_text("".join(lines[:-4]))
     p = run_cli("report", out, check=0)
     assert "INCOMPLETE" in p.stdout and "resume" in p.stdout
+
+
+def test_report_on_a_text_table_counts_the_rows_in_the_files(tmp_path):
+    out = tmp_path / "t"
+    run_cli("text", ROOT / "sample_data/text/examples.csv", out, "--label-column", "label", "--copies", "2",
+            "--val-split", "0.2", check=0)
+    p = run_cli("report", out, check=0)
+    with open(out / "train.csv", newline="") as f:
+        n_train = sum(1 for _ in csv.DictReader(f))
+    lines = [l.split() for l in p.stdout.splitlines() if l.strip().startswith("train ")]
+    assert sum(int(l[-1]) for l in lines) == n_train
+    # a table cut short (rows lost) shows fewer rows on disk than the manifest lists
+    text = (out / "train.csv").read_text().splitlines(keepends=True)
+    (out / "train.csv").write_text("".join(text[:-10]))
+    p = run_cli("report", out, check=0)
+    lines = [l.split() for l in p.stdout.splitlines() if l.strip().startswith("train ")]
+    assert sum(int(l[-1]) for l in lines) == n_train - 10

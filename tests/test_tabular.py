@@ -157,3 +157,20 @@ def test_evaluate_reports_both_models_with_and_without(tmp_path):
     ev = json.loads((tmp_path / "o.csv.summary.json").read_text())["evaluation"]
     for model in ev["models"].values():
         assert set(model) == {"without", "with"} and 0 <= model["with"]["minority_recall"] <= 1
+
+
+def test_format_conversion_keeps_values_and_types(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = [[round(float(rng.normal()), 3), int(rng.integers(0, 9)), str(rng.choice(["x", "y"])),
+             "rare" if i % 6 == 0 else "common"] for i in range(120)]
+    src = write(tmp_path / "t.csv", ["v", "n", "cat", "label"], rows)
+    run_cli("tabular", src, tmp_path / "o.tsv", "--target", "label", "--format", "tsv", check=0)
+    out = read(tmp_path / "o.tsv", "\t")
+    assert len(out) == 200 and [r["v"] for r in out[:120]] == [str(r[0]) for r in rows]
+    assert all(r["n"].isdigit() and r["cat"] in ("x", "y") for r in out)
+    run_cli("tabular", src, tmp_path / "o.parquet", "--target", "label", "--format", "parquet", check=0)
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(tmp_path / "o.parquet")
+    assert t.num_rows == 200 and str(t.schema.field("n").type) == "int64"
+    assert set(t.column("cat").to_pylist()) == {"x", "y"} and t.column("_synthetic").to_pylist().count(1) == 80
