@@ -34,6 +34,11 @@ def stable_hash(*parts) -> int:
     return int.from_bytes(h.digest(), "little")
 
 
+def output_key(path: str) -> int:
+    """A 31-bit number naming an output file (e.g. its Ogg stream serial), from its path only."""
+    return stable_hash("out", path) & 0x7FFFFFFF
+
+
 def copy_seed(run_seed: int, source: str, copy: int) -> int:
     """The seed of one augmented copy: a function of the run seed and the copy's identity only."""
     return stable_hash("copy", run_seed, source, copy) >> 1
@@ -250,7 +255,7 @@ def progress(total: int, unit: str, quiet: bool):
 
 
 @contextlib.contextmanager
-def pooled(workers: int, initializer, initargs, fn, todo):
+def pooled(workers: int, initializer, initargs, fn, todo, chunksize: int = 1):
     """Results of fn over todo (in completion order), in `workers` processes, or in this one.
     Ctrl-C terminates the workers at once; otherwise they are closed and joined."""
     if workers <= 1:
@@ -260,7 +265,7 @@ def pooled(workers: int, initializer, initargs, fn, todo):
         return
     pool = _start_pool(workers, initializer, initargs)
     try:
-        yield pool.imap_unordered(fn, todo, chunksize=1)
+        yield pool.imap_unordered(fn, todo, chunksize=chunksize)
     except BaseException:
         pool.terminate()
         pool.join()
@@ -317,7 +322,7 @@ def run_job(job: Job) -> list[dict]:
     rows = []
     for o in job.outputs:
         dst = out / o.path
-        key = stable_hash("out", o.path) & 0x7FFFFFFF
+        key = output_key(o.path)
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
             if o.copy is None:
@@ -525,14 +530,7 @@ def stats(cfg: Config) -> dict:
     n, s, s2, failed, dtypes = 0, np.zeros(3), np.zeros(3), [], Counter()
     paths = [it.path for it in items]
     workers = max(1, min(cfg.n_workers(), len(paths)))
-    if workers == 1:
-        _init_stats(cfg.max_pixels)
-        results = map(_stats_job, paths)
-        pool = None
-    else:
-        pool = _start_pool(workers, _init_stats, (cfg.max_pixels,))
-        results = pool.imap_unordered(_stats_job, paths, chunksize=4)
-    try:
+    with pooled(workers, _init_stats, (cfg.max_pixels,), _stats_job, paths, chunksize=4) as results:
         for path, r, err in results:
             if r is None:
                 failed.append((path, err))
@@ -541,10 +539,6 @@ def stats(cfg: Config) -> dict:
             s += r[1]
             s2 += r[2]
             dtypes[r[3]] += 1
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
     mean = s / max(n, 1)
     std = np.sqrt(np.maximum(s2 / max(n, 1) - mean**2, 0))
     return {"images": len(items) - len(failed), "pixels": int(n), "mean": mean.round(6).tolist(),

@@ -81,7 +81,7 @@ def _variants(cfg: Config, samples: int, variants: int):
         for o in job.outputs:
             if o.copy is None:
                 continue
-            key = engine.stable_hash("out", o.path) & 0x7FFFFFFF
+            key = engine.output_key(o.path)
             try:
                 data, ops = kind.augment(state, job, o, Path(o.path).suffix, key)
             except Dropped as e:
