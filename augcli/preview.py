@@ -248,8 +248,9 @@ def _text_samples(cfg: Config, samples: int, variants: int):
         from . import engine
 
         items, _ = engine.discover(cfg)
+        kind = TextKind(cfg)
         for it in items[:samples]:
-            rows.append((it.source, TextKind(cfg).load(it.path)["text"]))
+            rows.append((it.source, kind.load(it.path)["text"]))
     out = []
     for source, text in rows:
         doc, seen, vs = pipe.parse(text), set(), []

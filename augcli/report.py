@@ -100,6 +100,12 @@ def collect(out: Path) -> dict:
             "rows": rows}
 
 
+def _ranges(rep: dict, step: str) -> str:
+    """"angle -16.8..15.7, zx 0.906..1.09": the sampled range of each numeric parameter of a step."""
+    return ", ".join(f"{k.split('.', 1)[1]} {lo:.4g}..{hi:.4g}" for k, (lo, hi) in rep["params"].items()
+                     if k.split(".", 1)[0] == step)
+
+
 def print_report(rep: dict, file=sys.stdout) -> None:
     if "tabular" in rep:
         t = rep["tabular"]
@@ -125,9 +131,7 @@ def print_report(rep: dict, file=sys.stdout) -> None:
         n_aug = sum(c["augmented"] for c in rep["counts"].values())
         print(f"steps (how often each fired in {n_aug} augmented outputs) and sampled ranges:", file=file)
         for name, n in rep["steps"].items():
-            rng = [f"{k.split('.', 1)[1]} {v[0]:.4g}..{v[1]:.4g}" for k, v in rep["params"].items()
-                   if k.split(".", 1)[0] == name]
-            print(f"  {name:<20} {n:>7}  {', '.join(rng)}", file=file)
+            print(f"  {name:<20} {n:>7}  {_ranges(rep, name)}", file=file)
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,9 +206,7 @@ def write_html(rep: dict, out_dir: Path, dst: Path, samples: int = 8) -> None:
     if rep["steps"]:
         p.append("<h2>Steps</h2><table><tr><th>step</th><th>fired</th><th>sampled ranges</th></tr>")
         for name, n in rep["steps"].items():
-            rng = ", ".join(f"{k.split('.', 1)[1]} {v[0]:.4g}..{v[1]:.4g}" for k, v in rep["params"].items()
-                            if k.split(".", 1)[0] == name)
-            p.append(f"<tr><td>{e(name)}</td><td>{n}</td><td>{e(rng)}</td></tr>")
+            p.append(f"<tr><td>{e(name)}</td><td>{n}</td><td>{e(_ranges(rep, name))}</td></tr>")
         p.append("</table>")
     if rep["modality"] == "image":
         p.append("<h2>Samples: outputs next to their sources</h2>")
