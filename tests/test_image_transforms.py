@@ -209,3 +209,46 @@ def test_bad_steps_name_the_key_and_what_is_allowed(steps, needle):
     with pytest.raises(RecipeError) as e:
         validate_steps(steps, "transforms")
     assert needle in str(e.value)
+
+
+@pytest.mark.parametrize("steps", [
+    [{"cutout": {"p": 1, "size": [0.3, 0.5]}}, {"gaussian_noise": {"p": 1, "std": [5, 10]}}],
+    [{"color_jitter": {"brightness": 0.5}}, {"cutout": {"p": 1}}],
+    [{"rotate": {"degrees": 10}}, {"color_jitter": {"contrast": 0.5}}, {"gaussian_noise": {"p": 1}}, {"cutout": {"p": 1}}],
+])
+def test_steps_never_write_into_the_input_image(steps):
+    # copies of one decoded image share it: steps may work in place only on their own arrays
+    img = photo(64, 80)
+    before = img.copy()
+    out, _ = apply(steps, img, seed=3)
+    assert np.array_equal(img, before)
+    assert not np.array_equal(out, before)
+
+
+def test_jpeg_header_matches_pillow_in_both_byte_orders():
+    import io
+    import struct
+
+    from PIL import Image
+
+    from augcli.io.image import jpeg_header
+
+    def with_exif(orientation, order):
+        fmt = "<" if order == b"II" else ">"
+        ifd = struct.pack(fmt + "H", 1) + struct.pack(fmt + "HHIHH", 0x0112, 3, 1, orientation, 0) + b"\0\0\0\0"
+        tiff = order + struct.pack(fmt + "HI", 42, 8) + ifd
+        b = io.BytesIO()
+        Image.fromarray(photo(30, 50)).save(b, "JPEG", exif=b"Exif\0\0" + tiff)
+        return b.getvalue()
+
+    for order in (b"II", b"MM"):
+        for o in range(1, 9):
+            data = with_exif(o, order)
+            with Image.open(io.BytesIO(data)) as im:
+                assert im.getexif().get(0x0112) == o
+            assert jpeg_header(data) == (50, 30, o)
+    plain = io.BytesIO()
+    Image.fromarray(photo(30, 50)).save(plain, "JPEG", progressive=True)
+    assert jpeg_header(plain.getvalue()) == (50, 30, 1)
+    assert jpeg_header(plain.getvalue()[:20]) is None  # cut before the frame header: Pillow decides
+    assert jpeg_header(b"\x89PNG\r\n") is None

@@ -37,11 +37,70 @@ def _orient(img: np.ndarray, orientation: int) -> np.ndarray:
     return ops[orientation](img) if orientation in ops else img
 
 
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _exif_orientation(tiff: bytes) -> int:
+    """Tag 0x0112 of IFD0 in an Exif TIFF block (1 when absent or unreadable)."""
+    order = {b"II": "little", b"MM": "big"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return 1
+    ifd = int.from_bytes(tiff[4:8], order)
+    if ifd + 2 > len(tiff):
+        return 1
+    for i in range(int.from_bytes(tiff[ifd:ifd + 2], order)):
+        e = ifd + 2 + 12 * i
+        if e + 12 > len(tiff):
+            break
+        if int.from_bytes(tiff[e:e + 2], order) == 0x0112 and int.from_bytes(tiff[e + 2:e + 4], order) == 3:
+            v = int.from_bytes(tiff[e + 8:e + 10], order)
+            return v if 1 <= v <= 8 else 1
+    return 1
+
+
+def jpeg_header(data: bytes) -> tuple[int, int, int] | None:
+    """(width, height, EXIF orientation) from a JPEG's markers, or None when the file is not a
+    plain JPEG we can read this way (then Pillow parses it). ~20 us instead of ~0.5 ms."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    pos, n, orientation = 2, len(data), 1
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            pos += 2
+            continue
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        seg = data[pos + 4:pos + 2 + length]
+        if length < 2 or len(seg) != length - 2:
+            return None
+        if marker == 0xE1 and seg[:6] == b"Exif\x00\x00":
+            orientation = _exif_orientation(seg[6:])
+        elif marker in _SOF:
+            if len(seg) < 5:
+                return None
+            h, w = int.from_bytes(seg[1:3], "big"), int.from_bytes(seg[3:5], "big")
+            return (w, h, orientation) if w and h else None  # height 0: defined later (DNL)
+        elif marker in (0xDA, 0xD9):
+            return None
+        pos += 2 + length
+    return None
+
+
+def _check_size(w: int, h: int, max_pixels: int) -> None:
+    if w * h > max_pixels:
+        raise ImageReadError(f"image is {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,} "
+                             "(possible decompression bomb; raise --max-pixels to allow)")
+
+
 def read_image(path: str | Path, max_pixels: int) -> tuple[np.ndarray, bytes, int]:
     """Decode an image keeping its depth and channels (grey, BGR, BGRA; 8 or 16 bit) and apply
     EXIF orientation. Returns (array, file bytes, orientation). Raises ImageReadError."""
     import cv2
-    from PIL import Image, UnidentifiedImageError
 
     try:
         data = Path(path).read_bytes()
@@ -52,25 +111,33 @@ def read_image(path: str | Path, max_pixels: int) -> tuple[np.ndarray, bytes, in
     if not data:
         raise ImageReadError("empty file (0 bytes)")
     orientation, pil_ok = 1, False
-    Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, with our own message
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-            pil_ok = True
-            if w * h > max_pixels:
-                raise ImageReadError(f"image is {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,} "
-                                     "(possible decompression bomb; raise --max-pixels to allow)")
-            try:
-                orientation = int(im.getexif().get(0x0112, 1) or 1)
-            except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
-                orientation = 1
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        pass
+    head = jpeg_header(data)
+    if head is not None:
+        w, h, orientation = head
+        pil_ok = True
+        _check_size(w, h, max_pixels)
+    else:
+        from PIL import Image, UnidentifiedImageError
+
+        Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, with our own message
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+                pil_ok = True
+                _check_size(w, h, max_pixels)
+                try:
+                    orientation = int(im.getexif().get(0x0112, 1) or 1)
+                except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
+                    orientation = 1
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            pass
     if data[:2] == b"\xff\xd8" and not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
         raise ImageReadError("truncated or corrupt JPEG (no end-of-image marker)")
     buf = np.frombuffer(data, np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None and pil_ok:  # formats OpenCV does not read (e.g. GIF): Pillow
+        from PIL import Image
+
         try:
             with Image.open(io.BytesIO(data)) as im:
                 im.seek(0)
