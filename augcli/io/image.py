@@ -63,7 +63,7 @@ def jpeg_header(data: bytes) -> tuple[int, int, int] | None:
     plain JPEG we can read this way (then Pillow parses it). ~20 us instead of ~0.5 ms."""
     if data[:2] != b"\xff\xd8":
         return None
-    pos, n, orientation = 2, len(data), 1
+    pos, n, orientation, size = 2, len(data), 1, None
     while pos + 4 <= n:
         if data[pos] != 0xFF:
             return None
@@ -81,11 +81,14 @@ def jpeg_header(data: bytes) -> tuple[int, int, int] | None:
         if marker == 0xE1 and seg[:6] == b"Exif\x00\x00":
             orientation = _exif_orientation(seg[6:])
         elif marker in _SOF:
-            if len(seg) < 5:
+            if len(seg) < 5 or size is not None:
                 return None
-            h, w = int.from_bytes(seg[1:3], "big"), int.from_bytes(seg[3:5], "big")
-            return (w, h, orientation) if w and h else None  # height 0: defined later (DNL)
-        elif marker in (0xDA, 0xD9):
+            size = int.from_bytes(seg[3:5], "big"), int.from_bytes(seg[1:3], "big")
+            if not all(size):  # height 0: defined later (DNL)
+                return None
+        elif marker == 0xDA:  # start of scan: every header marker has been seen
+            return None if size is None else (size[0], size[1], orientation)
+        elif marker == 0xD9:
             return None
         pos += 2 + length
     return None
