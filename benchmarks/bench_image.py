@@ -143,7 +143,6 @@ def main():
         fa1 = floor(files, work / "out_floor", 1)
         f1 = augcli(photos, work / "out_1", one, "--workers", "1")[0]
         rounds.append(dict(a=fa, b=fb, c=fc, a1=fa1, b1=f1))
-        r = rounds[-1]
         print(f"  round {len(rounds)}: floor {fa:6.1f}  (b) {fb:6.1f}  b/a {fb / fa:.2f}  (c) {fc:6.1f}  c/a {fc / fa:.2f}"
               f"  speed-up {fb / f1:.2f}x (floor's {fa / fa1:.2f}x)")
 
