@@ -277,11 +277,11 @@ def pooled(workers: int, initializer, initargs, fn, todo, chunksize: int = 1):
 def _reuse_heap() -> None:
     """Let glibc keep freed image-sized blocks for reuse instead of returning them to the kernel.
 
-    By default every buffer over 128 kB (each decoded, warped or encoded photo) is a fresh mmap
-    that the kernel must zero page by page, then unmaps when freed: ~35 page faults per
-    megabyte, 3.3x more faults and ~4% of an image job's time. Raising the mmap and trim
-    thresholds keeps those blocks in the heap; memory stays bounded by the largest images in
-    flight, not by the dataset. A no-op off glibc."""
+    By default glibc serves many photo-sized buffers (decoded, warped, encoded) with fresh mmaps
+    that the kernel zeroes page by page and takes back when they are freed: measured 3.3x the
+    page faults (42.6k vs 12.9k for 160 photos) and ~4% of an image job's time. Fixed mmap and
+    trim thresholds keep those blocks in the heap for reuse; memory stays bounded by the images
+    in flight, not by the dataset. A no-op off glibc."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
@@ -291,8 +291,8 @@ def _reuse_heap() -> None:
     except (OSError, AttributeError):  # e.g. musl has no mallopt
         return
     m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 256 << 20)
-    mallopt(m_trim_threshold, 512 << 20)
+    mallopt(m_mmap_threshold, 64 << 20)  # blocks up to 64 MB (a 21-megapixel RGB image) from the heap
+    mallopt(m_trim_threshold, 128 << 20)
 
 
 def _quiet_worker(modality: str = "image") -> None:
