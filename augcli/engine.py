@@ -245,7 +245,7 @@ class _Silent:
 @contextlib.contextmanager
 def progress(total: int, unit: str, quiet: bool):
     """A tqdm bar on stderr (only when it may show: tqdm costs ~40 ms of imports)."""
-    if quiet:
+    if quiet or total == 0:  # nothing left to do: no bar
         yield _Silent()
         return
     from tqdm import tqdm

@@ -184,15 +184,14 @@ def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe"
             merged[key] = (value, f"--{key.replace('_', '-')}")
     cfg = Config()
     for key, (value, w) in merged.items():
-        if key == "transforms" or value is None:
+        if key in ("transforms", "format") or value is None:
             continue
         setattr(cfg, key, OPTIONS[key].validate(value, w))
     import importlib
 
-    if cfg.format not in FORMATS[cfg.modality]:
-        w = merged["format"][1]
-        raise RecipeError(f"{w}: {cfg.format!r} is not a {cfg.modality} format; allowed: "
-                          f"{', '.join(FORMATS[cfg.modality])}")
+    if merged.get("format", (None,))[0] is not None:  # checked once the modality is known
+        value, w = merged["format"]
+        cfg.format = Param("format", "choice", "same", choices=FORMATS[cfg.modality]).validate(value, w)
     if cfg.modality == "tabular":
         from .transforms.base import parse_steps
 

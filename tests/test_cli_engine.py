@@ -146,6 +146,9 @@ def test_refusals_exit_2_with_one_line(dataset, tmp_path):
     (tmp_path / "busy" / "mine.txt").write_text("x")
     r = run_cli("image", dataset, tmp_path / "busy", "--overwrite", check=2)
     assert "not written by augcli" in r.stderr and (tmp_path / "busy" / "mine.txt").exists()
+    for fmt in ("gif", "wav"):  # the allowed formats are the modality's own
+        r = run_cli("image", dataset, tmp_path / "o", "--format", fmt, check=2)
+        assert r.stderr.strip().endswith(f"--format: '{fmt}' is not allowed; allowed: one of same, jpg, png, webp, tif, npy")
 
 
 def test_changed_settings_need_overwrite(dataset, tmp_path):
