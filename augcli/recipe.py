@@ -171,6 +171,18 @@ def load_yaml(path: str | Path) -> dict:
     return data
 
 
+def _columns_hint(path: str | None) -> str:
+    """' - columns of PATH: a, b, c' when the table's header can be read, else ''."""
+    try:
+        from .io.tabular import schema, table_format
+
+        names = schema(path, table_format(path)).names
+    except Exception:  # noqa: BLE001 - only a hint for an error message
+        return ""
+    more = ", ..." if len(names) > 40 else ""
+    return f" - columns of {path}: {', '.join(names[:40])}{more}"
+
+
 def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe",
                  require_io: bool = True) -> Config:
     """Validate recipe keys and CLI overrides (same names) into a Config."""
@@ -213,7 +225,8 @@ def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe"
     _check_text_options(cfg, merged)
     cfg.explicit = frozenset(k for k, (v, _) in merged.items() if v is not None)
     if cfg.modality == "tabular" and require_io and not cfg.target:
-        raise RecipeError(f"{where}: target is missing; allowed: the name of the class column (--target)")
+        raise RecipeError(f"{where}: target is missing; allowed: the name of the class column (--target)"
+                          f"{_columns_hint(cfg.input)}")
     if require_io:
         if not cfg.input and not cfg.csv:
             raise RecipeError(f"{where}: input is missing; allowed: a folder path (or csv: a listing)")

@@ -143,6 +143,8 @@ def test_clear_messages_for_bad_tables(tmp_path):
     assert "'uid' looks like free text or an ID" in p.stderr and "--exclude uid" in p.stderr
     run_cli("tabular", ids, tmp_path / "o8.csv", "--target", "y", "--exclude", "uid", check=0)
     assert "no target column" in run_cli("tabular", src, tmp_path / "o6.csv", "--target", "nope", check=2).stderr
+    p = run_cli("tabular", src, tmp_path / "o7.csv", check=2)  # no --target: the columns to pick from
+    assert "target is missing" in p.stderr and p.stderr.strip().endswith(f"columns of {src}: a, b, count, y")
     tiny = write(tmp_path / "tiny.csv", ["x", "z", "y"], [[i, i * 2, "a"] for i in range(20)] + [[1, 1, "b"], [2, 3, "b"], [5, 1, "c"]])
     p = run_cli("tabular", tiny, tmp_path / "o7.csv", "--target", "y", check=0)
     assert "k_neighbors reduced from 5 to 1" in p.stdout and "single row: random" in p.stdout
