@@ -98,6 +98,8 @@ def discover(cfg: Config) -> tuple[list[Item], list[str]]:
             check_output(root or Path(cfg.csv).parent, Path(cfg.output))
         return items, []
     root = Path(cfg.input)
+    if cfg.modality == "text" and not root.exists():
+        raise UsageError(f"{root}: input not found; allowed: a CSV/TSV/JSONL table or a folder of .txt files")
     items, warnings = discover_folder(root, EXTENSIONS)
     if cfg.output:
         check_output(root, Path(cfg.output))
