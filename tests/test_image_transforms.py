@@ -233,17 +233,18 @@ def test_jpeg_header_matches_pillow_in_both_byte_orders():
 
     from augcli.io.image import jpeg_header
 
-    def with_exif(orientation, order):
+    def with_exif(orientation, order, kind=3):  # kind 3: SHORT (the standard), 4: LONG (seen in the wild)
         fmt = "<" if order == b"II" else ">"
-        ifd = struct.pack(fmt + "H", 1) + struct.pack(fmt + "HHIHH", 0x0112, 3, 1, orientation, 0) + b"\0\0\0\0"
+        value = struct.pack(fmt + "HH", orientation, 0) if kind == 3 else struct.pack(fmt + "I", orientation)
+        ifd = struct.pack(fmt + "H", 1) + struct.pack(fmt + "HHI", 0x0112, kind, 1) + value + b"\0\0\0\0"
         tiff = order + struct.pack(fmt + "HI", 42, 8) + ifd
         b = io.BytesIO()
         Image.fromarray(photo(30, 50)).save(b, "JPEG", exif=b"Exif\0\0" + tiff)
         return b.getvalue()
 
-    for order in (b"II", b"MM"):
+    for order, kind in ((b"II", 3), (b"MM", 3), (b"II", 4), (b"MM", 4)):
         for o in range(1, 9):
-            data = with_exif(o, order)
+            data = with_exif(o, order, kind)
             with Image.open(io.BytesIO(data)) as im:
                 assert im.getexif().get(0x0112) == o
             assert jpeg_header(data) == (50, 30, o)

@@ -52,8 +52,9 @@ def _exif_orientation(tiff: bytes) -> int:
         e = ifd + 2 + 12 * i
         if e + 12 > len(tiff):
             break
-        if int.from_bytes(tiff[e:e + 2], order) == 0x0112 and int.from_bytes(tiff[e + 2:e + 4], order) == 3:
-            v = int.from_bytes(tiff[e + 8:e + 10], order)
+        if int.from_bytes(tiff[e:e + 2], order) == 0x0112:
+            kind = int.from_bytes(tiff[e + 2:e + 4], order)  # SHORT as the standard says; some write LONG
+            v = int.from_bytes(tiff[e + 8:e + (10 if kind == 3 else 12)], order) if kind in (3, 4) else 1
             return v if 1 <= v <= 8 else 1
     return 1
 
