@@ -567,6 +567,7 @@ NOISE = _NoiseBuffer()
 class GaussianNoise(PixelStep):
     NAME = "gaussian_noise"
     DOC = "add Gaussian noise with a random standard deviation"
+    INPLACE = True
     PARAMS = (
         Param("std", "range", [0, 10], lo=0, hi=255, center=None, doc="standard deviation range on the 0-255 scale"),
         Param("per_channel", "bool", True, doc="independent noise per channel (false: the same grey noise)"),
@@ -574,8 +575,6 @@ class GaussianNoise(PixelStep):
 
     def sample(self, rng, w, h):
         return {"std": uniform(rng, self.cfg["std"]), "offset": int(rng.integers(0, _NoiseBuffer.CHUNK))}
-
-    INPLACE = True
 
     def apply(self, img, prm, rng, inplace=False):
         cv2 = _cv2()
@@ -612,6 +611,7 @@ class GaussianBlur(PixelStep):
 class Cutout(PixelStep):
     NAME = "cutout"
     DOC = "erase rectangular holes (random erasing): each hole's sides are a fraction of the image's"
+    INPLACE = True
     PARAMS = (
         Param("holes", "irange", [1, 1], lo=1, hi=1000, center=None, doc="number of holes"),
         Param("size", "range", [0.1, 0.3], lo=0.001, hi=1, center=None, doc="hole side as a fraction of the image side"),
@@ -629,8 +629,6 @@ class Cutout(PixelStep):
         if self.cfg["fill"] == "random":
             prm["fill_seed"] = int(rng.integers(0, 2**31))
         return prm
-
-    INPLACE = True
 
     def apply(self, img, prm, rng, inplace=False):
         out = img if inplace else img.copy()
@@ -789,6 +787,7 @@ class Pipeline:
         given = img  # never written to: copies of one decoded image share it
         for (kind, steps), fill in zip(self.blocks, self.fills):
             H, W = img.shape[:2]
+            owned = not np.may_share_memory(img, given)  # made by an earlier step: may be written
             if kind == "mix":
                 if mix is not None and "skipped" in mix:
                     ops.append({"name": mix["name"], "skipped": mix["skipped"]})
@@ -823,7 +822,7 @@ class Pipeline:
                     mean = _apply_rgb(M, mean0)
                     ops.append({"name": st.NAME, **prm})
                 if M is not None:
-                    img = apply_color_matrix(img, M, inplace=not np.may_share_memory(img, given))
+                    img = apply_color_matrix(img, M, inplace=owned)
             else:
                 st = self._fire(steps[0], rng)
                 if st is None:
@@ -834,8 +833,8 @@ class Pipeline:
                     fl = self._block_fill([st])
                     img = warp(img, A, w, h, *fl)
                 elif st.COLOR:
-                    img = apply_color_matrix(img, st.rgb_matrix(prm, mean_rgb(img), maxval(img)), inplace=not np.may_share_memory(img, given))
-                elif st.INPLACE and not np.may_share_memory(img, given):
+                    img = apply_color_matrix(img, st.rgb_matrix(prm, mean_rgb(img), maxval(img)), inplace=owned)
+                elif st.INPLACE and owned:
                     img = st.apply(img, prm, rng, inplace=True)
                 else:
                     img = st.apply(img, prm, rng)
