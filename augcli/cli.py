@@ -88,7 +88,7 @@ def _execute(recipe, overrides: dict, quiet: bool) -> None:
 
 @app.command()
 def image(
-    input: Annotated[Optional[str], typer.Argument(help="input folder (class-per-subfolder or flat)")] = None,
+    input: Annotated[Optional[str], typer.Argument(help="input folder (class-per-subfolder or flat), or a single file")] = None,
     output: Annotated[Optional[str], typer.Argument(help="output folder")] = None,
     recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
@@ -112,7 +112,7 @@ def image(
 
 @app.command()
 def audio(
-    input: Annotated[Optional[str], typer.Argument(help="input folder (class-per-subfolder or flat)")] = None,
+    input: Annotated[Optional[str], typer.Argument(help="input folder (class-per-subfolder or flat), or a single file")] = None,
     output: Annotated[Optional[str], typer.Argument(help="output folder")] = None,
     recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,

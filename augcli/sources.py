@@ -49,8 +49,14 @@ def check_output(input_root: Path, output: Path) -> None:
 
 
 def discover_folder(root: Path, exts: set[str]) -> tuple[list[Item], list[str]]:
+    """Items of a class-per-subfolder or flat folder; a single file is a flat dataset of one."""
+    if root.is_file():
+        if root.suffix.lower() not in exts:
+            raise UsageError(f"{root}: input is neither a folder nor a file this modality reads "
+                             f"({', '.join(sorted(exts))})")
+        return [Item(str(root), root.name, None, root.stem)], []
     if not root.is_dir():
-        raise UsageError(f"{root}: input folder not found" if not root.exists() else f"{root}: input is not a folder")
+        raise UsageError(f"{root}: input not found" if not root.exists() else f"{root}: input is not a folder")
     files = _walk(root, exts)
     rels = [PurePosixPath(p.relative_to(root).as_posix()) for p in files]
     warnings = []

@@ -216,12 +216,19 @@ def test_corrupt_empty_and_zero_length_files_fail_with_a_reason(tmp_path):
     (src / "empty.wav").write_bytes(b"")
     (src / "junk.flac").write_bytes(b"this is not audio at all" * 10)
     sf.write(src / "zero.wav", np.zeros((0, 1), np.float32), SR)
+    whole = (src / "good.wav").read_bytes()
+    (src / "cut.wav").write_bytes(whole[:len(whole) // 2])  # a copy cut short: libsndfile reads it silently
+    stream = bytearray(whole)  # written by a pipe that did not know the length: fine
+    stream[4:8] = stream[whole.find(b"data") + 4:whole.find(b"data") + 8] = b"\xff\xff\xff\xff"
+    (src / "stream.wav").write_bytes(bytes(stream))
     out = tmp_path / "out"
     p = run_cli("audio", src, out, check=1)
     errs = {r["source"]: r["error"] for r in manifest(out) if r["status"] == "failed"}
-    assert set(errs) == {"empty.wav", "junk.flac", "zero.wav"}
+    assert set(errs) == {"empty.wav", "junk.flac", "zero.wav", "cut.wav"}
     assert "empty file" in errs["empty.wav"] and "zero-length" in errs["zero.wav"]
-    assert "not a readable audio file" in errs["junk.flac"]
+    assert "not a readable audio file" in errs["junk.flac"] and "0x" not in errs["junk.flac"]
+    assert errs["cut.wav"].startswith(f"truncated: the header declares {len(whole) - 44:,} bytes of audio")
+    assert (out / "train/stream__aug0.wav").exists()
     assert "junk.flac" in p.stdout
     assert (out / "train/good__aug0.wav").exists()
 

@@ -187,6 +187,16 @@ def test_flat_folder_and_name_collisions(tmp_path):
     assert files_on_disk(out) == {"train/a_jpg.jpg", "train/a_jpg__aug0.jpg", "train/a_png.jpg",
                                   "train/a_png__aug0.jpg"}
     assert {r["label"] for r in manifest(out)} == {""}
+    # one file is a flat dataset of one: variants of a single photo, same seeds as in a flat folder
+    one = tmp_path / "one"
+    run_cli("image", src / "a.jpg", one, "--copies", "3", check=0)
+    assert files_on_disk(one) == {"train/a.jpg"} | {f"train/a__aug{k}.jpg" for k in range(3)}
+    assert (one / "train/a.jpg").read_bytes() == (src / "a.jpg").read_bytes()
+    r = run_cli("image", src / "a.jpg", src, check=2)  # an output holding the input file is refused
+    assert "contains the input" in r.stderr
+    (tmp_path / "notes.txt").write_text("x")
+    r = run_cli("image", tmp_path / "notes.txt", tmp_path / "o", check=2)
+    assert "neither a folder nor a file this modality reads" in r.stderr
 
 
 def test_exif_orientation_is_applied_and_modes_kept(tmp_path):

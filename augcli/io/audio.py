@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,17 @@ def _sf():
     return soundfile
 
 
+def _check_truncated(log: str) -> None:
+    """libsndfile reads a WAV/AIFF whose audio chunk is cut short and only notes it in its log
+    ("data : 52202 (should be 56)"): a file cut in a copy or a download. Refuse it. A declared
+    size of 0 or 0xFFFFFFFF is a stream written without knowing its length, not a truncation."""
+    for m in re.finditer(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", log, re.M):
+        declared, present = int(m.group(2)), int(m.group(3))
+        if declared not in (0, 0xFFFFFFFF) and present < declared:
+            raise AudioReadError(f"truncated: the header declares {declared:,} bytes of audio, "
+                                 f"the file holds {present:,}")
+
+
 def read_audio(path: str) -> tuple[Clip, bytes]:
     """Decode a file; returns the clip and the file's bytes (for lossless copies of originals)."""
     sf = _sf()
@@ -49,12 +61,14 @@ def read_audio(path: str) -> tuple[Clip, bytes]:
         raise AudioReadError("empty file (0 bytes)")
     try:
         with sf.SoundFile(io.BytesIO(raw)) as snd:
+            _check_truncated(snd.extra_info)
             subtype = snd.subtype
             dtype = "float64" if subtype in ("PCM_32", "DOUBLE") else "float32"
             data = snd.read(dtype=dtype, always_2d=True)
             info = (snd.samplerate, snd.format, subtype)
     except (sf.LibsndfileError, RuntimeError, TypeError) as e:
-        raise AudioReadError(f"not a readable audio file ({' '.join(str(e).split())})")
+        msg = re.sub(r"^Error opening <[^>]*>: ", "", " ".join(str(e).split()))  # no object address
+        raise AudioReadError(f"not a readable audio file ({msg})")
     if data.shape[0] == 0:
         raise AudioReadError("zero-length audio (no samples)")
     if not np.isfinite(data).all():
