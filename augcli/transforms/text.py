@@ -659,6 +659,8 @@ def unique_copy(pipeline: Pipeline, doc: Doc, source: str, earlier: set, seed: i
     """One augmented copy that differs from its source and from the earlier copies: drawn again
     (same Generator, so deterministic) up to `max_tries` times. Returns (text, ops, None), or
     (None, None, reason) when every try was a duplicate."""
+    if not doc.words:
+        return None, None, "dropped: the text has no words to augment"
     rng = PyRng(seed)
     for attempt in range(1, max_tries + 1):
         text, ops = pipeline(doc, rng)
