@@ -298,8 +298,9 @@ def run(cfg: Config, quiet: bool = False) -> int:
     fmt_in = table_format(cfg.input)
     if not os.path.isfile(cfg.input):
         raise UsageError(f"{cfg.input}: input file not found")
-    fmt_out = fmt_in if cfg.format in ("same", None) else cfg.format
     out = Path(cfg.output)
+    # "same" keeps the input's format unless OUTPUT's own name asks for another (out.parquet)
+    fmt_out = (table_format_or_none(str(out)) or fmt_in) if cfg.format in ("same", None) else cfg.format
     if out.suffix.lower() != EXT[fmt_out] and table_format_or_none(str(out)) != fmt_out:
         out = out.with_suffix(EXT[fmt_out]) if out.suffix else out.with_name(out.name + EXT[fmt_out])
     if out.resolve() == Path(cfg.input).resolve():

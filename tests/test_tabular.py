@@ -176,3 +176,9 @@ def test_format_conversion_keeps_values_and_types(tmp_path):
     t = pq.read_table(tmp_path / "o.parquet")
     assert t.num_rows == 200 and str(t.schema.field("n").type) == "int64"
     assert set(t.column("cat").to_pylist()) == {"x", "y"} and t.column("_synthetic").to_pylist().count(1) == 80
+    # without --format, OUTPUT's own name picks the format (it was silently renamed to .csv)
+    run_cli("tabular", src, tmp_path / "by_name.parquet", "--target", "label", check=0)
+    assert pq.read_table(tmp_path / "by_name.parquet").num_rows == 200
+    run_cli("tabular", src, tmp_path / "by_name.tsv", "--target", "label", check=0)
+    assert (tmp_path / "by_name.tsv").read_text().splitlines()[0] == "v\tn\tcat\tlabel\t_synthetic"  # unquoted
+    assert not (tmp_path / "by_name.csv").exists()

@@ -7,6 +7,7 @@ original rows are exactly what they were, and writing costs little more than a f
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..errors import UsageError
@@ -160,9 +161,13 @@ def write_rows(table, out, delimiter: str, eol: str, header: bool = False) -> No
             if pc_.any(pc_.match_substring_regex(col, special)).as_py():
                 quote = True
                 break
-    opts = pc.WriteOptions(include_header=header, delimiter=delimiter, eol=eol,
-                           quoting_style="needed" if quote else "none")
     out.flush()
+    if header:  # Arrow quotes every column name; quote only those that need it, like the values
+        names = ['"' + n.replace('"', '""') + '"' if re.search(special, n) else n for n in table.column_names]
+        out.write((delimiter.join(names) + eol).encode())
+        out.flush()
+    opts = pc.WriteOptions(include_header=False, delimiter=delimiter, eol=eol,
+                           quoting_style="needed" if quote else "none")
     pc.write_csv(table, out, write_options=opts)
 
 
