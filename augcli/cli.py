@@ -284,7 +284,8 @@ def validate(recipe: Annotated[str, typer.Argument(help="YAML recipe")]):
     if cfg.modality == "tabular":
         typer.echo(f"{recipe}: ok (tabular, target {cfg.target!r}, method {cfg.method})")
     else:
-        typer.echo(f"{recipe}: ok ({cfg.modality}, {len(cfg.transforms)} steps: "
+        n = len(cfg.transforms)
+        typer.echo(f"{recipe}: ok ({cfg.modality}, {n} step{'' if n == 1 else 's'}: "
                    f"{', '.join(n for n, _ in cfg.transforms)})")
 
 
