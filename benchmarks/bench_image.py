@@ -23,6 +23,7 @@ import multiprocessing as mp
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -167,13 +168,9 @@ def main():
         print(f"  round {len(rounds)}: floor {fa:6.1f} (in-process {fi:6.1f})  (b) {fb:6.1f}  b/a {fb / fa:.2f}  "
               f"(c) c/a {fc / fa:.2f}  speed-up {fb / f1:.2f}x (floor's {fa / fa1:.2f}x)", flush=True)
 
-    def med(f):
-        v = sorted(f(r) for r in rounds)
-        return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2, v[0], v[-1]
-
     def show(f, fmt="{:.2f}"):
-        m, lo, hi = med(f)
-        return f"{fmt.format(m)} (rounds: {fmt.format(lo)}-{fmt.format(hi)})"
+        v = [f(r) for r in rounds]
+        return f"{fmt.format(statistics.median(v))} (rounds: {fmt.format(min(v))}-{fmt.format(max(v))})"
 
     print(f"(a) I/O floor, decode+encode, a plain script run as a command: {show(lambda r: r['a'], '{:.1f}')} files/s")
     print(f"    the same inside this process (no start-up): {show(lambda r: r['i'], '{:.1f}')} files/s")
