@@ -214,6 +214,10 @@ def make_plan(items: list[Item], cfg: Config, warnings: list[str] | None = None)
         "sample_rate": cfg.sample_rate, "clip": cfg.clip,
         "inputs": [(it.source, it.label) for it in items],
     }
+    if cfg.modality == "image":  # outputs differ with and without the planar JPEG codec
+        from .io.image import planar_available
+
+        finger["jpeg_planes"] = planar_available()
     fp = hashlib.sha256(json.dumps(finger, sort_keys=True, default=str).encode()).hexdigest()
     return Plan(jobs, dict(counts), warnings, fp)
 

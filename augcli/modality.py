@@ -42,14 +42,20 @@ class ImageKind(FileKind):
     IO, TRANSFORMS = "augcli.io.image", "augcli.transforms.image"
 
     def load(self, src: str):
-        from .io.image import read_image
+        from .io.image import output_ext, read_image
 
-        return read_image(src, self.cfg.max_pixels)
+        # JPEG -> JPEG with steps that all run on YCbCr planes: decode to planes (io.image.Planes)
+        planes = self.pipeline.planar and output_ext(Path(src).suffix, self.cfg.format) in (".jpg", ".jpeg")
+        return read_image(src, self.cfg.max_pixels, planes=planes)
 
     def original(self, state, src: str, ext: str, seed_key: int):
-        from .io.image import encode
+        from .io.image import Planes, encode, encode_planes
 
         img, data, orientation = state
+        if isinstance(img, Planes):
+            if self.cfg.format == "same" and ext == Path(src).suffix.lower():
+                return data, []
+            return encode_planes(img, self.cfg.quality), []
         ops = [{"name": "exif_orientation", "value": orientation}] if orientation != 1 else []
         if not ops and self.cfg.format == "same" and ext == Path(src).suffix.lower():
             return data, ops  # byte copy: lossless
@@ -58,7 +64,7 @@ class ImageKind(FileKind):
     def augment(self, state, job, o, ext: str, seed_key: int):
         import numpy as np
 
-        from .io.image import encode
+        from .io.image import Planes, encode, encode_planes
 
         mix = None
         if o.mix is not None:
@@ -66,6 +72,8 @@ class ImageKind(FileKind):
             if "skipped" not in mix:
                 mix["image"] = self._partner(mix)
         aug, ops = self.pipeline(state[0], np.random.default_rng(o.seed), mix)
+        if isinstance(aug, Planes):
+            return encode_planes(aug, self.cfg.quality), ops
         return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
 
 

@@ -98,6 +98,10 @@ def _to_rgb8(img):
     import cv2
     import numpy as np
 
+    from .io.image import Planes
+
+    if isinstance(img, Planes):
+        img = img.bgr()
     if img.dtype != np.uint8:
         img = (img.astype(np.float64) * (255.0 / (65535.0 if img.dtype == np.uint16 else 1.0))).clip(0, 255)
         img = img.astype(np.uint8)

@@ -1,5 +1,6 @@
 import math
 
+import cv2
 import numpy as np
 import pytest
 from conftest import photo
@@ -114,10 +115,14 @@ def test_colour_steps_move_statistics_the_right_way():
     assert np.abs(grey[..., 0].astype(int) - grey[..., 2]).max() <= 1
     g2, _ = apply([{"grayscale": {}}], img)
     assert np.abs(g2[..., 0].astype(int) - g2[..., 1]).max() <= 1
-    soft = (img // 2 + 64).astype(np.uint8)  # no clipping: hue rotation keeps (Rec. 709) luminance
+    soft = (img // 2 + 64).astype(np.uint8)  # no clipping: hue rotation keeps (Rec. 601) luma
     hue, _ = apply([{"hue": {"shift": [0.3, 0.3]}}], soft)
-    luma = lambda a: (a[..., :3].astype(float) @ [0.072, 0.715, 0.213]).mean()  # noqa: E731 (BGR)
+    luma = lambda a: (a[..., :3].astype(float) @ [0.114, 0.587, 0.299]).mean()  # noqa: E731 (BGR)
     assert abs(luma(hue) - luma(soft)) < 1 and np.abs(hue.astype(int) - soft).mean() > 10
+    red = np.full((8, 8, 3), (90, 90, 170), np.uint8)  # BGR: a soft red
+    turned, _ = apply([{"hue": {"shift": [1 / 6, 1 / 6]}}], red)  # a sixth of a turn: towards yellow
+    hsv = lambda a: cv2.cvtColor(a, cv2.COLOR_BGR2HSV_FULL)[0, 0].astype(int)  # noqa: E731 (hue 0-255)
+    assert hsv(red)[0] in (0, 255) and 25 < hsv(turned)[0] < 60  # 60 deg = 42.5: red -> yellow
     dark, _ = apply([{"gamma": {"gamma": [2, 2]}}], img)
     assert dark.mean() < img.mean() * 0.8
     shifted, ops = apply([{"channel_shift": {"intensity": [10, 10]}}], img)

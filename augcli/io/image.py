@@ -15,6 +15,69 @@ class ImageReadError(Exception):
     pass
 
 
+class Planes:
+    """A JPEG's own YCbCr 4:2:0 samples: `y` (h x w) and `c` (ceil(h/2) x ceil(w/2) x 2: Cb,
+    Cr), full range as JFIF defines them. Steps that can run on planes do (transforms/planar.py),
+    which saves the colour conversions and chroma resampling at both ends of a JPEG -> JPEG job.
+    `shape`, `ndim` and `dtype` read like those of the 8-bit BGR array the planes stand for."""
+
+    __slots__ = ("y", "c")
+    ndim, dtype = 3, np.dtype(np.uint8)
+
+    def __init__(self, y: np.ndarray, c: np.ndarray):
+        self.y, self.c = y, c
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.y.shape[0], self.y.shape[1], 3
+
+    def bgr(self) -> np.ndarray:
+        """The BGR image, as a decoder would give it (chroma upsampled linearly, centred)."""
+        import cv2
+
+        h, w = self.y.shape
+        ch, cw = self.c.shape[:2]
+        c = cv2.resize(self.c, (2 * cw, 2 * ch), interpolation=cv2.INTER_LINEAR)[:h, :w]
+        return cv2.cvtColor(cv2.merge([self.y, c[..., 1], c[..., 0]]), cv2.COLOR_YCrCb2BGR)
+
+
+def _planar_codec():
+    """augcli._jpeg (built from augcli/_jpeg.c against libjpeg), or None: not built, or turned
+    off with AUGCLI_PLANAR=0 (then every image goes through OpenCV's BGR decode)."""
+    import os
+
+    if os.environ.get("AUGCLI_PLANAR", "1") == "0":
+        return None
+    try:
+        from .. import _jpeg
+    except ImportError:
+        return None
+    return _jpeg
+
+
+def planar_available() -> bool:
+    return _planar_codec() is not None
+
+
+def decode_planes(data: bytes) -> Planes | None:
+    """The planes of a baseline or progressive 4:2:0 YCbCr JPEG; None for any other JPEG
+    (grey, CMYK, 4:4:4, ...) or a damaged one, which then take the ordinary path."""
+    codec = _planar_codec()
+    out = codec.decode(data) if codec is not None else None
+    if out is None:
+        return None
+    w, h, y, ys, c, cs = out
+    cw, ch = (w + 1) // 2, (h + 1) // 2
+    Y = np.frombuffer(y, np.uint8).reshape(-1, ys)[:h, :w]
+    C = np.frombuffer(c, np.uint8, count=cs * (len(y) // ys // 2)).reshape(-1, cs // 2, 2)[:ch, :cw]
+    return Planes(Y, C)
+
+
+def encode_planes(p: Planes, quality: int) -> bytes:
+    h, w = p.y.shape
+    return _planar_codec().encode(np.ascontiguousarray(p.y), np.ascontiguousarray(p.c), w, h, int(quality))
+
+
 def output_ext(src_ext: str, fmt: str) -> str:
     if fmt == "same":
         e = src_ext.lower()
@@ -101,9 +164,10 @@ def _check_size(w: int, h: int, max_pixels: int) -> None:
                              "(possible decompression bomb; raise --max-pixels to allow)")
 
 
-def read_image(path: str | Path, max_pixels: int) -> tuple[np.ndarray, bytes, int]:
+def read_image(path: str | Path, max_pixels: int, planes: bool = False) -> tuple[np.ndarray | Planes, bytes, int]:
     """Decode an image keeping its depth and channels (grey, BGR, BGRA; 8 or 16 bit) and apply
-    EXIF orientation. Returns (array, file bytes, orientation). Raises ImageReadError."""
+    EXIF orientation. Returns (array, file bytes, orientation). Raises ImageReadError.
+    `planes`: a 4:2:0 colour JPEG without EXIF rotation comes back as its `Planes` instead."""
     import cv2
 
     try:
@@ -137,6 +201,10 @@ def read_image(path: str | Path, max_pixels: int) -> tuple[np.ndarray, bytes, in
             pass
     if data[:2] == b"\xff\xd8" and not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
         raise ImageReadError("truncated or corrupt JPEG (no end-of-image marker)")
+    if planes and head is not None and orientation == 1:
+        p = decode_planes(data)
+        if p is not None:
+            return p, data, 1
     buf = np.frombuffer(data, np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None and pil_ok:  # formats OpenCV does not read (e.g. GIF): Pillow

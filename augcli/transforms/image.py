@@ -19,6 +19,8 @@ import sys
 import numpy as np
 
 from ..errors import RecipeError
+from ..io.image import Planes
+from . import planar
 from .mix import CutMix, MixUp, cutmix_box, mix_positions
 from .base import FILL_MODES, OneOfBase, Param, Step, fire, parse_steps, uniform
 
@@ -285,8 +287,12 @@ def _near(A: np.ndarray, ref) -> bool:
     return all(abs(a - b) <= 1e-9 * (1 + abs(b)) for a, b in zip(A.ravel().tolist(), (v for row in ref for v in row)))
 
 
-def warp(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str = "reflect", fill_value=None) -> np.ndarray:
-    """Apply the 3x3 matrix M (input pixel coords -> output pixel coords) with one interpolation."""
+def warp(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str = "reflect", fill_value=None,
+         border_value: tuple | None = None) -> np.ndarray:
+    """Apply the 3x3 matrix M (input pixel coords -> output pixel coords) with one interpolation.
+    `border_value`: the OpenCV scalar for a constant fill, instead of one made from fill_value."""
+    if isinstance(img, Planes):
+        return planar.warp(img, M, w, h, fill, fill_value, warp)
     cv2 = _cv2()
     H, W = img.shape[:2]
     A = M[:2]
@@ -321,7 +327,7 @@ def warp(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str = "reflect", 
         A = M[:2]
     border = getattr(cv2, _BORDER[fill])
     return cv2.warpAffine(img, A, (w, h), flags=cv2.INTER_LINEAR, borderMode=border,
-                          borderValue=_fill_tuple(img, fill_value))
+                          borderValue=_fill_tuple(img, fill_value) if border_value is None else border_value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,15 +363,14 @@ def _saturation(s: float) -> np.ndarray:
 
 
 def _hue(h: float) -> np.ndarray:
-    """Rotate hue by h turns about the grey axis, keeping luminance (the CSS hue-rotate matrix)."""
+    """Rotate hue by h turns about the grey axis, keeping Rec. 601 luma: a rotation of the
+    (Cb, Cr) chroma plane (red -> yellow -> green for h > 0, as CSS hue-rotate and HSV)."""
     t = 2 * math.pi * h
     c, s = math.cos(t), math.sin(t)
+    R = np.eye(3)
+    R[1:, 1:] = [[c, -s], [s, c]]
     M = np.zeros((3, 4))
-    M[:, :3] = [
-        [0.213 + c * 0.787 - s * 0.213, 0.715 - c * 0.715 - s * 0.715, 0.072 - c * 0.072 + s * 0.928],
-        [0.213 - c * 0.213 + s * 0.143, 0.715 + c * 0.285 + s * 0.140, 0.072 - c * 0.072 - s * 0.283],
-        [0.213 - c * 0.213 - s * 0.787, 0.715 - c * 0.715 + s * 0.715, 0.072 + c * 0.928 + s * 0.072],
-    ]
+    M[:, :3] = planar.K_INV @ R @ planar.K
     return M
 
 
@@ -475,6 +480,8 @@ class Grayscale(ColorStep):
 
 def mean_rgb(img: np.ndarray) -> np.ndarray:
     """Mean colour (r, g, b) from a strided sample of about 16k pixels."""
+    if isinstance(img, Planes):
+        return planar.mean_rgb(img)
     H, W = img.shape[:2]
     step = max(1, int(math.sqrt(H * W / 16384)))
     sub = np.ascontiguousarray(img[::step, ::step])
@@ -486,6 +493,8 @@ def mean_rgb(img: np.ndarray) -> np.ndarray:
 
 def apply_color_matrix(img: np.ndarray, M: np.ndarray, inplace: bool = False) -> np.ndarray:
     """img with the 3x4 RGB matrix M applied; `inplace`: write into img (the caller owns it)."""
+    if isinstance(img, Planes):
+        return planar.color(img, M, inplace)
     cv2 = _cv2()
     dst = img if inplace else None
     c = channels(img)
@@ -577,6 +586,8 @@ class GaussianNoise(PixelStep):
         return {"std": uniform(rng, self.cfg["std"]), "offset": int(rng.integers(0, _NoiseBuffer.CHUNK))}
 
     def apply(self, img, prm, rng, inplace=False):
+        if isinstance(img, Planes):
+            return planar.noise(img, prm["std"], self.cfg["per_channel"], prm["offset"], NOISE, inplace)
         cv2 = _cv2()
         scale = prm["std"] * maxval(img) / 255.0 / _NoiseBuffer.UNIT
         c = channels(img)
@@ -605,6 +616,8 @@ class GaussianBlur(PixelStep):
         return {"sigma": uniform(rng, self.cfg["sigma"])}
 
     def apply(self, img, prm, rng):
+        if isinstance(img, Planes):
+            return planar.blur(img, prm["sigma"])
         return _cv2().GaussianBlur(img, (0, 0), prm["sigma"], borderType=_cv2().BORDER_REFLECT)
 
 
@@ -631,8 +644,10 @@ class Cutout(PixelStep):
         return prm
 
     def apply(self, img, prm, rng, inplace=False):
-        out = img if inplace else img.copy()
         fill = self.cfg["fill"]
+        if isinstance(img, Planes):
+            return planar.cutout(img, prm["holes"], fill, inplace)
+        out = img if inplace else img.copy()
         if fill == "random":
             g = np.random.default_rng(prm["fill_seed"])
             vmax = maxval(img)
@@ -731,6 +746,15 @@ STEPS: dict[str, type[Step]] = {
 ALIASES = {"random_erasing": "cutout"}
 
 
+def _planar_ok(st: Step) -> bool:
+    """Whether the step has a form on YCbCr planes (see transforms/planar.py)."""
+    if isinstance(st, OneOf):
+        return all(_planar_ok(ch) for ch in st.children)
+    if isinstance(st, Cutout):
+        return st.cfg["fill"] != "random"
+    return isinstance(st, (Geometric, ColorStep, GaussianNoise, GaussianBlur))
+
+
 def make_step(name: str, cfg: dict) -> Step:
     return STEPS[ALIASES.get(name, name)](cfg)
 
@@ -762,6 +786,8 @@ class Pipeline:
             else:
                 self.blocks.append((kind, [st]))
         self.fills = [self._block_fill(b) if k == "geo" else None for k, b in self.blocks]
+        # every step has a form on YCbCr 4:2:0 planes: JPEG -> JPEG jobs may run on planes
+        self.planar = all(_planar_ok(st) for _, b in self.blocks for st in b)
 
     @staticmethod
     def _block_fill(steps):
@@ -787,7 +813,8 @@ class Pipeline:
         given = img  # never written to: copies of one decoded image share it
         for (kind, steps), fill in zip(self.blocks, self.fills):
             H, W = img.shape[:2]
-            owned = not np.may_share_memory(img, given)  # made by an earlier step: may be written
+            # made by an earlier step: may be written
+            owned = not (planar.shares(img, given) if isinstance(img, Planes) else np.may_share_memory(img, given))
             if kind == "mix":
                 if mix is not None and "skipped" in mix:
                     ops.append({"name": mix["name"], "skipped": mix["skipped"]})
