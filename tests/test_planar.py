@@ -1,0 +1,137 @@
+"""JPEG -> JPEG jobs on YCbCr 4:2:0 planes (augcli._jpeg + transforms/planar.py): same sampled
+parameters as the BGR path, pixels within JPEG noise of it, and every other kind of file on
+the BGR path."""
+import csv
+import io
+
+import cv2
+import numpy as np
+import pytest
+from conftest import make_dataset, photo, run_cli
+
+from augcli.io.image import Planes, decode_planes, encode_planes, planar_available, read_image
+from augcli.transforms.image import Pipeline, validate_steps
+
+pytestmark = pytest.mark.skipif(not planar_available(), reason="augcli._jpeg is not built here")
+
+
+def jpeg(img, *flags):
+    flags = [cv2.IMWRITE_JPEG_QUALITY, 95, *flags]
+    return cv2.imencode(".jpg", img, flags)[1].tobytes()
+
+
+def decoded(data):
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED).astype(int)
+
+
+def both_paths(steps, img, seed=0):
+    """(planar result, BGR result), each encoded as JPEG q95 and decoded, and their ops."""
+    data = jpeg(img)
+    pipe = Pipeline(validate_steps(steps, "transforms"))
+    assert pipe.planar
+    planes = decode_planes(data)
+    out_p, ops_p = pipe(planes, np.random.default_rng(seed))
+    out_b, ops_b = pipe(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), np.random.default_rng(seed))
+    assert isinstance(out_p, Planes) and ops_p == ops_b
+    return decoded(encode_planes(out_p, 95)), decoded(jpeg(out_b))
+
+
+@pytest.mark.parametrize("h,w", [(120, 160), (77, 101), (16, 16), (1, 1), (33, 48)])
+def test_planes_decode_and_encode_any_size(h, w):
+    img = photo(h, w, seed=h)
+    data = jpeg(img)
+    p = decode_planes(data)
+    assert p.shape == (h, w, 3) and p.y.shape == (h, w) and p.c.shape == ((h + 1) // 2, (w + 1) // 2, 2)
+    ref = decoded(data)
+    assert np.abs(p.bgr().astype(int) - ref).mean() < 1.5  # what a decoder gives
+    again = decoded(encode_planes(p, 95))
+    assert again.shape == ref.shape and np.abs(again - ref).mean() < 1.5
+
+
+def test_only_colour_420_jpegs_decode_to_planes(tmp_path):
+    img = photo(64, 80)
+    assert decode_planes(jpeg(img[..., 0])) is None  # grey
+    assert decode_planes(jpeg(img, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444)) is None
+    assert decode_planes(cv2.imencode(".png", img)[1].tobytes()) is None
+    data = jpeg(img)
+    assert decode_planes(data[:len(data) // 2] + b"\xff\xd9") is None  # corrupt: the ordinary path reports it
+    # EXIF orientation: decoded and turned the ordinary way
+    from PIL import Image
+
+    pil = Image.fromarray(img[..., ::-1])
+    exif = pil.getexif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    pil.save(buf, "JPEG", quality=95, exif=exif.tobytes())
+    f = tmp_path / "turned.jpg"
+    f.write_bytes(buf.getvalue())
+    got, _, orientation = read_image(f, 10**8, planes=True)
+    assert orientation == 6 and isinstance(got, np.ndarray) and got.shape == (80, 64, 3)
+    f.write_bytes(data)
+    assert isinstance(read_image(f, 10**8, planes=True)[0], Planes)
+    assert isinstance(read_image(f, 10**8)[0], np.ndarray)
+
+
+@pytest.mark.parametrize("steps", [
+    [{"hflip": {"p": 1}}],
+    [{"rotate": {"degrees": [17, 17], "fill": "reflect"}}, {"zoom": {"range": [0.9, 0.9]}}],
+    [{"rotate": {"degrees": [10, 10], "fill": "constant", "fill_value": [0, 128, 255]}}],
+    [{"shift": {"width": [0.1, 0.1], "height": [0.05, 0.05], "fill": "wrap"}}],
+    [{"random_resized_crop": {"size": [57, 75]}}],
+    [{"center_crop": {"size": [61, 79]}}],
+    [{"color_jitter": {"brightness": 0.3, "contrast": 0.3, "saturation": 0.5, "hue": 0.1}}],
+    [{"channel_shift": {"intensity": [-30, 30]}}, {"grayscale": {"p": 0.5}}],
+    [{"gaussian_blur": {"sigma": [1.5, 1.5]}}],
+    [{"cutout": {"holes": 3, "size": [0.1, 0.3], "fill": 40}}],  # colour fills: see the next test
+    [{"one_of": {"steps": [{"rotate": {"degrees": 30}}, {"saturation": {"factor": [0, 0]}}]}}],
+])
+def test_planar_steps_give_the_pixels_of_the_bgr_path(steps):
+    img = photo(120, 160, seed=7)
+    for seed in range(3):
+        a, b = both_paths(steps, img, seed)
+        assert a.shape == b.shape
+        inner = np.abs(a[3:-3, 3:-3] - b[3:-3, 3:-3])  # edges: reflections of half-resolution chroma
+        # (a hole's colour edge may sit one pixel apart: chroma has half the resolution)
+        assert inner.mean() < 2.0 and np.percentile(inner, 97) < 10, (steps, seed)
+
+
+def test_planar_cutout_paints_the_fill_colour():
+    img = np.full((96, 128, 3), 128, np.uint8)
+    a, _ = both_paths([{"cutout": {"holes": 1, "size": [0.5, 0.5], "fill": [255, 0, 0]}}], img)
+    b, g, r = a[48, 64]  # the hole is half the image: its centre is inside for any position
+    assert r > 235 and g < 20 and b < 20
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_planar_noise_is_as_strong_as_rgb_noise(per_channel):
+    img = np.full((256, 256, 3), 128, np.uint8)
+    a, b = both_paths([{"gaussian_noise": {"std": [12, 12], "per_channel": per_channel}}], img)
+    sa, sb = a.reshape(-1, 3).std(axis=0), b.reshape(-1, 3).std(axis=0)
+    assert np.all(np.abs(sa / sb - 1) < 0.15), (sa, sb)
+
+
+def test_steps_without_a_planar_form_keep_the_bgr_path():
+    for steps in ([{"gamma": {}}], [{"cutout": {"fill": "random"}}], [{"mixup": {}}],
+                  [{"one_of": {"steps": [{"hflip": {}}, {"gamma": {}}]}}]):
+        assert not Pipeline(validate_steps(steps, "transforms")).planar
+
+
+def test_cli_planar_and_bgr_runs_agree_and_do_not_mix_on_resume(tmp_path, monkeypatch):
+    src = make_dataset(tmp_path / "in", {"cat": 3}, ext=".jpeg")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("modality: image\ntransforms:\n  - hflip: {p: 0.5}\n  - rotate: {degrees: 20}\n"
+                      "  - color_jitter: {brightness: 0.2, hue: 0.05}\n")
+    args = ("--recipe", recipe, "--copies", 2, "--format", "jpg")
+    run_cli("image", src, tmp_path / "p", *args, check=0)
+    monkeypatch.setenv("AUGCLI_PLANAR", "0")  # OpenCV's BGR decode for everything
+    run_cli("image", src, tmp_path / "b", *args, check=0)
+    rows = {m: sorted((r["path"], r["ops"]) for r in csv.DictReader(open(tmp_path / m / "manifest.csv")))
+            for m in ("p", "b")}
+    assert rows["p"] == rows["b"] and len(rows["p"]) == 9
+    for path, _ in rows["p"]:
+        assert path.endswith(".jpg")  # originals re-encoded from planes too (.jpeg -> .jpg)
+        a, b = decoded((tmp_path / "p" / path).read_bytes()), decoded((tmp_path / "b" / path).read_bytes())
+        assert np.abs(a - b).mean() < 2.0
+    # a run begun with one decoder is not finished with the other (the bytes would differ)
+    p = run_cli("image", src, tmp_path / "p", *args, check=2)
+    assert "other settings" in p.stderr
