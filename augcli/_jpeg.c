@@ -5,15 +5,15 @@
  * for JPEG -> JPEG jobs whose steps can all run on planes (see transforms/planar.py).
  * Optional: when this module cannot be built, augcli uses OpenCV alone.
  *
- *   decode(data) -> (width, height, y, y_stride, c, c_stride) or None
- *       y: the luma plane; c: the chroma planes interleaved (Cb, Cr, Cb, Cr, ...), which lets
- *       one OpenCV call warp or transform both. Bytearrays padded to whole MCUs, rows
- *       y_stride / c_stride bytes apart; c holds ceil(height/2) x ceil(width/2) sample pairs.
+ *   decode(data) -> (width, height, y, y_stride, cb, cr, c_stride) or None
+ *       Bytearrays padded to whole MCUs, rows y_stride / c_stride bytes apart; cb and cr
+ *       hold ceil(height/2) x ceil(width/2) samples. (Separate planes, not interleaved
+ *       Cb/Cr: OpenCV's one-channel warp is vectorised, its two-channel warp is not.)
  *       None when the file is not a 3-component YCbCr JPEG with 2x2 luma and 1x1 chroma
  *       sampling, or when libjpeg reports an error or even a warning (corrupt data): the
  *       caller then decodes it the ordinary way, which also gives the ordinary errors.
- *   encode(y, c, width, height, quality) -> bytes
- *       y: height x width bytes, c: ceil(height/2) x ceil(width/2) (Cb, Cr) pairs, both
+ *   encode(y, cb, cr, width, height, quality) -> bytes
+ *       y: height x width bytes, cb and cr: ceil(height/2) x ceil(width/2) bytes, all
  *       C-contiguous. Baseline JPEG, 4:2:0, Huffman tables and quality scaling as
  *       OpenCV's imencode writes them (jpeg_set_defaults + jpeg_set_quality).
  */
@@ -44,7 +44,7 @@ static PyObject *decode(PyObject *self, PyObject *args) {
 
     struct jpeg_decompress_struct cinfo;
     struct err_mgr jerr;
-    PyObject *volatile ybuf = NULL, *volatile cbuf = NULL;
+    PyObject *volatile ybuf = NULL, *volatile cbbuf = NULL, *volatile crbuf = NULL;
     PyObject *result = NULL;
 
     cinfo.err = jpeg_std_error(&jerr.pub);
@@ -53,7 +53,8 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&cinfo);
         Py_XDECREF(ybuf);
-        Py_XDECREF(cbuf);
+        Py_XDECREF(cbbuf);
+        Py_XDECREF(crbuf);
         PyBuffer_Release(&in);
         if (PyErr_Occurred()) return NULL; /* out of memory while allocating planes */
         Py_RETURN_NONE;
@@ -73,31 +74,24 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     jpeg_start_decompress(&cinfo);
 
     const size_t mcu_rows = (cinfo.output_height + 15) / 16, mcu_cols = (cinfo.output_width + 15) / 16;
-    const size_t ystride = mcu_cols * 16, cw = mcu_cols * 8, cstride = 2 * cw;
+    const size_t ystride = mcu_cols * 16, cstride = mcu_cols * 8;
     ybuf = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(ystride * mcu_rows * 16));
-    cbuf = ybuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * 8 + 2 * cw * 8)) : NULL;
-    if (!cbuf) longjmp(jerr.jump, 1);
+    cbbuf = ybuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * 8)) : NULL;
+    crbuf = cbbuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * 8)) : NULL;
+    if (!crbuf) longjmp(jerr.jump, 1);
     unsigned char *y = (unsigned char *)PyByteArray_AS_STRING(ybuf);
-    unsigned char *c2 = (unsigned char *)PyByteArray_AS_STRING(cbuf);
-    unsigned char *scratch = c2 + cstride * mcu_rows * 8; /* 8 rows of Cb then 8 of Cr, at the end */
+    unsigned char *cb = (unsigned char *)PyByteArray_AS_STRING(cbbuf);
+    unsigned char *cr = (unsigned char *)PyByteArray_AS_STRING(crbuf);
 
     JSAMPROW yrows[16], cbrows[8], crrows[8];
     JSAMPARRAY planes[3] = {yrows, cbrows, crrows};
-    for (int i = 0; i < 8; i++) {
-        cbrows[i] = scratch + i * cw;
-        crrows[i] = scratch + (8 + i) * cw;
-    }
     for (size_t r = 0; r < mcu_rows; r++) {
         for (int i = 0; i < 16; i++) yrows[i] = y + (r * 16 + i) * ystride;
-        if (jpeg_read_raw_data(&cinfo, planes, 16) != 16) longjmp(jerr.jump, 1);
         for (int i = 0; i < 8; i++) {
-            unsigned char *d = c2 + (r * 8 + i) * cstride;
-            const unsigned char *b = cbrows[i], *q = crrows[i];
-            for (size_t x = 0; x < cw; x++) {
-                d[2 * x] = b[x];
-                d[2 * x + 1] = q[x];
-            }
+            cbrows[i] = cb + (r * 8 + i) * cstride;
+            crrows[i] = cr + (r * 8 + i) * cstride;
         }
+        if (jpeg_read_raw_data(&cinfo, planes, 16) != 16) longjmp(jerr.jump, 1);
     }
     jpeg_finish_decompress(&cinfo);
     if (jerr.pub.num_warnings) longjmp(jerr.jump, 1);
@@ -105,9 +99,11 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     jpeg_destroy_decompress(&cinfo);
     PyBuffer_Release(&in);
 
-    result = Py_BuildValue("IIOnOn", width, height, ybuf, (Py_ssize_t)ystride, cbuf, (Py_ssize_t)cstride);
+    result = Py_BuildValue("IIOnOOn", width, height, ybuf, (Py_ssize_t)ystride, cbbuf, crbuf,
+                           (Py_ssize_t)cstride);
     Py_DECREF(ybuf);
-    Py_DECREF(cbuf);
+    Py_DECREF(cbbuf);
+    Py_DECREF(crbuf);
     return result;
 }
 
@@ -123,34 +119,17 @@ static void fill_block(unsigned char *dst, size_t bw, int brows, const unsigned 
     }
 }
 
-/* The same for interleaved (Cb, Cr) pairs, split into a Cb block and a Cr block. */
-static void fill_chroma(unsigned char *cb, unsigned char *cr, size_t bw, const unsigned char *src,
-                        size_t w, size_t h, size_t row0) {
-    for (int i = 0; i < 8; i++) {
-        size_t r = row0 + (size_t)i < h ? row0 + (size_t)i : h - 1;
-        const unsigned char *s = src + 2 * r * w;
-        unsigned char *b = cb + (size_t)i * bw, *q = cr + (size_t)i * bw;
-        for (size_t x = 0; x < w; x++) {
-            b[x] = s[2 * x];
-            q[x] = s[2 * x + 1];
-        }
-        if (bw > w) {
-            memset(b + w, b[w - 1], bw - w);
-            memset(q + w, q[w - 1], bw - w);
-        }
-    }
-}
-
 static PyObject *encode(PyObject *self, PyObject *args) {
-    Py_buffer yb, cb;
+    Py_buffer yb, cbb, crb;
     unsigned int width, height;
     int quality;
-    if (!PyArg_ParseTuple(args, "y*y*IIi", &yb, &cb, &width, &height, &quality)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*IIi", &yb, &cbb, &crb, &width, &height, &quality)) return NULL;
 
     const size_t w = width, h = height, cw = (w + 1) / 2, ch = (h + 1) / 2;
     PyObject *result = NULL;
     if (w == 0 || h == 0 || quality < 1 || quality > 100 || (size_t)yb.len != w * h ||
-        (size_t)cb.len != 2 * cw * ch || !PyBuffer_IsContiguous(&yb, 'C') || !PyBuffer_IsContiguous(&cb, 'C')) {
+        (size_t)cbb.len != cw * ch || (size_t)crb.len != cw * ch || !PyBuffer_IsContiguous(&yb, 'C') ||
+        !PyBuffer_IsContiguous(&cbb, 'C') || !PyBuffer_IsContiguous(&crb, 'C')) {
         PyErr_SetString(PyExc_ValueError, "encode: planes do not match width and height");
         goto release;
     }
@@ -201,7 +180,8 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     jpeg_start_compress(&cinfo, TRUE);
     for (size_t r = 0; cinfo.next_scanline < cinfo.image_height; r++) {
         fill_block(yblk, bw, 16, yb.buf, w, h, r * 16);
-        fill_chroma(cbblk, crblk, cbw, cb.buf, cw, ch, r * 8);
+        fill_block(cbblk, cbw, 8, cbb.buf, cw, ch, r * 8);
+        fill_block(crblk, cbw, 8, crb.buf, cw, ch, r * 8);
         jpeg_write_raw_data(&cinfo, planes, 16);
     }
     jpeg_finish_compress(&cinfo);
@@ -211,13 +191,14 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     free(out);
 release:
     PyBuffer_Release(&yb);
-    PyBuffer_Release(&cb);
+    PyBuffer_Release(&cbb);
+    PyBuffer_Release(&crb);
     return result;
 }
 
 static PyMethodDef methods[] = {
-    {"decode", decode, METH_VARARGS, "JPEG bytes -> (w, h, y, y_stride, cbcr, cbcr_stride), or None"},
-    {"encode", encode, METH_VARARGS, "(y, cbcr, w, h, quality) -> JPEG bytes (4:2:0)"},
+    {"decode", decode, METH_VARARGS, "JPEG bytes -> (w, h, y, y_stride, cb, cr, c_stride), or None"},
+    {"encode", encode, METH_VARARGS, "(y, cb, cr, w, h, quality) -> JPEG bytes (4:2:0)"},
     {NULL, NULL, 0, NULL},
 };
 

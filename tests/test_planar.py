@@ -41,7 +41,7 @@ def test_planes_decode_and_encode_any_size(h, w):
     img = photo(h, w, seed=h)
     data = jpeg(img)
     p = decode_planes(data)
-    assert p.shape == (h, w, 3) and p.y.shape == (h, w) and p.c.shape == ((h + 1) // 2, (w + 1) // 2, 2)
+    assert p.shape == (h, w, 3) and p.y.shape == (h, w) and p.cb.shape == p.cr.shape == ((h + 1) // 2, (w + 1) // 2)
     ref = decoded(data)
     assert np.abs(p.bgr().astype(int) - ref).mean() < 1.5  # what a decoder gives
     again = decoded(encode_planes(p, 95))

@@ -16,16 +16,16 @@ class ImageReadError(Exception):
 
 
 class Planes:
-    """A JPEG's own YCbCr 4:2:0 samples: `y` (h x w) and `c` (ceil(h/2) x ceil(w/2) x 2: Cb,
-    Cr), full range as JFIF defines them. Steps that can run on planes do (transforms/planar.py),
+    """A JPEG's own YCbCr 4:2:0 samples: `y` (h x w), `cb` and `cr` (ceil(h/2) x ceil(w/2)),
+    full range as JFIF defines them. Steps that can run on planes do (transforms/planar.py),
     which saves the colour conversions and chroma resampling at both ends of a JPEG -> JPEG job.
     `shape`, `ndim` and `dtype` read like those of the 8-bit BGR array the planes stand for."""
 
-    __slots__ = ("y", "c")
+    __slots__ = ("y", "cb", "cr")
     ndim, dtype = 3, np.dtype(np.uint8)
 
-    def __init__(self, y: np.ndarray, c: np.ndarray):
-        self.y, self.c = y, c
+    def __init__(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray):
+        self.y, self.cb, self.cr = y, cb, cr
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -36,9 +36,9 @@ class Planes:
         import cv2
 
         h, w = self.y.shape
-        ch, cw = self.c.shape[:2]
-        c = cv2.resize(self.c, (2 * cw, 2 * ch), interpolation=cv2.INTER_LINEAR)[:h, :w]
-        return cv2.cvtColor(cv2.merge([self.y, c[..., 1], c[..., 0]]), cv2.COLOR_YCrCb2BGR)
+        ch, cw = self.cb.shape
+        up = [cv2.resize(p, (2 * cw, 2 * ch), interpolation=cv2.INTER_LINEAR)[:h, :w] for p in (self.cr, self.cb)]
+        return cv2.cvtColor(cv2.merge([self.y, *up]), cv2.COLOR_YCrCb2BGR)
 
 
 def _planar_codec():
@@ -66,16 +66,16 @@ def decode_planes(data: bytes) -> Planes | None:
     out = codec.decode(data) if codec is not None else None
     if out is None:
         return None
-    w, h, y, ys, c, cs = out
+    w, h, y, ys, cb, cr, cs = out
     cw, ch = (w + 1) // 2, (h + 1) // 2
-    Y = np.frombuffer(y, np.uint8).reshape(-1, ys)[:h, :w]
-    C = np.frombuffer(c, np.uint8, count=cs * (len(y) // ys // 2)).reshape(-1, cs // 2, 2)[:ch, :cw]
-    return Planes(Y, C)
+    return Planes(np.frombuffer(y, np.uint8).reshape(-1, ys)[:h, :w],
+                  np.frombuffer(cb, np.uint8).reshape(-1, cs)[:ch, :cw],
+                  np.frombuffer(cr, np.uint8).reshape(-1, cs)[:ch, :cw])
 
 
 def encode_planes(p: Planes, quality: int) -> bytes:
     h, w = p.y.shape
-    return _planar_codec().encode(np.ascontiguousarray(p.y), np.ascontiguousarray(p.c), w, h, int(quality))
+    return _planar_codec().encode(*(np.ascontiguousarray(a) for a in (p.y, p.cb, p.cr)), w, h, int(quality))
 
 
 def output_ext(src_ext: str, fmt: str) -> str:
