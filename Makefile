@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 # Editable in "compat" mode: a plain path entry, not setuptools' import-hook finder, which
 # costs ~20 ms at every start of `augcli` (a user's regular install has neither).
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e
-$(VENV)/.installed: pyproject.toml setup.py augcli/_jpeg.c
+$(VENV)/.installed: pyproject.toml setup.py augcli/_planes.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) '.[test]'
 	touch $@

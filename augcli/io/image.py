@@ -42,17 +42,17 @@ class Planes:
 
 
 def _planar_codec():
-    """augcli._jpeg (built from augcli/_jpeg.c against libjpeg), or None: not built, or turned
-    off with AUGCLI_PLANAR=0 (then every image goes through OpenCV's BGR decode)."""
+    """augcli._planes (built from augcli/_planes.c against libjpeg), or None: not built, or
+    turned off with AUGCLI_PLANAR=0 (then every image goes through OpenCV alone)."""
     import os
 
     if os.environ.get("AUGCLI_PLANAR", "1") == "0":
         return None
     try:
-        from .. import _jpeg
+        from .. import _planes
     except ImportError:
         return None
-    return _jpeg
+    return _planes
 
 
 def planar_available() -> bool:

@@ -326,21 +326,28 @@ def warp(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str = "reflect", 
         M = M @ np.linalg.inv(_resize_matrix(sw / W, sh / H))
         A = M[:2]
     border = getattr(cv2, _BORDER[fill])
-    if fill != "constant" and channels(img) == 1:
-        out = _padded_warp(img, A, w, h, border)
+    value = _fill_tuple(img, fill_value) if border_value is None else border_value
+    if channels(img) == 1:
+        out = _padded_warp(img, A, w, h, border, value)
         if out is not None:
             return out
-    return cv2.warpAffine(img, A, (w, h), flags=cv2.INTER_LINEAR, borderMode=border,
-                          borderValue=_fill_tuple(img, fill_value) if border_value is None else border_value)
+    return cv2.warpAffine(img, A, (w, h), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=value)
 
 
-def _padded_warp(img: np.ndarray, A: np.ndarray, w: int, h: int, border: int) -> np.ndarray | None:
-    """The warp with a reflect/wrap/nearest fill, as one border pass + a warp that reads only
-    real pixels: the same values (bit for bit: the padding repeats what the warp's border
-    handling would read), and for one channel (a luma plane, a grey image) 1.3-2x faster, as
-    OpenCV samples near-border pixels one at a time. (With 2-4 channels the border pass costs
-    what it saves.) None when the padding would exceed the image itself."""
+def _padded_warp(img: np.ndarray, A: np.ndarray, w: int, h: int, border: int, value) -> np.ndarray | None:
+    """A one-channel warp as one border pass + a warp that reads only real pixels. The padding
+    holds what the fill mode gives outside the image, so the values are those of a warp with
+    that border; it is faster because OpenCV samples near-border pixels one at a time (reflect:
+    1.3-2x; with 2-4 channels the border pass costs what it saves). 8-bit planes then go to
+    augcli._planes.warp (2-2.5x faster than OpenCV's, 1/256-pixel weights, at most 1 grey level
+    from it); others to OpenCV (bit-identical to warping with the border). None when the
+    padding would exceed the image itself."""
+    from ..io.image import _planar_codec
+
     cv2 = _cv2()
+    native = _planar_codec() if img.dtype == np.uint8 else None
+    if native is None and border == cv2.BORDER_CONSTANT:
+        return None  # OpenCV's constant border is fast already
     H, W = img.shape[:2]
     inv = cv2.invertAffineTransform(A)
     xs = inv[0, 0] * np.array([0, w - 1, 0, w - 1]) + inv[0, 1] * np.array([0, 0, h - 1, h - 1]) + inv[0, 2]
@@ -350,8 +357,12 @@ def _padded_warp(img: np.ndarray, A: np.ndarray, w: int, h: int, border: int) ->
     if max(left, right) > W or max(top, bottom) > H:
         return None
     if left or top or right or bottom:
-        img = cv2.copyMakeBorder(img, top, bottom, left, right, border)
+        img = cv2.copyMakeBorder(img, top, bottom, left, right, border, value=value)
         inv[:, 2] += (left, top)
+    if native is not None and min(img.shape) >= 2 and max(img.shape + (w, h)) <= 30000:
+        out = np.empty((h, w), np.uint8)
+        native.warp(img, tuple(inv.ravel().tolist()), out)
+        return out
     return cv2.warpAffine(img, inv, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT)
 
