@@ -95,28 +95,33 @@ def floor(files: list[Path], out: Path, workers: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def floor_cmd(files: list[Path], out: Path, workers: int) -> float:
+def _cpu() -> float:
+    """CPU seconds (user + system) of every finished child process so far, workers included."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def floor_cmd(files: list[Path], out: Path, workers: int) -> tuple[float, float]:
     """The floor as a whole command, like (b): a plain script (Python start, numpy + OpenCV
-    imports, the same pool, decode + encode), run as its own process and timed from outside."""
+    imports, the same pool, decode + encode), run as its own process and timed from outside.
+    Returns (files/s, CPU seconds of all its processes)."""
     listing = out.parent / "floor_files.txt"
     listing.write_text("\n".join(str(f) for f in files))
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(), time.perf_counter()
     subprocess.run([sys.executable, __file__, "--floor-run", str(listing), str(out), str(workers)], check=True)
-    return len(files) / (time.perf_counter() - t0)
+    return len(files) / (time.perf_counter() - t0), _cpu() - c0
 
 
 def augcli(photos: Path, out: Path, recipe: Path, *extra) -> tuple[float, int, float]:
-    """Returns (files/s, files written, max RSS in MB of the run's processes)."""
+    """Returns (files/s, files written, CPU seconds of all the run's processes)."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "augcli", "run", str(recipe), "--input", str(photos), "--output", str(out),
            "--quiet", *extra]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(), time.perf_counter()
     subprocess.run(cmd, check=True, cwd=ROOT)
-    dt = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    dt, cpu = time.perf_counter() - t0, _cpu() - c0
     n = sum(1 for line in open(out / "manifest.csv")) - 1
-    return n / dt, n, max(rss, before) / 1024
+    return n / dt, n, cpu
 
 
 def peak_rss(photos: Path, out: Path, recipe: Path) -> float:
@@ -157,14 +162,15 @@ def main():
     rounds = []
     for _ in range(a.repeat):
         # each ratio compares runs made back to back, so the VM's slow and fast phases cancel out
-        fa = floor_cmd(files, work / "out_floor", a.workers)
-        fb = augcli(photos, work / "out_b", one, "--workers", w)[0]
+        # (order: each ratio's two runs are neighbours; 2 workers, then 1, then the floor's 1, 2)
+        fa, ca = floor_cmd(files, work / "out_floor", a.workers)
+        fb, _, cb = augcli(photos, work / "out_b", one, "--workers", w)
+        f1, _, cb1 = augcli(photos, work / "out_1", one, "--workers", "1")
+        fa1, ca1 = floor_cmd(files, work / "out_floor", 1)
         fi = floor(files, work / "out_floor", a.workers)
         fc = augcli(photos, work / "out_c", full, "--workers", w)[0]
-        fa1 = floor_cmd(files, work / "out_floor", 1)
-        f1 = augcli(photos, work / "out_1", one, "--workers", "1")[0]
         s0 = 1.0 / augcli(single, work / "out_s", one, "--workers", "1")[0]  # fixed cost of a run
-        rounds.append(dict(a=fa, b=fb, c=fc, i=fi, a1=fa1, b1=f1, s0=s0, n=len(files)))
+        rounds.append(dict(a=fa, b=fb, c=fc, i=fi, a1=fa1, b1=f1, s0=s0, n=len(files), ca=ca, ca1=ca1, cb=cb, cb1=cb1))
         print(f"  round {len(rounds)}: floor {fa:6.1f} (in-process {fi:6.1f})  (b) {fb:6.1f}  b/a {fb / fa:.2f}  "
               f"(c) c/a {fc / fa:.2f}  speed-up {fb / f1:.2f}x (floor's {fa / fa1:.2f}x)", flush=True)
 
@@ -183,6 +189,13 @@ def main():
     print(f"    the floor's own speed-up          : {show(lambda r: r['a'] / r['a1'])}x")
     print(f"    fixed cost of one augcli run (1 photo): {show(lambda r: r['s0'], '{:.2f}')} s; the speed-up "
           f"without it: {show(lambda r: (r['n'] / r['b1'] - r['s0']) / (r['n'] / r['b'] - r['s0']))}x")
+    # Two workers can be at most 2 * (CPU time with 1) / (CPU time with 2) times faster: when the
+    # same work costs more CPU time with two processes running, the machine (shared caches,
+    # memory bandwidth, a busy host) takes that share of the speed-up, whatever the program does.
+    print(f"    CPU time of all processes, 2 workers / 1 worker: augcli {show(lambda r: r['cb'] / r['cb1'])}, "
+          f"floor {show(lambda r: r['ca'] / r['ca1'])}")
+    print(f"    the speed-up that CPU time allows  : augcli {show(lambda r: 2 * r['cb1'] / r['cb'])}x, "
+          f"floor {show(lambda r: 2 * r['ca1'] / r['ca'])}x")
     small = work / "photos_third"
     if not small.exists():
         for f in files[: max(1, len(files) // 3)]:
