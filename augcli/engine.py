@@ -392,6 +392,10 @@ def prepare_output(cfg: Config, plan: Plan) -> Path:
     info = {"fingerprint": plan.fingerprint, "modality": cfg.modality, "planned": plan.n_outputs,
             "config": {k: v for k, v in cfg.to_dict().items()
                                                         if k not in ("transforms",)}}
+    if cfg.modality == "image":
+        from .io.image import planar_available
+
+        info["jpeg_planes"] = planar_available()  # JPEG -> JPEG jobs on YCbCr planes (README)
     atomic_write(marker, json.dumps(info, indent=2, default=str).encode())
     return out
 

@@ -461,7 +461,7 @@ class Saturation(ColorStep):
 
 class Hue(ColorStep):
     NAME = "hue"
-    DOC = "rotate hue about the grey axis, keeping luminance"
+    DOC = "rotate hue about the grey axis (a rotation of the Cb/Cr plane), keeping Rec. 601 luma"
     PARAMS = (Param("shift", "range", [-0.05, 0.05], lo=-0.5, hi=0.5, doc="shift in turns of the colour circle"),)
 
     def sample(self, rng, w, h):
