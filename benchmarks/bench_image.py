@@ -161,15 +161,19 @@ def main():
         shutil.copy(files[0], single / "a" / files[0].name)
     rounds = []
     for _ in range(a.repeat):
-        # each ratio compares runs made back to back, so the VM's slow and fast phases cancel out
-        # (order: each ratio's two runs are neighbours; 2 workers, then 1, then the floor's 1, 2)
-        fa, ca = floor_cmd(files, work / "out_floor", a.workers)
-        fb, _, cb = augcli(photos, work / "out_b", one, "--workers", w)
-        f1, _, cb1 = augcli(photos, work / "out_1", one, "--workers", "1")
-        fa1, ca1 = floor_cmd(files, work / "out_floor", 1)
-        fi = floor(files, work / "out_floor", a.workers)
-        fc = augcli(photos, work / "out_c", full, "--workers", w)[0]
-        s0 = 1.0 / augcli(single, work / "out_s", one, "--workers", "1")[0]  # fixed cost of a run
+        # each ratio compares runs made close together, so the VM's slow and fast phases cancel
+        # out: the runs of a ratio are neighbours or one apart, and odd rounds run in reverse order (ABBA), so
+        # that a drift of the VM's speed during a round favours neither side
+        runs = [("i", lambda: floor(files, work / "out_floor", a.workers)),
+                ("a", lambda: floor_cmd(files, work / "out_floor", a.workers)),
+                ("b", lambda: augcli(photos, work / "out_b", one, "--workers", w)),
+                ("b1", lambda: augcli(photos, work / "out_1", one, "--workers", "1")),
+                ("a1", lambda: floor_cmd(files, work / "out_floor", 1)),
+                ("c", lambda: augcli(photos, work / "out_c", full, "--workers", w)),
+                ("s0", lambda: augcli(single, work / "out_s", one, "--workers", "1"))]
+        got = {k: f() for k, f in (runs if len(rounds) % 2 == 0 else runs[::-1])}
+        (fa, ca), (fb, _, cb), (f1, _, cb1), (fa1, ca1) = got["a"], got["b"], got["b1"], got["a1"]
+        fi, fc, s0 = got["i"], got["c"][0], 1.0 / got["s0"][0]  # s0: the fixed cost of a run
         rounds.append(dict(a=fa, b=fb, c=fc, i=fi, a1=fa1, b1=f1, s0=s0, n=len(files), ca=ca, ca1=ca1, cb=cb, cb1=cb1))
         print(f"  round {len(rounds)}: floor {fa:6.1f} (in-process {fi:6.1f})  (b) {fb:6.1f}  b/a {fb / fa:.2f}  "
               f"(c) c/a {fc / fa:.2f}  speed-up {fb / f1:.2f}x (floor's {fa / fa1:.2f}x)", flush=True)
