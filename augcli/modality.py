@@ -49,13 +49,9 @@ class ImageKind(FileKind):
         return read_image(src, self.cfg.max_pixels, planes=planes)
 
     def original(self, state, src: str, ext: str, seed_key: int):
-        from .io.image import Planes, encode, encode_planes
+        from .io.image import encode
 
         img, data, orientation = state
-        if isinstance(img, Planes):
-            if self.cfg.format == "same" and ext == Path(src).suffix.lower():
-                return data, []
-            return encode_planes(img, self.cfg.quality), []
         ops = [{"name": "exif_orientation", "value": orientation}] if orientation != 1 else []
         if not ops and self.cfg.format == "same" and ext == Path(src).suffix.lower():
             return data, ops  # byte copy: lossless
@@ -64,7 +60,7 @@ class ImageKind(FileKind):
     def augment(self, state, job, o, ext: str, seed_key: int):
         import numpy as np
 
-        from .io.image import Planes, encode, encode_planes
+        from .io.image import encode
 
         mix = None
         if o.mix is not None:
@@ -72,8 +68,6 @@ class ImageKind(FileKind):
             if "skipped" not in mix:
                 mix["image"] = self._partner(mix)
         aug, ops = self.pipeline(state[0], np.random.default_rng(o.seed), mix)
-        if isinstance(aug, Planes):
-            return encode_planes(aug, self.cfg.quality), ops
         return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
 
 

@@ -236,10 +236,14 @@ def to_8bit(img: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
 
 
-def encode(img: np.ndarray, ext: str, quality: int = 95, rescale: float | None = None) -> bytes:
+def encode(img: np.ndarray | Planes, ext: str, quality: int = 95, rescale: float | None = None) -> bytes:
     """Encode to the container named by `ext`. JPEG/WebP are 8-bit (16-bit is scaled down);
-    JPEG has no alpha (dropped). `.npy` holds float32 RGB(A)/grey values times `rescale`."""
+    JPEG has no alpha (dropped). `.npy` holds float32 RGB(A)/grey values times `rescale`.
+    `Planes` are always written as JPEG (they are only decoded for JPEG -> JPEG jobs)."""
     import cv2
+
+    if isinstance(img, Planes):
+        return encode_planes(img, quality)
 
     if ext == ".npy":
         c = 1 if img.ndim == 2 else img.shape[2]

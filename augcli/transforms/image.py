@@ -339,9 +339,9 @@ def _padded_warp(img: np.ndarray, A: np.ndarray, w: int, h: int, border: int, va
     holds what the fill mode gives outside the image, so the values are those of a warp with
     that border; it is faster because OpenCV samples near-border pixels one at a time (reflect:
     1.3-2x; with 2-4 channels the border pass costs what it saves). 8-bit planes then go to
-    augcli._planes.warp (2-2.5x faster than OpenCV's, 1/256-pixel weights, at most 1 grey level
-    from it); others to OpenCV (bit-identical to warping with the border). None when the
-    padding would exceed the image itself."""
+    augcli._planes.warp (~1.8x faster than OpenCV on the padded plane; 1/256-pixel weights,
+    within 1 grey level of OpenCV's); others to OpenCV (bit-identical to warping with the
+    border). None when the padding would exceed the image itself."""
     from ..io.image import _planar_codec
 
     cv2 = _cv2()
