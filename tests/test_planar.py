@@ -7,7 +7,7 @@ import io
 import cv2
 import numpy as np
 import pytest
-from conftest import make_dataset, photo, run_cli
+from conftest import ROOT, make_dataset, photo, run_cli, tree_hashes
 
 from augcli.io.image import Planes, decode_planes, encode_planes, planar_available, read_image
 from augcli.transforms.image import Pipeline, validate_steps
@@ -165,3 +165,23 @@ def test_native_warp_gives_the_same_bytes_with_and_without_avx2_and_follows_open
             assert d.max() <= (1 if fill != "constant" else 4) and np.mean(d > 1) < 0.01, fill
     with pytest.raises(ValueError):
         native.warp(np.zeros((1, 5), np.uint8), (1, 0, 0, 0, 1, 0), np.empty((4, 4), np.uint8))
+
+
+def test_a_run_mixing_planar_and_bgr_files_is_byte_identical_for_1_and_2_workers(tmp_path):
+    from PIL import Image
+
+    src = make_dataset(tmp_path / "in", {"a": 3, "b": 2})  # 4:2:0 colour JPEGs: planar
+    cv2.imwrite(str(src / "a" / "grey.jpg"), photo(64, 80, seed=9)[..., 0])  # grey JPEG: BGR path
+    cv2.imwrite(str(src / "b" / "full.jpg"), photo(64, 80, seed=8),
+                [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444])  # 4:4:4
+    cv2.imwrite(str(src / "b" / "lossless.png"), photo(64, 80, seed=7))
+    pil = Image.fromarray(photo(64, 80, seed=6)[..., ::-1])
+    exif = pil.getexif()
+    exif[0x0112] = 8
+    pil.save(src / "a" / "turned.jpg", quality=95, exif=exif.tobytes())  # EXIF rotation: BGR path
+    args = ("--recipe", ROOT / "examples" / "image.yaml", "--copies", 2, "--seed", 3)
+    run_cli("image", src, tmp_path / "w1", *args, "--workers", 1, check=0)
+    run_cli("image", src, tmp_path / "w2", *args, "--workers", 2, check=0)
+    h1, h2 = tree_hashes(tmp_path / "w1"), tree_hashes(tmp_path / "w2")
+    assert h1 == h2 and len(h1) > 20
+    assert cv2.imread(str(tmp_path / "w1" / "train" / "a" / "turned__aug0.jpg")).shape[:2] == (80, 64)
