@@ -55,21 +55,29 @@ def test_only_colour_420_jpegs_decode_to_planes(tmp_path):
     assert decode_planes(cv2.imencode(".png", img)[1].tobytes()) is None
     data = jpeg(img)
     assert decode_planes(data[:len(data) // 2] + b"\xff\xd9") is None  # corrupt: the ordinary path reports it
-    # EXIF orientation: decoded and turned the ordinary way
-    from PIL import Image
-
-    pil = Image.fromarray(img[..., ::-1])
-    exif = pil.getexif()
-    exif[0x0112] = 6
-    buf = io.BytesIO()
-    pil.save(buf, "JPEG", quality=95, exif=exif.tobytes())
-    f = tmp_path / "turned.jpg"
-    f.write_bytes(buf.getvalue())
-    got, _, orientation = read_image(f, 10**8, planes=True)
-    assert orientation == 6 and isinstance(got, np.ndarray) and got.shape == (80, 64, 3)
+    f = tmp_path / "x.jpg"
     f.write_bytes(data)
     assert isinstance(read_image(f, 10**8, planes=True)[0], Planes)
     assert isinstance(read_image(f, 10**8)[0], np.ndarray)
+
+
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_exif_turns_and_flips_apply_to_planes_when_both_sides_are_even(tmp_path, orientation):
+    from PIL import Image
+
+    for h, w in ((64, 80), (63, 80)):
+        pil = Image.fromarray(photo(h, w, seed=orientation)[..., ::-1])
+        exif = pil.getexif()
+        exif[0x0112] = orientation
+        f = tmp_path / "turned.jpg"
+        pil.save(f, quality=95, exif=exif.tobytes())
+        got, _, o = read_image(f, 10**8, planes=True)
+        ref, _, _ = read_image(f, 10**8)
+        assert o == orientation and got.shape == ref.shape  # turned upright either way
+        if h % 2:
+            assert isinstance(got, np.ndarray)  # odd side: decoded and turned the ordinary way
+        else:
+            assert isinstance(got, Planes) and np.abs(got.bgr().astype(int) - ref).mean() < 1.5
 
 
 @pytest.mark.parametrize("steps", [
@@ -175,13 +183,15 @@ def test_a_run_mixing_planar_and_bgr_files_is_byte_identical_for_1_and_2_workers
     cv2.imwrite(str(src / "b" / "full.jpg"), photo(64, 80, seed=8),
                 [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444])  # 4:4:4
     cv2.imwrite(str(src / "b" / "lossless.png"), photo(64, 80, seed=7))
-    pil = Image.fromarray(photo(64, 80, seed=6)[..., ::-1])
-    exif = pil.getexif()
-    exif[0x0112] = 8
-    pil.save(src / "a" / "turned.jpg", quality=95, exif=exif.tobytes())  # EXIF rotation: BGR path
+    for name, h in (("turned", 64), ("odd", 63)):  # EXIF rotation: planar when both sides are even
+        pil = Image.fromarray(photo(h, 80, seed=h)[..., ::-1])
+        exif = pil.getexif()
+        exif[0x0112] = 8
+        pil.save(src / "a" / f"{name}.jpg", quality=95, exif=exif.tobytes())
     args = ("--recipe", ROOT / "examples" / "image.yaml", "--copies", 2, "--seed", 3)
     run_cli("image", src, tmp_path / "w1", *args, "--workers", 1, check=0)
     run_cli("image", src, tmp_path / "w2", *args, "--workers", 2, check=0)
     h1, h2 = tree_hashes(tmp_path / "w1"), tree_hashes(tmp_path / "w2")
     assert h1 == h2 and len(h1) > 20
-    assert cv2.imread(str(tmp_path / "w1" / "train" / "a" / "turned__aug0.jpg")).shape[:2] == (80, 64)
+    for name, h in (("turned", 64), ("odd", 63)):
+        assert cv2.imread(str(next((tmp_path / "w1").glob(f"*/a/{name}*.jpg")))).shape[:2] == (80, h)

@@ -167,7 +167,8 @@ def _check_size(w: int, h: int, max_pixels: int) -> None:
 def read_image(path: str | Path, max_pixels: int, planes: bool = False) -> tuple[np.ndarray | Planes, bytes, int]:
     """Decode an image keeping its depth and channels (grey, BGR, BGRA; 8 or 16 bit) and apply
     EXIF orientation. Returns (array, file bytes, orientation). Raises ImageReadError.
-    `planes`: a 4:2:0 colour JPEG without EXIF rotation comes back as its `Planes` instead."""
+    `planes`: a 4:2:0 colour JPEG comes back as its `Planes` instead (turned by its EXIF
+    orientation when both sides are even)."""
     import cv2
 
     try:
@@ -201,10 +202,11 @@ def read_image(path: str | Path, max_pixels: int, planes: bool = False) -> tuple
             pass
     if data[:2] == b"\xff\xd8" and not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
         raise ImageReadError("truncated or corrupt JPEG (no end-of-image marker)")
-    if planes and head is not None and orientation == 1:
+    if planes and head is not None:
         p = decode_planes(data)
-        if p is not None:
-            return p, data, 1
+        if p is not None and (orientation == 1 or not (p.y.shape[0] % 2 or p.y.shape[1] % 2)):
+            # (EXIF turns and flips move whole 2x2 blocks only when both sides are even)
+            return Planes(*(_orient(a, orientation) for a in (p.y, p.cb, p.cr))), data, orientation
     buf = np.frombuffer(data, np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None and pil_ok:  # formats OpenCV does not read (e.g. GIF): Pillow
