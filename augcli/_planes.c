@@ -6,13 +6,13 @@
  * for JPEG -> JPEG jobs whose steps can all run on planes (see transforms/planar.py).
  * Optional: when this module cannot be built, augcli uses OpenCV alone.
  *
- *   decode(data) -> (width, height, y, y_stride, cb, cr, c_stride) or None
+ *   decode(data) -> (width, height, y, y_stride, cb, cr, c_stride, h_div, v_div) or None
  *       Bytearrays padded to whole MCUs, rows y_stride / c_stride bytes apart; cb and cr
- *       hold ceil(height/2) x ceil(width/2) samples. (Separate planes, not interleaved
- *       Cb/Cr: OpenCV's one-channel warp is vectorised, its two-channel warp is not.)
- *       None when the file is not a 3-component YCbCr JPEG with 2x2 luma and 1x1 chroma
- *       sampling, or when libjpeg reports an error or even a warning (corrupt data): the
- *       caller then decodes it the ordinary way, which also gives the ordinary errors.
+ *       hold ceil(height / v_div) x ceil(width / h_div) samples: h_div, v_div are 2, 2 for
+ *       4:2:0 chroma, 2, 1 for 4:2:2, 1, 1 for 4:4:4 (and 1, 2 for 4:4:0).
+ *       None when the file is not a 3-component YCbCr JPEG of one of those samplings, or
+ *       when libjpeg reports an error or even a warning (corrupt data): the caller then
+ *       decodes it the ordinary way, which also gives the ordinary errors.
  *   encode(y, cb, cr, width, height, quality) -> bytes
  *       y: height x width bytes, cb and cr: ceil(height/2) x ceil(width/2) bytes, all
  *       C-contiguous. Baseline JPEG, 4:2:0, Huffman tables and quality scaling as
@@ -79,19 +79,21 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     jpeg_mem_src(&cinfo, (const unsigned char *)in.buf, (unsigned long)in.len);
     jpeg_read_header(&cinfo, TRUE);
     jpeg_component_info *c = cinfo.comp_info;
-    if (cinfo.num_components != 3 || cinfo.jpeg_color_space != JCS_YCbCr ||
-        c[0].h_samp_factor != 2 || c[0].v_samp_factor != 2 || c[1].h_samp_factor != 1 ||
-        c[1].v_samp_factor != 1 || c[2].h_samp_factor != 1 || c[2].v_samp_factor != 1 ||
-        jerr.pub.num_warnings) {
+    const int hy = c[0].h_samp_factor, vy = c[0].v_samp_factor; /* luma: 1 or 2 chroma samples wide/high */
+    if (cinfo.num_components != 3 || cinfo.jpeg_color_space != JCS_YCbCr || hy < 1 || hy > 2 || vy < 1 ||
+        vy > 2 || c[1].h_samp_factor != 1 || c[1].v_samp_factor != 1 || c[2].h_samp_factor != 1 ||
+        c[2].v_samp_factor != 1 || jerr.pub.num_warnings) {
         longjmp(jerr.jump, 1);
     }
     cinfo.raw_data_out = TRUE;
     cinfo.out_color_space = JCS_YCbCr;
     jpeg_start_decompress(&cinfo);
 
-    const size_t mcu_rows = (cinfo.output_height + 15) / 16, mcu_cols = (cinfo.output_width + 15) / 16;
-    const size_t ystride = mcu_cols * 16, cstride = mcu_cols * 8;
-    ybuf = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(ystride * mcu_rows * 16));
+    /* an MCU row: 8 * vy luma rows and 8 chroma rows; an MCU: 8 * hy luma columns, 8 chroma */
+    const size_t mcu_rows = (cinfo.output_height + 8 * vy - 1) / (8 * vy);
+    const size_t mcu_cols = (cinfo.output_width + 8 * hy - 1) / (8 * hy);
+    const size_t ystride = mcu_cols * 8 * hy, cstride = mcu_cols * 8;
+    ybuf = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(ystride * mcu_rows * 8 * vy));
     cbbuf = ybuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * 8)) : NULL;
     crbuf = cbbuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * 8)) : NULL;
     if (!crbuf) longjmp(jerr.jump, 1);
@@ -101,13 +103,14 @@ static PyObject *decode(PyObject *self, PyObject *args) {
 
     JSAMPROW yrows[16], cbrows[8], crrows[8];
     JSAMPARRAY planes[3] = {yrows, cbrows, crrows};
+    const int lines = 8 * vy;
     for (size_t r = 0; r < mcu_rows; r++) {
-        for (int i = 0; i < 16; i++) yrows[i] = y + (r * 16 + i) * ystride;
+        for (int i = 0; i < lines; i++) yrows[i] = y + (r * lines + i) * ystride;
         for (int i = 0; i < 8; i++) {
             cbrows[i] = cb + (r * 8 + i) * cstride;
             crrows[i] = cr + (r * 8 + i) * cstride;
         }
-        if (jpeg_read_raw_data(&cinfo, planes, 16) != 16) longjmp(jerr.jump, 1);
+        if (jpeg_read_raw_data(&cinfo, planes, (JDIMENSION)lines) != (JDIMENSION)lines) longjmp(jerr.jump, 1);
     }
     jpeg_finish_decompress(&cinfo);
     if (jerr.pub.num_warnings) longjmp(jerr.jump, 1);
@@ -115,8 +118,8 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     jpeg_destroy_decompress(&cinfo);
     PyBuffer_Release(&in);
 
-    result = Py_BuildValue("IIOnOOn", width, height, ybuf, (Py_ssize_t)ystride, cbbuf, crbuf,
-                           (Py_ssize_t)cstride);
+    result = Py_BuildValue("IIOnOOnii", width, height, ybuf, (Py_ssize_t)ystride, cbbuf, crbuf,
+                           (Py_ssize_t)cstride, hy, vy);
     Py_DECREF(ybuf);
     Py_DECREF(cbbuf);
     Py_DECREF(crbuf);

@@ -2,7 +2,6 @@
 parameters as the BGR path, pixels within JPEG noise of it, and every other kind of file on
 the BGR path."""
 import csv
-import io
 
 import cv2
 import numpy as np
@@ -48,10 +47,15 @@ def test_planes_decode_and_encode_any_size(h, w):
     assert again.shape == ref.shape and np.abs(again - ref).mean() < 1.5
 
 
-def test_only_colour_420_jpegs_decode_to_planes(tmp_path):
-    img = photo(64, 80)
+def test_colour_jpegs_of_any_sampling_decode_to_420_planes_and_others_do_not(tmp_path):
+    img = photo(63, 81, seed=4)  # odd sides
+    for sampling in ("420", "422", "444", "440"):
+        flag = getattr(cv2, f"IMWRITE_JPEG_SAMPLING_FACTOR_{sampling}")
+        data = jpeg(img, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, flag)
+        p = decode_planes(data)
+        assert p.y.shape == (63, 81) and p.cb.shape == p.cr.shape == (32, 41), sampling
+        assert np.abs(p.bgr().astype(int) - decoded(data)).mean() < 1.0, sampling
     assert decode_planes(jpeg(img[..., 0])) is None  # grey
-    assert decode_planes(jpeg(img, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444)) is None
     assert decode_planes(cv2.imencode(".png", img)[1].tobytes()) is None
     data = jpeg(img)
     assert decode_planes(data[:len(data) // 2] + b"\xff\xd9") is None  # corrupt: the ordinary path reports it
@@ -181,7 +185,7 @@ def test_a_run_mixing_planar_and_bgr_files_is_byte_identical_for_1_and_2_workers
     src = make_dataset(tmp_path / "in", {"a": 3, "b": 2})  # 4:2:0 colour JPEGs: planar
     cv2.imwrite(str(src / "a" / "grey.jpg"), photo(64, 80, seed=9)[..., 0])  # grey JPEG: BGR path
     cv2.imwrite(str(src / "b" / "full.jpg"), photo(64, 80, seed=8),
-                [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444])  # 4:4:4
+                [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444])  # 4:4:4: planar
     cv2.imwrite(str(src / "b" / "lossless.png"), photo(64, 80, seed=7))
     for name, h in (("turned", 64), ("odd", 63)):  # EXIF rotation: planar when both sides are even
         pil = Image.fromarray(photo(h, 80, seed=h)[..., ::-1])

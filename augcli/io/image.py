@@ -60,17 +60,24 @@ def planar_available() -> bool:
 
 
 def decode_planes(data: bytes) -> Planes | None:
-    """The planes of a baseline or progressive 4:2:0 YCbCr JPEG; None for any other JPEG
-    (grey, CMYK, 4:4:4, ...) or a damaged one, which then take the ordinary path."""
+    """The 4:2:0 planes of a baseline or progressive YCbCr JPEG. Chroma stored at a higher
+    resolution (4:2:2, 4:4:4, 4:4:0) is averaged over 2x2 luma blocks, as a JPEG encoder does
+    for 4:2:0 output. None for any other JPEG (grey, CMYK, ...) or a damaged one, which then
+    take the ordinary path."""
     codec = _planar_codec()
     out = codec.decode(data) if codec is not None else None
     if out is None:
         return None
-    w, h, y, ys, cb, cr, cs = out
+    w, h, y, ys, cb, cr, cs, hd, vd = out
     cw, ch = (w + 1) // 2, (h + 1) // 2
-    return Planes(np.frombuffer(y, np.uint8).reshape(-1, ys)[:h, :w],
-                  np.frombuffer(cb, np.uint8).reshape(-1, cs)[:ch, :cw],
-                  np.frombuffer(cr, np.uint8).reshape(-1, cs)[:ch, :cw])
+    chroma = [np.frombuffer(a, np.uint8).reshape(-1, cs)[:-(-h // vd), :-(-w // hd)] for a in (cb, cr)]
+    if (hd, vd) != (2, 2):
+        import cv2
+
+        # repeat the last column / row of an odd side, then average 2x2 (or 2x1, 1x2) exactly
+        pad = ((0, (2 // vd) * ch - chroma[0].shape[0]), (0, (2 // hd) * cw - chroma[0].shape[1]))
+        chroma = [cv2.resize(np.pad(a, pad, mode="edge"), (cw, ch), interpolation=cv2.INTER_AREA) for a in chroma]
+    return Planes(np.frombuffer(y, np.uint8).reshape(-1, ys)[:h, :w], *chroma)
 
 
 def encode_planes(p: Planes, quality: int) -> bytes:
@@ -167,8 +174,8 @@ def _check_size(w: int, h: int, max_pixels: int) -> None:
 def read_image(path: str | Path, max_pixels: int, planes: bool = False) -> tuple[np.ndarray | Planes, bytes, int]:
     """Decode an image keeping its depth and channels (grey, BGR, BGRA; 8 or 16 bit) and apply
     EXIF orientation. Returns (array, file bytes, orientation). Raises ImageReadError.
-    `planes`: a 4:2:0 colour JPEG comes back as its `Planes` instead (turned by its EXIF
-    orientation when both sides are even)."""
+    `planes`: a YCbCr colour JPEG comes back as its 4:2:0 `Planes` instead (turned by its
+    EXIF orientation when both sides are even)."""
     import cv2
 
     try:
