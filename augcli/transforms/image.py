@@ -359,7 +359,8 @@ def _padded_warp(img: np.ndarray, A: np.ndarray, w: int, h: int, border: int, va
     if left or top or right or bottom:
         img = cv2.copyMakeBorder(img, top, bottom, left, right, border, value=value)
         inv[:, 2] += (left, top)
-    if native is not None and min(img.shape) >= 2 and max(img.shape + (w, h)) <= 30000:
+    if (native is not None and min(img.shape) >= 2 and max(img.shape + (w, h)) <= 30000
+            and max(abs(inv[0, 0]), abs(inv[1, 0])) <= 64):  # (the extension's limits)
         out = np.empty((h, w), np.uint8)
         native.warp(img, tuple(inv.ravel().tolist()), out)
         return out
