@@ -166,9 +166,8 @@ def main():
         shutil.copy(files[0], single / "a" / files[0].name)
     rounds = []
     for _ in range(a.repeat):
-        # each ratio compares runs made close together, so the VM's slow and fast phases cancel
-        # out: the runs of a ratio are neighbours or one apart, and odd rounds run in reverse order (ABBA), so
-        # that a drift of the VM's speed during a round favours neither side
+        # each ratio compares runs made close together (neighbours, or one apart), and odd
+        # rounds run in reverse order (ABBA): a drift of the VM's speed favours neither side
         runs = [("i", lambda: floor(files, work / "out_floor", a.workers)),
                 ("a", lambda: floor_cmd(files, work / "out_floor", a.workers)),
                 ("b", lambda: augcli(photos, work / "out_b", one, "--workers", w)),
@@ -193,7 +192,7 @@ def main():
     print(f"(b) augcli, example transforms, 1 copy: {show(lambda r: r['b'], '{:.1f}')} files/s")
     print(f"    b/a, median of the rounds         : {show(lambda r: r['b'] / r['a'])}   (target >= 0.70)")
     print(f"    b against the in-process floor    : {show(lambda r: r['b'] / r['i'])}")
-    # a plain script pays ~20% of its CPU time in page faults on fresh image buffers; augcli's
+    # a plain script pays ~25% of its CPU time in page faults on fresh image buffers; augcli's
     # workers keep those buffers in the heap. The same setting in the floor's workers:
     print(f"(a'') in-process floor, workers with augcli's heap setting: {show(lambda r: r['h'], '{:.1f}')} files/s; "
           f"b against it: {show(lambda r: r['b'] / r['h'])}")
