@@ -1,4 +1,4 @@
-"""JPEG -> JPEG jobs on YCbCr 4:2:0 planes (augcli._jpeg + transforms/planar.py): same sampled
+"""JPEG -> JPEG jobs on YCbCr 4:2:0 planes (augcli._planes + transforms/planar.py): same sampled
 parameters as the BGR path, pixels within JPEG noise of it, and every other kind of file on
 the BGR path."""
 import csv
@@ -11,7 +11,7 @@ from conftest import ROOT, make_dataset, photo, run_cli, tree_hashes
 from augcli.io.image import Planes, decode_planes, encode_planes, planar_available, read_image
 from augcli.transforms.image import Pipeline, validate_steps
 
-pytestmark = pytest.mark.skipif(not planar_available(), reason="augcli._jpeg is not built here")
+pytestmark = pytest.mark.skipif(not planar_available(), reason="augcli._planes is not built here")
 
 
 def jpeg(img, *flags):
@@ -24,7 +24,7 @@ def decoded(data):
 
 
 def both_paths(steps, img, seed=0):
-    """(planar result, BGR result), each encoded as JPEG q95 and decoded, and their ops."""
+    """(planar result, BGR result), each encoded as JPEG q95 and decoded (the ops must agree)."""
     data = jpeg(img)
     pipe = Pipeline(validate_steps(steps, "transforms"))
     assert pipe.planar
