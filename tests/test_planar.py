@@ -60,7 +60,9 @@ def test_colour_jpegs_of_any_sampling_decode_to_420_planes_and_others_do_not(tmp
     data = jpeg(img)
     assert decode_planes(data[:len(data) // 2] + b"\xff\xd9") is None  # corrupt: the ordinary path reports it
     f = tmp_path / "x.jpg"
-    f.write_bytes(data)
+    f.write_bytes(data)  # 63 x 81: below PLANAR_MIN_PIXELS, where the BGR path is the faster
+    assert isinstance(read_image(f, 10**8, planes=True)[0], np.ndarray)
+    f.write_bytes(jpeg(photo(182, 181)))
     assert isinstance(read_image(f, 10**8, planes=True)[0], Planes)
     assert isinstance(read_image(f, 10**8)[0], np.ndarray)
 
@@ -69,7 +71,7 @@ def test_colour_jpegs_of_any_sampling_decode_to_420_planes_and_others_do_not(tmp
 def test_exif_turns_and_flips_apply_to_planes_when_both_sides_are_even(tmp_path, orientation):
     from PIL import Image
 
-    for h, w in ((64, 80), (63, 80)):
+    for h, w in ((192, 240), (191, 240)):
         pil = Image.fromarray(photo(h, w, seed=orientation)[..., ::-1])
         exif = pil.getexif()
         exif[0x0112] = orientation
@@ -129,7 +131,7 @@ def test_steps_without_a_planar_form_keep_the_bgr_path():
 
 
 def test_cli_planar_and_bgr_runs_agree_and_do_not_mix_on_resume(tmp_path, monkeypatch):
-    src = make_dataset(tmp_path / "in", {"cat": 3}, ext=".jpeg")
+    src = make_dataset(tmp_path / "in", {"cat": 3}, size=(192, 256), ext=".jpeg")  # planar-sized
     recipe = tmp_path / "r.yaml"
     recipe.write_text("modality: image\ntransforms:\n  - hflip: {p: 0.5}\n  - rotate: {degrees: 20}\n"
                       "  - color_jitter: {brightness: 0.2, hue: 0.05}\n")
@@ -182,13 +184,14 @@ def test_native_warp_gives_the_same_bytes_with_and_without_avx2_and_follows_open
 def test_a_run_mixing_planar_and_bgr_files_is_byte_identical_for_1_and_2_workers(tmp_path):
     from PIL import Image
 
-    src = make_dataset(tmp_path / "in", {"a": 3, "b": 2})  # 4:2:0 colour JPEGs: planar
-    cv2.imwrite(str(src / "a" / "grey.jpg"), photo(64, 80, seed=9)[..., 0])  # grey JPEG: BGR path
-    cv2.imwrite(str(src / "b" / "full.jpg"), photo(64, 80, seed=8),
+    src = make_dataset(tmp_path / "in", {"a": 3, "b": 2}, size=(192, 256))  # 4:2:0 colour JPEGs: planar
+    make_dataset(src, {"b": 1}, size=(96, 128))  # ... but small: BGR path (b/img000.jpg, overwritten)
+    cv2.imwrite(str(src / "a" / "grey.jpg"), photo(192, 240, seed=9)[..., 0])  # grey JPEG: BGR path
+    cv2.imwrite(str(src / "b" / "full.jpg"), photo(192, 240, seed=8),
                 [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444])  # 4:4:4: planar
-    cv2.imwrite(str(src / "b" / "lossless.png"), photo(64, 80, seed=7))
-    for name, h in (("turned", 64), ("odd", 63)):  # EXIF rotation: planar when both sides are even
-        pil = Image.fromarray(photo(h, 80, seed=h)[..., ::-1])
+    cv2.imwrite(str(src / "b" / "lossless.png"), photo(192, 240, seed=7))
+    for name, h in (("turned", 192), ("odd", 191)):  # EXIF rotation: planar when both sides are even
+        pil = Image.fromarray(photo(h, 240, seed=h)[..., ::-1])
         exif = pil.getexif()
         exif[0x0112] = 8
         pil.save(src / "a" / f"{name}.jpg", quality=95, exif=exif.tobytes())
@@ -197,5 +200,5 @@ def test_a_run_mixing_planar_and_bgr_files_is_byte_identical_for_1_and_2_workers
     run_cli("image", src, tmp_path / "w2", *args, "--workers", 2, check=0)
     h1, h2 = tree_hashes(tmp_path / "w1"), tree_hashes(tmp_path / "w2")
     assert h1 == h2 and len(h1) > 20
-    for name, h in (("turned", 64), ("odd", 63)):
-        assert cv2.imread(str(next((tmp_path / "w1").glob(f"*/a/{name}*.jpg")))).shape[:2] == (80, h)
+    for name, h in (("turned", 192), ("odd", 191)):
+        assert cv2.imread(str(next((tmp_path / "w1").glob(f"*/a/{name}*.jpg")))).shape[:2] == (240, h)
