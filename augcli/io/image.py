@@ -15,6 +15,11 @@ class ImageReadError(Exception):
     pass
 
 
+def chroma_size(w: int, h: int) -> tuple[int, int]:
+    """Width and height of the 4:2:0 chroma planes of a w x h image."""
+    return (w + 1) // 2, (h + 1) // 2
+
+
 class Planes:
     """A JPEG's own YCbCr 4:2:0 samples: `y` (h x w), `cb` and `cr` (ceil(h/2) x ceil(w/2)),
     full range as JFIF defines them. Steps that can run on planes do (transforms/planar.py),
@@ -75,7 +80,7 @@ def decode_planes(data: bytes) -> Planes | None:
     if out is None:
         return None
     w, h, y, ys, cb, cr, cs, hd, vd = out
-    cw, ch = (w + 1) // 2, (h + 1) // 2
+    cw, ch = chroma_size(w, h)
     chroma = [np.frombuffer(a, np.uint8).reshape(-1, cs)[:-(-h // vd), :-(-w // hd)] for a in (cb, cr)]
     if (hd, vd) != (2, 2):
         import cv2

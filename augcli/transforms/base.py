@@ -18,6 +18,12 @@ from ..errors import RecipeError
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 
 
+def fill_levels(fill_value) -> list[float]:
+    """A fill given as grey or [r, g, b(, a)] on the 0-255 scale, as [r, g, b(, a)] (None: black)."""
+    v = [0.0] if fill_value is None else ([fill_value] if not isinstance(fill_value, list) else list(fill_value))
+    return [float(x) for x in (v * 3 if len(v) == 1 else v)]
+
+
 def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 

@@ -22,7 +22,7 @@ from ..errors import RecipeError
 from ..io.image import Planes
 from . import planar
 from .mix import CutMix, MixUp, cutmix_box, mix_positions
-from .base import FILL_MODES, OneOfBase, Param, Step, fire, parse_steps, uniform
+from .base import FILL_MODES, OneOfBase, Param, Step, fill_levels, fire, parse_steps, uniform
 
 LUMA = np.array([0.299, 0.587, 0.114])  # Rec. 601, as Pillow and torchvision use
 
@@ -271,10 +271,7 @@ _BORDER = {"constant": "BORDER_CONSTANT", "nearest": "BORDER_REPLICATE", "reflec
 def _fill_tuple(img, fill_value) -> tuple:
     """A constant fill on the 0-255 scale, given as grey or RGB, as an OpenCV scalar for img."""
     k = maxval(img) / 255.0
-    v = [0.0] if fill_value is None else ([fill_value] if not isinstance(fill_value, list) else list(fill_value))
-    if len(v) == 1:
-        v = v * 3
-    v = [x * k for x in v]
+    v = [x * k for x in fill_levels(fill_value)]
     c = channels(img)
     if c == 1:
         return (float(LUMA @ np.array(v[:3])),) * 4 if len(set(v[:3])) > 1 else (v[0],) * 4

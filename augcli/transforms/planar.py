@@ -24,7 +24,8 @@ import math
 
 import numpy as np
 
-from ..io.image import Planes
+from ..io.image import Planes, chroma_size
+from .base import fill_levels
 
 # JFIF: full-range BT.601. ycc = K @ rgb + (0, 128, 128)
 K = np.array([[0.299, 0.587, 0.114],
@@ -52,29 +53,18 @@ def ycc(rgb) -> np.ndarray:
     return K @ np.asarray(rgb, float) + (0, 128, 128)
 
 
-def chroma_size(w: int, h: int) -> tuple[int, int]:
-    return (w + 1) // 2, (h + 1) // 2
-
-
 def shares(a: Planes, b: Planes) -> bool:
     return any(np.may_share_memory(x, z) for x, z in ((a.y, b.y), (a.cb, b.cb), (a.cr, b.cr)))
 
 
 def warp(p: Planes, M: np.ndarray, w: int, h: int, fill: str, fill_value, warp_plane) -> Planes:
     """`warp_plane` is image.warp, for one array."""
-    v = ycc(_rgb_fill(fill_value))
+    v = ycc(fill_levels(fill_value)[:3])
     cw, ch = chroma_size(w, h)
     Mc = _S @ M @ _S_INV
     return Planes(warp_plane(p.y, M, w, h, fill, border_value=(v[0],) * 4),
                   warp_plane(p.cb, Mc, cw, ch, fill, border_value=(v[1],) * 4),
                   warp_plane(p.cr, Mc, cw, ch, fill, border_value=(v[2],) * 4))
-
-
-def _rgb_fill(fill_value) -> list[float]:
-    if fill_value is None:
-        return [0.0] * 3
-    v = fill_value if isinstance(fill_value, list) else [fill_value]
-    return [float(x) for x in (v * 3 if len(v) == 1 else v[:3])]
 
 
 def color(p: Planes, M: np.ndarray, inplace: bool) -> Planes:
@@ -127,7 +117,7 @@ def blur(p: Planes, sigma: float) -> Planes:
 
 def cutout(p: Planes, holes: list, fill_rgb, inplace: bool) -> Planes:
     out = p if inplace else Planes(p.y.copy(), p.cb.copy(), p.cr.copy())
-    v = np.clip(np.rint(ycc(_rgb_fill(fill_rgb))), 0, 255).astype(np.uint8)
+    v = np.clip(np.rint(ycc(fill_levels(fill_rgb)[:3])), 0, 255).astype(np.uint8)
     for x, y, w, h in holes:
         out.y[y:y + h, x:x + w] = v[0]
         rows, cols = slice((y + 1) // 2, (y + h + 1) // 2), slice((x + 1) // 2, (x + w + 1) // 2)
