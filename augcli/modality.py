@@ -112,8 +112,13 @@ class AudioKind(FileKind):
         return out, ops + ([report] if report else [])
 
     def original(self, state, src: str, ext: str, seed_key: int):
+        from .io.audio import claimed_container
+
         clip, raw, ops = state
-        if not ops and self.cfg.format == "same" and ext == Path(src).suffix.lower():
+        suffix = Path(src).suffix.lower()
+        if not claimed_container(suffix, clip.container):  # e.g. MP3 data named .wav: written as WAV
+            ops = [{"name": "reencode", "from": clip.container.lower()}] + list(ops)
+        elif not ops and self.cfg.format == "same" and ext == suffix:
             return raw, []  # byte copy: lossless
         return self._encode(clip, clip.data, ext, seed_key, list(ops))
 

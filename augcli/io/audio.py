@@ -18,6 +18,8 @@ import numpy as np
 CONTAINERS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".mp3": "MP3",
               ".aif": "AIFF", ".aiff": "AIFF"}
 EXTENSIONS = set(CONTAINERS)
+# what libsndfile may report for a file whose extension claims the container (RIFF variants are .wav)
+SAME_CONTAINER = {"WAV": ("WAV", "WAVEX", "RF64")}
 FORMATS = ("same", "wav", "flac", "ogg", "mp3")
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 SFC_SET_ADD_PEAK_CHUNK = 0x1050  # libsndfile command (sndfile.h)
@@ -75,6 +77,13 @@ def read_audio(path: str) -> tuple[Clip, bytes]:
         raise AudioReadError("contains NaN or infinite samples")
     sr, container, subtype = info
     return Clip(np.ascontiguousarray(data), int(sr), container, subtype), raw
+
+
+def claimed_container(ext: str, container: str) -> bool:
+    """Whether the content's container (as libsndfile detected it) is the one `ext` claims: an MP3
+    named .wav is not (a copy of its bytes would be MP3 data under a WAV name)."""
+    claimed = CONTAINERS.get(ext.lower())
+    return claimed is not None and container in SAME_CONTAINER.get(claimed, (claimed,))
 
 
 def output_ext(suffix: str, fmt: str) -> str:
