@@ -11,8 +11,6 @@ import contextlib
 import hashlib
 import json
 import math
-import os
-import shutil
 import signal
 import sys
 import time
@@ -20,13 +18,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .errors import UsageError
-from .io import TMP_MARK, atomic_write
+from .errors import OutputDiskError, UsageError, disk_message, is_disk_error
+from .io import atomic_write
 from .manifest import Manifest
+from .outdir import MARKER, clean_temp, locked, prepare_output  # noqa: F401 - MARKER re-exported
 from .recipe import Config
 from .sources import Item, check_output, deduplicate_names, discover_csv, discover_folder, label_dir
 
-MARKER = ".augcli"
 
 
 def stable_hash(*parts) -> int:
@@ -352,64 +350,31 @@ def run_job(job: Job) -> list[dict]:
         dst = out / o.path
         key = output_key(o.path)
         try:
-            dst.parent.mkdir(parents=True, exist_ok=True)
             if o.copy is None:
                 data, ops = kind.original(state, job.src, dst.suffix, key)
             else:
                 data, ops = kind.augment(state, job, o, dst.suffix, key)
-            atomic_write(dst, data)
-            rows.append(row(o, ops=ops))
         except Dropped as e:
             rows.append(row(o, "dropped", error=str(e)))
+            continue
         except Exception as e:  # noqa: BLE001
             rows.append(row(o, "failed", error=_one_line(e)))
+            continue
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(dst, data)
+        except OSError as e:
+            if is_disk_error(e):  # the output's device, not this file: the run stops (the parent says so)
+                raise OSError(e.errno, e.strerror, str(dst)) from None
+            rows.append(row(o, "failed", error=_one_line(e)))
+            continue
+        rows.append(row(o, ops=ops))
     return rows
 
 
 # --------------------------------------------------------------------------------------------
 # the run
 # --------------------------------------------------------------------------------------------
-def prepare_output(cfg: Config, plan: Plan) -> Path:
-    out = Path(cfg.output)
-    marker = out / MARKER / "run.json"
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: output exists and is not a folder")
-    if out.exists() and any(out.iterdir()):
-        if not marker.is_file():
-            raise UsageError(f"{out}: output folder is not empty and was not written by augcli; "
-                             "refusing to write into it or delete it (choose an empty or new folder)")
-        if cfg.overwrite:
-            shutil.rmtree(out)
-        else:
-            try:
-                old = json.loads(marker.read_text())
-            except (OSError, ValueError):
-                old = {}
-            if old.get("fingerprint") != plan.fingerprint:
-                raise UsageError(f"{out}: holds a run made with other settings or other input files; "
-                                 "use --overwrite to replace it, or choose another output folder")
-    (out / MARKER).mkdir(parents=True, exist_ok=True)
-    info = {"fingerprint": plan.fingerprint, "modality": cfg.modality, "planned": plan.n_outputs,
-            "config": {k: v for k, v in cfg.to_dict().items()
-                                                        if k not in ("transforms",)}}
-    if cfg.modality == "image":
-        from .io.image import planar_available
-
-        info["jpeg_planes"] = planar_available()  # JPEG -> JPEG jobs on YCbCr planes (README)
-    atomic_write(marker, json.dumps(info, indent=2, default=str).encode())
-    return out
-
-
-def _clean_temp(out: Path) -> None:
-    for dirpath, _, files in os.walk(out):
-        for f in files:
-            if TMP_MARK in f and f.startswith("."):
-                try:
-                    os.unlink(os.path.join(dirpath, f))
-                except OSError:
-                    pass
-
-
 def print_plan(plan: Plan, cfg: Config, file=sys.stdout) -> None:
     n_sources = getattr(plan, "n_sources", len(plan.jobs))
     print(f"plan: {n_sources} sources -> {plan.n_outputs} outputs in {cfg.output}", file=file)
@@ -457,19 +422,61 @@ def run(cfg: Config, quiet: bool = False) -> Result:
     if cfg.dry_run:
         print_plan(plan, cfg)
         return Result()
-    out = prepare_output(cfg, plan)
-    _clean_temp(out)
-    manifest = Manifest(out)
-    done = manifest.resume()
+    out = Path(cfg.output)
+    with locked(out):
+        res = _run_locked(cfg, plan, out, quiet)
+    if not quiet:
+        print_summary(res, plan, out)
+    return res
+
+
+def _run_locked(cfg: Config, plan: Plan, out: Path, quiet: bool) -> Result:
+    prepare_output(cfg, plan)
+    clean_temp(out)
+    order = {o.path: (i, "" if o.seed is None else str(o.seed))
+             for i, o in enumerate(o for j in plan.jobs for o in j.outputs)}
+    manifest = Manifest(out, order)
+    try:
+        done = manifest.resume()
+    except OSError as e:
+        if is_disk_error(e):
+            raise OutputDiskError(disk_message(out, e, 0)) from None
+        raise
+    if manifest.damaged:
+        print(f"warning: {out / 'manifest.csv'}: {manifest.damaged} damaged or foreign rows left out; "
+              "their files are made again", file=sys.stderr)
     todo = []
     for job in plan.jobs:
         left = [o for o in job.outputs if o.path not in done]
         if left:
             todo.append(Job(job.src, job.source, job.label, job.split, left))
     res = Result(skipped=sum(len(j.outputs) for j in plan.jobs) - sum(len(j.outputs) for j in todo))
+    t0 = time.perf_counter()
+    try:
+        _execute(cfg, out, todo, manifest, res, quiet)
+    except KeyboardInterrupt:
+        res.interrupted = True
+    except OSError as e:
+        if not is_disk_error(e):
+            raise
+        manifest.close()
+        with contextlib.suppress(OSError):
+            manifest.finish()
+        raise OutputDiskError(disk_message(out, e, res.written)) from None
+    res.seconds = time.perf_counter() - t0
+    try:
+        manifest.finish()
+    except OSError as e:  # the journal, whole, stays; the next run puts it in order
+        if not is_disk_error(e):
+            raise
+        raise OutputDiskError(disk_message(out, e, res.written)) from None
+    return res
+
+
+def _execute(cfg: Config, out: Path, todo: list, manifest: Manifest, res: Result, quiet: bool) -> None:
+    """Run the jobs left in the pool, appending their rows to the manifest as they come."""
     n_todo = sum(len(j.outputs) for j in todo)
     workers = max(1, min(cfg.n_workers(), len(todo)))
-    t0 = time.perf_counter()
     manifest.open()
     try:
         # a few jobs per message once there are many: ~25% less parent CPU (taken from the workers)
@@ -487,14 +494,8 @@ def run(cfg: Config, quiet: bool = False) -> Result:
                         else:
                             res.failed.append((r["source"], r["path"], r["error"]))
                     bar.update(len(rows))
-    except KeyboardInterrupt:
-        res.interrupted = True
     finally:
         manifest.close()
-    res.seconds = time.perf_counter() - t0
-    if not quiet:
-        print_summary(res, plan, out)
-    return res
 
 
 def _folder_class(r: dict) -> str:

@@ -8,6 +8,7 @@ mixing steps mix_source, mix_label, mix_lambda and soft_label (JSON class -> wei
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from pathlib import Path
@@ -19,54 +20,119 @@ COLUMNS = ["path", "source", "label", "split", "augmented", "copy", "seed", "ops
 NAME = "manifest.csv"
 
 
-def read_rows(path: Path) -> list[dict]:
-    """All complete rows; a last line cut short by a crash is ignored."""
+def _clean_text(path: Path) -> tuple[str, int]:
+    """The manifest's complete lines (a last line cut short by a crash is left out) and the number
+    of lines dropped as damaged (holding NUL bytes: blocks of a file cut or overwritten)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
-        return []
+        return "", 0
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
-    return [r for r in csv.DictReader(io.StringIO(text, newline="")) if r.get("status") in ("ok", "failed", "dropped")]
+    if "\x00" not in text:
+        return text, 0
+    lines = text.splitlines(keepends=True)
+    good = [ln for ln in lines if "\x00" not in ln]
+    return "".join(good), len(lines) - len(good)
+
+
+def _parse(text: str) -> tuple[list[dict], int]:
+    """Rows with every column and a known status; the number of rows that are not."""
+    rows, bad = [], 0
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if reader.fieldnames is None:
+            return [], 0
+        if reader.fieldnames[: len(COLUMNS) - 4] != COLUMNS[: len(COLUMNS) - 4]:
+            return [], sum(1 for _ in reader)
+        for r in reader:
+            if None in r or any(r.get(c) is None for c in COLUMNS[:10]) or not r["path"] \
+                    or r["status"] not in ("ok", "failed", "dropped"):
+                bad += 1
+            else:
+                rows.append(r)
+    except csv.Error:
+        bad += 1
+    return rows, bad
+
+
+def read_rows(path: Path) -> list[dict]:
+    """All complete, well-formed rows; a last line cut short by a crash and damaged lines are ignored."""
+    return _parse(_clean_text(path)[0])[0]
+
+
+def _write_rows(rows) -> bytes:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, COLUMNS, lineterminator="\n", restval="", extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
 
 
 class Manifest:
-    def __init__(self, out_dir: Path):
+    """The journal of a run: rows appended as files are written (so a killed run keeps them), then
+    rewritten whole in plan order when the run ends, so that it is the same bytes whatever the
+    worker count. `order`: planned path -> (position, seed as written in the manifest)."""
+
+    def __init__(self, out_dir: Path, order: dict[str, tuple[int, str]]):
         self.out_dir = out_dir
         self.path = out_dir / NAME
+        self.order = order
+        self.rows: dict[str, dict] = {}
+        self.damaged = 0
         self._f = None
         self._w = None
 
     def resume(self) -> dict[str, dict]:
-        """Keep the rows of files that are really on disk (status ok); drop failed rows (those jobs
-        run again) and rows whose file is missing. Rewrites the manifest atomically to match."""
-        kept: dict[str, dict] = {}
-        for r in read_rows(self.path):
-            if (r["status"] == "ok" and (self.out_dir / r["path"]).is_file()) or r["status"] == "dropped":
-                kept[r["path"]] = r  # a dropped copy is deterministic: it would be dropped again
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, COLUMNS, lineterminator="\n", restval="", extrasaction="ignore")
-        w.writeheader()
-        w.writerows(kept.values())
-        atomic_write(self.path, buf.getvalue().encode("utf-8"))
-        return kept
+        """Keep the rows of files that are really on disk (status ok) and of dropped copies; drop
+        failed rows (those jobs run again), rows whose file is missing, rows of outputs this plan
+        does not make or with another seed, and damaged rows (their files are made again, with the
+        same bytes). Rewrites the manifest atomically to match."""
+        text, damaged = _clean_text(self.path)
+        rows, bad = _parse(text)
+        self.damaged = damaged + bad
+        for r in rows:
+            want = self.order.get(r["path"])
+            if want is None or r["seed"] != want[1]:
+                self.damaged += 1
+            elif (r["status"] == "ok" and (self.out_dir / r["path"]).is_file()) or r["status"] == "dropped":
+                self.rows[r["path"]] = r  # a dropped copy is deterministic: it would be dropped again
+        self.finish()
+        return dict(self.rows)
 
     def open(self) -> None:
-        new = not self.path.exists() or self.path.stat().st_size == 0
         self._f = open(self.path, "a", newline="", encoding="utf-8")
         self._w = csv.DictWriter(self._f, COLUMNS, lineterminator="\n", restval="", extrasaction="ignore")
-        if new:
+        if self._f.tell() == 0:
             self._w.writeheader()
             self._f.flush()
 
     def append(self, rows: list[dict]) -> None:
-        self._w.writerows(rows)
-        self._f.flush()
+        """Append whole rows; on a write error (a full disk) the file is cut back to whole rows."""
+        at = self._f.tell()
+        try:
+            self._w.writerows(rows)
+            self._f.flush()
+        except OSError:
+            with contextlib.suppress(OSError):
+                self._f.truncate(at)
+            self._f = None  # the buffer may hold part of a row: never write it
+            raise
+        for r in rows:
+            self.rows[r["path"]] = r
 
     def close(self) -> None:
         if self._f:
-            self._f.close()
+            with contextlib.suppress(OSError):
+                self._f.close()
             self._f = None
+
+    def finish(self) -> None:
+        """Rewrite the manifest atomically, in plan order (the journal stays if this fails)."""
+        self.close()
+        end = len(self.order)
+        rows = sorted(self.rows.values(), key=lambda r: self.order.get(r["path"], (end,))[0])
+        atomic_write(self.path, _write_rows(rows))
 
 
 def read_soft_labels(path: str | Path, split: str = "train"):

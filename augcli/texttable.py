@@ -31,12 +31,12 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import (MARKER, Result, balance_shares, copy_seed, pooled, prepare_output, print_plan, print_summary,
-                     progress, stable_hash)
-from .errors import UsageError
+from .engine import Result, balance_shares, copy_seed, pooled, print_plan, print_summary, progress, stable_hash
+from .errors import OutputDiskError, UsageError, disk_message, is_disk_error
 from .io import atomic_write
 from .io.text import RecordReader, RecordWriter, table_format
 from .manifest import COLUMNS
+from .outdir import MARKER, clean_temp, locked, prepare_output
 from .recipe import Config
 
 CHUNK = 2000
@@ -126,6 +126,8 @@ def index(cfg: Config) -> TablePlan:
             n += 1
     finally:
         rd.close()
+    if n == 0:
+        raise UsageError(f"{path}: no rows (only a header); nothing to augment")
     labels = list(names)
     if (cfg.balance or cfg.target_per_class) and not cfg.label_column:
         raise UsageError("--balance needs labels: pass --label-column")
@@ -281,28 +283,8 @@ def run_chunk(chunk) -> dict:
 # --------------------------------------------------------------------------------------------
 # the run
 # --------------------------------------------------------------------------------------------
-def _assemble(cfg: Config, plan: TablePlan, out: Path, parts: Path, n_chunks: int) -> None:
-    ext = "." + {"csv": "csv", "tsv": "tsv", "jsonl": "jsonl"}[plan.fmt]
-    cols = plan.header + list(ADDED)
-    head = RecordWriter(plan.fmt, cols).header()
-    stats = [json.loads((parts / f"{i:07d}.json").read_text()) for i in range(n_chunks)]
-    n_orig = sum(s.get("orig", 0) for s in stats)
-    n_val = sum(s.get("val", 0) for s in stats)
-
-    def join(dst: Path, kinds: list[str]):
-        tmp = dst.with_name(f".{dst.name}.augtmp")
-        with open(tmp, "wb") as f:
-            f.write(head)
-            for kind in kinds:
-                for i in range(n_chunks):
-                    with open(parts / f"{i:07d}.{kind}", "rb") as p:
-                        shutil.copyfileobj(p, f, 1 << 20)
-        os.replace(tmp, dst)
-
-    join(out / f"train{ext}", ["orig", "aug"])
-    if n_val:
-        join(out / f"val{ext}", ["val"])
-    tmp = out / ".manifest.csv.augtmp"
+def _join_manifest(tmp: Path, parts: Path, stats: list, n_chunks: int, ext: str, n_orig: int) -> None:
+    """manifest.csv from the chunks' rows, each given its path (train.csv#N) in join order."""
     o = a = v = 0
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         f.write(",".join(COLUMNS) + "\n")
@@ -322,8 +304,68 @@ def _assemble(cfg: Config, plan: TablePlan, out: Path, parts: Path, n_chunks: in
                 out_rows.append(path + "," + text[prev:end])
                 prev = end
             f.write("".join(out_rows))
+
+
+def _assemble(cfg: Config, plan: TablePlan, out: Path, parts: Path, n_chunks: int) -> None:
+    ext = "." + {"csv": "csv", "tsv": "tsv", "jsonl": "jsonl"}[plan.fmt]
+    cols = plan.header + list(ADDED)
+    head = RecordWriter(plan.fmt, cols).header()
+    stats = [json.loads((parts / f"{i:07d}.json").read_text()) for i in range(n_chunks)]
+    n_orig = sum(s.get("orig", 0) for s in stats)
+    n_val = sum(s.get("val", 0) for s in stats)
+
+    def join(dst: Path, kinds: list[str]):
+        tmp = dst.with_name(f".{dst.name}.augtmp")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(head)
+                for kind in kinds:
+                    for i in range(n_chunks):
+                        with open(parts / f"{i:07d}.{kind}", "rb") as p:
+                            shutil.copyfileobj(p, f, 1 << 20)
+            os.replace(tmp, dst)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    join(out / f"train{ext}", ["orig", "aug"])
+    if n_val:
+        join(out / f"val{ext}", ["val"])
+    tmp = out / ".manifest.csv.augtmp"
+    try:
+        _join_manifest(tmp, parts, stats, n_chunks, ext, n_orig)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, out / "manifest.csv")
+    names = [f"train{ext}", "manifest.csv"] + ([f"val{ext}"] if n_val else [])
+    done = {"fingerprint": plan.fingerprint, "sizes": {n: (out / n).stat().st_size for n in names}}
+    atomic_write(out / MARKER / DONE, json.dumps(done).encode())
     shutil.rmtree(parts)
+
+
+DONE = "done.json"
+
+
+def _finished(out: Path, plan: TablePlan) -> str | None:
+    """None when OUTPUT holds this plan's finished output, whole; else what is wrong with it."""
+    try:
+        done = json.loads((out / MARKER / DONE).read_text())
+    except (OSError, ValueError):
+        return "no record of a finished run"
+    if done.get("fingerprint") != plan.fingerprint:
+        return "made with other settings"
+    for name, size in done.get("sizes", {}).items():
+        try:
+            if (out / name).stat().st_size != size:
+                return f"{name} does not have the size it was written with"
+        except OSError:
+            return f"{name} is missing"
+    with open(out / "manifest.csv", "rb") as f:
+        while block := f.read(1 << 20):
+            if b"\x00" in block:
+                return "manifest.csv holds NUL bytes"
+    return None
 
 
 def run(cfg: Config, quiet: bool = False) -> Result:
@@ -340,18 +382,41 @@ def run(cfg: Config, quiet: bool = False) -> Result:
     if cfg.dry_run:
         print_plan(plan, cfg)
         return Result()
-    out = prepare_output(cfg, plan)
-    parts = out / MARKER / "parts"
+    out = Path(cfg.output)
     res = Result()
-    if (out / "manifest.csv").exists() and not parts.exists():
-        res.skipped = plan.n_outputs
-        if not quiet:
-            print_summary(res, plan, out)
-        return res
+    with locked(out):
+        try:
+            _run_locked(cfg, plan, out, res, quiet)
+        except KeyboardInterrupt:
+            res.interrupted = True
+        except OSError as e:
+            if not is_disk_error(e):
+                raise
+            raise OutputDiskError(disk_message(out, e, res.written, "rows")) from None
+    if not res.interrupted:
+        for (s, label), c in plan.counts.items():
+            res.per_class[(s, label or "")] = c["originals"] + c["augmented"]
+        res.per_class = Counter({k: v for k, v in res.per_class.items() if v})
+    if not quiet:
+        print_summary(res, plan, out, unit="rows")
+    return res
+
+
+def _run_locked(cfg: Config, plan: TablePlan, out: Path, res: Result, quiet: bool) -> None:
+    prepare_output(cfg, plan)
+    parts = out / MARKER / "parts"
+    if not parts.exists() and (out / "manifest.csv").exists():
+        wrong = _finished(out, plan)
+        if wrong is None:
+            res.skipped = plan.n_outputs
+            return
+        print(f"warning: {out}: the finished output is damaged ({wrong}); making it again", file=sys.stderr)
+        for name in os.listdir(out):
+            if name != MARKER:
+                os.unlink(out / name)
+    (out / MARKER / DONE).unlink(missing_ok=True)
     parts.mkdir(parents=True, exist_ok=True)
-    for f in parts.iterdir():
-        if ".augtmp" in f.name:
-            f.unlink()
+    clean_temp(out)
     todo = [c for c in plan.chunks if not (parts / f"{c[0]:07d}.json").exists()]
     for c in plan.chunks:
         if c not in todo:
@@ -367,13 +432,5 @@ def run(cfg: Config, quiet: bool = False) -> Result:
                     res.dropped += s.get("dropped", 0)
                     bar.update(plan.chunks[s["idx"]][4])
         _assemble(cfg, plan, out, parts, len(plan.chunks))
-    except KeyboardInterrupt:
-        res.interrupted = True
-    res.seconds = time.perf_counter() - t0
-    if not res.interrupted:
-        for (s, label), c in plan.counts.items():
-            res.per_class[(s, label or "")] = c["originals"] + c["augmented"]
-        res.per_class = Counter({k: v for k, v in res.per_class.items() if v})
-    if not quiet:
-        print_summary(res, plan, out, unit="rows")
-    return res
+    finally:
+        res.seconds = time.perf_counter() - t0

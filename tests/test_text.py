@@ -213,7 +213,7 @@ def test_same_seed_same_output_with_1_or_2_workers_and_balance(tmp_path):
 
 def test_interrupted_table_run_resumes_with_the_chunks_left(tmp_path):
     from augcli import texttable
-    from augcli.engine import prepare_output
+    from augcli.outdir import prepare_output
     from augcli.recipe import load_config
 
     rows = [(f"r{i}", f"The happy dog number {i} runs quickly across the big green field", "a") for i in range(9000)]

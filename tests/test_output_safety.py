@@ -1,0 +1,269 @@
+"""What an adversarial user does to an output: two runs at once, a damaged manifest, a full or
+read-only disk, other worker counts. Each test reproduces a failure seen on the code before."""
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, make_dataset, run_cli, tree_hashes
+
+from augcli.lock import OutputLock
+
+
+def popen(*args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, "-m", "augcli", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def whole_manifest(out: Path) -> list[dict]:
+    """The manifest's rows, asserting it is whole: no NUL bytes, every row complete, files on disk."""
+    raw = (out / "manifest.csv").read_bytes()
+    assert b"\x00" not in raw and raw.endswith(b"\n")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
+    for r in rows:
+        assert None not in r and r["status"] in ("ok", "failed", "dropped"), r
+        if r["status"] == "ok" and "#" not in r["path"]:
+            assert (out / r["path"]).is_file(), r["path"]
+    return rows
+
+
+def text_table(path: Path, n: int) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "text", "label"])
+        for i in range(n):
+            w.writerow([f"r{i}", f"The quick brown fox number {i} jumps over the lazy dog today", "ab"[i % 3 == 0]])
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. one run at a time per output
+# ---------------------------------------------------------------------------------------------
+def test_a_second_run_into_a_locked_output_exits_2_naming_the_holder(tmp_path):
+    src = make_dataset(tmp_path / "in", {"a": 2, "b": 2})
+    out = tmp_path / "out"
+    with OutputLock(out / ".augcli" / "lock", out):
+        p = run_cli("image", src, out, "--seed", "5", check=2)
+    assert f"is being written by another augcli run (pid {os.getpid()} on " in p.stderr
+    assert "remove" in p.stderr and "lock" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert not any(out.rglob("*.jpg"))
+    run_cli("image", src, out, "--seed", "5", check=0)  # released: the run goes ahead
+    assert not (out / ".augcli" / "lock").exists()
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over_with_a_message(tmp_path):
+    src = make_dataset(tmp_path / "in", {"a": 2, "b": 2})
+    out = tmp_path / "out"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (out / ".augcli").mkdir(parents=True)
+    import socket
+
+    (out / ".augcli" / "lock").write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname()}))
+    p = run_cli("image", src, out, check=0)
+    assert f"taking over the lock of an augcli run that is no longer running (pid {dead.pid}" in p.stderr
+
+
+def _race(cmd_a, cmd_b, out):
+    a, b = popen(*cmd_a), popen(*cmd_b)
+    ra, rb = a.wait(timeout=300), b.wait(timeout=300)
+    ea, eb = a.stderr.read(), b.stderr.read()
+    a.stdout.close(), b.stdout.close(), a.stderr.close(), b.stderr.close()
+    for rc, err in ((ra, ea), (rb, eb)):
+        assert "Traceback" not in err, err
+        assert rc in (0, 2), err
+        if rc == 2:
+            assert "being written by another augcli run" in err or "holds a run made with other settings" in err, err
+    assert 0 in (ra, rb)
+    return ra, rb
+
+
+def test_two_image_runs_into_one_output_never_mix(tmp_path):
+    src = make_dataset(tmp_path / "in", {"a": 8, "b": 8}, size=(64, 80))
+    refs = {}
+    for seed in (5, 6):
+        refs[seed] = tmp_path / f"ref{seed}"
+        run_cli("image", src, refs[seed], "--seed", seed, "--copies", "2", check=0)
+    for i in range(8):
+        out = tmp_path / f"o{i}"
+        _race(("image", src, out, "--seed", 5, "--copies", 2), ("image", src, out, "--seed", 6, "--copies", 2), out)
+        seed = json.loads((out / ".augcli" / "run.json").read_text())["config"]["seed"]
+        assert tree_hashes(out) == tree_hashes(refs[seed])  # one run's files only
+        assert (out / "manifest.csv").read_bytes() == (refs[seed] / "manifest.csv").read_bytes()
+        p = run_cli("image", src, out, "--seed", seed, "--copies", "2", check=0)
+        assert " 0 written" in p.stdout
+
+
+def test_two_text_table_runs_into_one_output_never_mix(tmp_path):
+    src = text_table(tmp_path / "t.csv", 6000)
+    ref = tmp_path / "ref"
+    run_cli("text", src, ref, "--copies", "2", check=0)
+    for i in range(4):
+        out = tmp_path / f"o{i}"
+        _race(("text", src, out, "--copies", 2), ("text", src, out, "--copies", 2), out)
+        for f in ("train.csv", "manifest.csv"):
+            assert (out / f).read_bytes() == (ref / f).read_bytes()
+        whole_manifest(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# a damaged manifest is never "already done"
+# ---------------------------------------------------------------------------------------------
+def test_a_damaged_image_manifest_is_rebuilt_not_trusted(tmp_path):
+    src = make_dataset(tmp_path / "in", {"a": 3, "b": 3})
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    run_cli("image", src, ref, "--copies", "2", check=0)
+    run_cli("image", src, out, "--copies", "2", check=0)
+    text = (out / "manifest.csv").read_text()
+    lines = text.splitlines(keepends=True)
+    lines[3] = lines[3][:40] + "\x00" * 30 + "\n"  # a row cut and filled with NUL bytes
+    lines[5] = "garbage,not,a,row\n"
+    (out / "manifest.csv").write_text("".join(lines) + "\x00" * 500)
+    p = run_cli("image", src, out, "--copies", "2", check=0)
+    assert "damaged" in p.stderr and " 2 written" in p.stdout
+    assert (out / "manifest.csv").read_bytes() == (ref / "manifest.csv").read_bytes()
+    assert tree_hashes(out) == tree_hashes(ref)
+    rep = run_cli("report", out, check=0)
+    assert "INCOMPLETE" not in rep.stdout
+
+
+def test_a_damaged_text_table_output_is_made_again(tmp_path):
+    src = text_table(tmp_path / "t.csv", 3000)
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    run_cli("text", src, ref, "--copies", "2", check=0)
+    run_cli("text", src, out, "--copies", "2", check=0)
+    with open(out / "manifest.csv", "r+b") as f:  # what two writers into one temp name left
+        f.seek(-4096, 2)
+        f.write(b"\x00" * 4096)
+    p = run_cli("text", src, out, "--copies", "2", check=0)
+    assert "damaged" in p.stderr and "already done" not in p.stdout.replace(" 0 already done", "")
+    for f in ("train.csv", "manifest.csv"):
+        assert (out / f).read_bytes() == (ref / f).read_bytes()
+    p = run_cli("text", src, out, "--copies", "2", check=0)
+    assert "9000 already done" in p.stdout
+
+
+def test_a_header_only_text_table_says_no_rows(tmp_path):
+    src = tmp_path / "t.csv"
+    src.write_text("text,label\n")
+    p = run_cli("text", src, tmp_path / "out", "--label-column", "label", check=2)
+    assert "no rows" in p.stderr and str(src) in p.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. the manifest is the same bytes whatever the worker count
+# ---------------------------------------------------------------------------------------------
+def test_manifest_is_byte_identical_for_1_and_2_workers(tmp_path):
+    src = make_dataset(tmp_path / "in", {"a": 7, "b": 5}, size=(64, 80))
+    runs = {}
+    for w in (1, 2):
+        runs[w] = tmp_path / f"w{w}"
+        run_cli("image", src, runs[w], "--copies", "3", "--workers", w, "--val-split", "0.2", check=0)
+    assert (runs[1] / "manifest.csv").read_bytes() == (runs[2] / "manifest.csv").read_bytes()
+    txt = tmp_path / "txt"
+    for i in range(12):
+        (txt / "ab"[i % 2]).mkdir(parents=True, exist_ok=True)
+        (txt / "ab"[i % 2] / f"{i}.txt").write_text(f"The happy dog number {i} runs quickly across the field")
+    for w in (1, 2):
+        run_cli("text", txt, tmp_path / f"t{w}", "--copies", "2", "--workers", w, check=0)
+    assert (tmp_path / "t1" / "manifest.csv").read_bytes() == (tmp_path / "t2" / "manifest.csv").read_bytes()
+
+
+def test_manifest_is_in_plan_order_after_a_resume(tmp_path):
+    src = make_dataset(tmp_path / "in", {"a": 4, "b": 4}, size=(64, 80))
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    run_cli("image", src, ref, "--copies", "2", check=0)
+    run_cli("image", src, out, "--copies", "2", check=0)
+    rows = whole_manifest(out)
+    for r in rows[::3]:  # as if a run died before these: files and rows gone
+        (out / r["path"]).unlink()
+    run_cli("image", src, out, "--copies", "2", check=0)
+    assert (out / "manifest.csv").read_bytes() == (ref / "manifest.csv").read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. a full or read-only disk: one line, exit 3, the manifest whole, resume after
+# ---------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def tmpfs(size: str):
+    mnt = Path(f"/tmp/augcli-test-{uuid.uuid4().hex[:8]}")
+    mnt.mkdir()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True)
+    if p.returncode != 0:
+        mnt.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here ({p.stderr.decode().strip() or 'mount failed'}); "
+                    "the disk-full tests need root")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+        shutil.rmtree(mnt, ignore_errors=True)
+
+
+def remount(mnt: Path, opts: str):
+    subprocess.run(["mount", "-o", f"remount,{opts}", str(mnt)], check=True, capture_output=True)
+
+
+def _disk_full_then_resume(tmp_path, args, ref_args, files, unit="files"):
+    ref = tmp_path / "ref"
+    run_cli(*ref_args(ref), check=0)
+    with tmpfs("600k") as mnt:
+        out = mnt / "out"
+        p = run_cli(*args(out), check=3)
+        assert "Traceback" not in p.stderr
+        err = [ln for ln in p.stderr.splitlines() if ln.startswith("augcli: error")]
+        assert len(err) == 1 and "no space left on the device after" in err[0] and unit in err[0], p.stderr
+        assert "run the same command again to resume" in err[0] and str(out) in err[0]
+        if (out / "manifest.csv").exists():
+            whole_manifest(out)
+        remount(mnt, "size=64m")  # free space
+        run_cli(*args(out), check=0)
+        for f in files(ref):
+            assert (out / f).read_bytes() == (ref / f).read_bytes(), f
+        remount(mnt, "ro")
+        p = run_cli(*args(mnt / "other"), check=3)
+        assert "read-only" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_image_run_on_a_full_disk_stops_at_once_and_resumes(tmp_path):
+    from conftest import photo
+    import cv2
+
+    src = tmp_path / "in"
+    for c in "ab":
+        (src / c).mkdir(parents=True)
+        for i in range(6):
+            cv2.imwrite(str(src / c / f"{i}.png"), photo(200, 240, seed=ord(c) * 10 + i))
+    args = lambda o: ("image", src, o, "--copies", "3", "--workers", "2")  # noqa: E731
+    files = lambda ref: [p.relative_to(ref) for p in ref.rglob("*") if p.is_file() and ".augcli" not in p.parts]  # noqa: E731
+    _disk_full_then_resume(tmp_path, args, args, files)
+
+
+def test_audio_run_on_a_full_disk_stops_at_once_and_resumes(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    src = tmp_path / "in"
+    for c in "ab":
+        (src / c).mkdir(parents=True)
+        for i in range(4):
+            t = np.arange(16000 * 2) / 16000
+            sf.write(src / c / f"{i}.wav", (0.3 * np.sin(2 * np.pi * (200 + 50 * i) * t)).astype(np.float32), 16000,
+                     subtype="PCM_16")
+    args = lambda o: ("audio", src, o, "--copies", "3")  # noqa: E731
+    files = lambda ref: [p.relative_to(ref) for p in ref.rglob("*") if p.is_file() and ".augcli" not in p.parts]  # noqa: E731
+    _disk_full_then_resume(tmp_path, args, args, files)
+
+
+def test_text_table_run_on_a_full_disk_stops_at_once_and_resumes(tmp_path):
+    src = text_table(tmp_path / "t.csv", 4000)
+    args = lambda o: ("text", src, o, "--copies", "3")  # noqa: E731
+    _disk_full_then_resume(tmp_path, args, args, lambda ref: ["train.csv", "manifest.csv"], unit="rows")
