@@ -14,9 +14,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from .errors import UsageError
-from .manifest import NAME, read_rows
+from .manifest import COLUMNS, NAME, read_rows
 
 MARKER = ".augcli"
+TABLE_NOTE = "interrupted text-table run; run the same command again to resume"
 
 
 def _stats(rows: list[dict]):
@@ -56,6 +57,39 @@ def _count_records(path: Path) -> int:
         return max(0, sum(1 for _ in csv.reader(f, delimiter="\t" if path.suffix.lower() in (".tsv", ".tab") else ",")) - 1)
 
 
+def _counted_rows(stats: dict) -> list[dict]:
+    """Rows standing in for a finished chunk's outputs, from the counts of its marker alone."""
+    def row(split, aug, status):
+        return {"path": "", "source": "", "label": "", "split": split, "augmented": aug, "ops": "[]",
+                "status": status, "error": ""}
+    return ([row("train", "0", "ok")] * stats.get("orig", 0) + [row("train", "1", "ok")] * stats.get("aug", 0)
+            + [row("val", "0", "ok")] * stats.get("val", 0) + [row("train", "1", "dropped")] * stats.get("dropped", 0))
+
+
+def _part_rows(parts: Path) -> list[dict]:
+    """The rows of an interrupted text-table run: each finished chunk has a NNNNNNN.json marker
+    (counts orig, aug, val, dropped) and its manifest rows, without their path (a row's place in
+    train.<ext> is known only when the table is joined), in NNNNNNN.manifest."""
+    import csv
+    import io
+
+    rows = []
+    for marker in sorted(parts.glob("[0-9]*.json")):
+        try:
+            stats = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            continue  # markers are written atomically: this is not one
+        want = sum(stats.get(k, 0) for k in ("orig", "aug", "val", "dropped"))
+        try:
+            text = marker.with_suffix(".manifest").read_text(encoding="utf-8")
+            got = [{**r, "path": ""} for r in csv.DictReader(io.StringIO(text, newline=""), COLUMNS[1:])
+                   if r.get("status") in ("ok", "failed", "dropped")]
+        except (OSError, UnicodeDecodeError, csv.Error):
+            got = []
+        rows += got if len(got) == want else _counted_rows(stats)
+    return rows
+
+
 def collect(out: Path) -> dict:
     if out.is_file() or (not out.exists() and Path(str(out) + ".summary.json").exists()):
         s = Path(str(out) + ".summary.json")
@@ -68,7 +102,12 @@ def collect(out: Path) -> dict:
     if not marker.is_file():
         raise UsageError(f"{out}: not an augcli output folder (no {MARKER}/run.json)")
     info = json.loads(marker.read_text())
-    rows = read_rows(out / NAME)
+    parts = out / MARKER / "parts"
+    note = "run the same command again to resume"
+    if not (out / NAME).exists() and parts.is_dir():  # a text table: its manifest is written at the end
+        rows, note = _part_rows(parts), TABLE_NOTE
+    else:
+        rows = read_rows(out / NAME)
     planned = info.get("planned")
     ok = [r for r in rows if r["status"] == "ok"]
     failed = [r for r in rows if r["status"] == "failed"]
@@ -87,14 +126,13 @@ def collect(out: Path) -> dict:
         elif (out / p).is_file():
             counts[key]["on_disk"] += 1
     done = len(ok) + len(dropped) + len(failed)
-    parts = out / MARKER / "parts"
     incomplete = (planned is not None and done < planned) or parts.exists() or not (out / NAME).exists()
     by_reason = defaultdict(list)
     for r in failed:
         by_reason[r["error"]].append(r["source"])
     steps, params = _stats(rows)
     return {"out": str(out), "modality": info.get("modality", "?"), "planned": planned, "done": done,
-            "ok": len(ok), "failed": len(failed), "dropped": len(dropped), "incomplete": incomplete,
+            "ok": len(ok), "failed": len(failed), "dropped": len(dropped), "incomplete": incomplete, "note": note,
             "counts": {f"{s}\t{c}": v for (s, c), v in sorted(counts.items())}, "failures": dict(by_reason),
             "steps": dict(steps.most_common()), "params": {f"{n}.{k}": v for (n, k), v in sorted(params.items())},
             "rows": rows}
@@ -115,10 +153,13 @@ def print_report(rep: dict, file=sys.stdout) -> None:
             print(f"  {c['class']:<24} {c['before']:>9} -> {c['after']:>9}  {c['method']} {c['note']}", file=file)
         return
     of = f" of {rep['planned']}" if rep["planned"] is not None else ""
-    state = (f"INCOMPLETE: {rep['done']}{of} outputs done (run the same command again to resume)"
+    state = (f"INCOMPLETE: {rep['done']}{of} outputs done ({rep['note']})"
              if rep["incomplete"] else f"complete: {rep['done']}{of} outputs")
     print(f"{rep['out']} ({rep['modality']}): {state}", file=file)
     print(f"  {rep['ok']} written, {rep['failed']} failed, {rep['dropped']} dropped", file=file)
+    if rep["note"] == TABLE_NOTE:
+        print(f"  the finished chunks' rows wait in {Path(rep['out']) / MARKER / 'parts'}; the tables and "
+              "manifest.csv are written when the run completes", file=file)
     print(f"  {'split':<6} {'class':<24} {'originals':>9} {'augmented':>9} {'on disk':>8}", file=file)
     for key, c in rep["counts"].items():
         s, label = key.split("\t")
@@ -180,17 +221,46 @@ def _thumb(path: Path, size: int = 160) -> str | None:
         return None
 
 
+def _samples_html(rep: dict, out_dir: Path, samples: int) -> list[str]:
+    """One row per source: its name as the row's heading, then its original and copies."""
+    e = html.escape
+    p = ["<h2>Samples: outputs next to their sources</h2>"]
+    by_src = defaultdict(list)
+    for r in rep["rows"]:
+        if r["status"] == "ok":
+            by_src[r["source"]].append(r)
+    shown = 0
+    for source, rs in by_src.items():
+        orig = next((r for r in rs if r["augmented"] == "0"), None)
+        aug = [r for r in rs if r["augmented"] == "1"][:4]
+        if not aug:
+            continue
+        p.append(f'<div class="sample"><h3>{e(source)}</h3>')
+        for r in ([orig] if orig else []) + aug:
+            uri = _thumb(out_dir / r["path"])
+            if uri:
+                cap = "original" if r["augmented"] == "0" else f"copy {r['copy']}"
+                p.append(f'<figure><img alt="{e(r["path"])}" src="{uri}"><figcaption>{e(cap)}</figcaption></figure>')
+        p.append("</div>")
+        shown += 1
+        if shown >= samples:
+            break
+    return p
+
+
 def write_html(rep: dict, out_dir: Path, dst: Path, samples: int = 8) -> None:
     e = html.escape
     p = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
          f"<title>augcli report: {e(rep['out'])}</title>",
          "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}"
          "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}.bad{color:#b00}"
-         "figure{display:inline-block;margin:4px;text-align:center;font-size:80%}</style></head><body>",
+         "figure{display:inline-block;margin:4px;text-align:center;font-size:80%}"
+         ".sample{margin:1em 0;padding-top:.3em;border-top:1px solid #ccc}.sample h3{margin:0 0 .2em;"
+         "font-size:95%;font-family:monospace}</style></head><body>",
          f"<h1>augcli report</h1><p>{e(rep['out'])} ({e(rep['modality'])})</p>"]
     if rep["incomplete"]:
-        p.append(f"<p class=\"bad\"><strong>Incomplete:</strong> {rep['done']} of {rep['planned']} outputs done; "
-                 "run the same command again to resume.</p>")
+        p.append(f"<p class=\"bad\"><strong>Incomplete:</strong> {rep['done']} of {rep['planned']} outputs done "
+                 f"({e(rep['note'])}).</p>")
     else:
         p.append(f"<p>Complete: {rep['done']} of {rep['planned']} outputs.</p>")
     p.append(f"<p>{rep['ok']} written, {rep['failed']} failed, {rep['dropped']} dropped.</p>")
@@ -209,27 +279,7 @@ def write_html(rep: dict, out_dir: Path, dst: Path, samples: int = 8) -> None:
             p.append(f"<tr><td>{e(name)}</td><td>{n}</td><td>{e(_ranges(rep, name))}</td></tr>")
         p.append("</table>")
     if rep["modality"] == "image":
-        p.append("<h2>Samples: outputs next to their sources</h2>")
-        shown = 0
-        by_src = defaultdict(list)
-        for r in rep["rows"]:
-            if r["status"] == "ok":
-                by_src[r["source"]].append(r)
-        for source, rs in by_src.items():
-            orig = next((r for r in rs if r["augmented"] == "0"), None)
-            aug = [r for r in rs if r["augmented"] == "1"][:4]
-            if not aug:
-                continue
-            p.append("<div>")
-            for r in ([orig] if orig else []) + aug:
-                uri = _thumb(out_dir / r["path"])
-                if uri:
-                    cap = "original" if r["augmented"] == "0" else f"copy {r['copy']}"
-                    p.append(f'<figure><img alt="{e(r["path"])}" src="{uri}"><figcaption>{e(cap)}</figcaption></figure>')
-            p.append(f"<p>{e(source)}</p></div>")
-            shown += 1
-            if shown >= samples:
-                break
+        p += _samples_html(rep, out_dir, samples)
     p.append("<h2>Failures</h2>")
     if rep["failures"]:
         p.append("<table><tr><th>count</th><th>reason</th><th>sources</th></tr>")
