@@ -216,13 +216,15 @@ def preview(
     input: Annotated[Optional[str], typer.Argument(help="input (default: the recipe's)")] = None,
     samples: Annotated[int, typer.Option(help="sources to show")] = 4,
     variants: Annotated[int, typer.Option(help="variants per source")] = 6,
-    out: Annotated[Optional[str], typer.Option(help="PNG to write (text: an .html page) [default: preview.png]")] = None,
+    out: Annotated[Optional[str], typer.Option(help="PNG to write (text: an .html page) [default: a new "
+                                                    "preview-NAME.png here, NAME the recipe's or input's; "
+                                                    "text: the terminal only]")] = None,
     seed: Seed = None, text_column: TextCol = None, label_column: LabelCol = None,
     target: Annotated[Optional[str], typer.Option(help="tabular: the class column")] = None,
 ):
     """Show what a recipe does, without writing a dataset (same seeds as a run).
 
-    Example: augcli preview examples/image.yaml --samples 4 --variants 6 --out preview.png
+    Example: augcli preview examples/image.yaml --samples 4 --variants 6   (writes preview-image.png)
     """
     from pathlib import Path
 
@@ -244,7 +246,8 @@ def preview(
             raise AugError("--target is missing; allowed: the class column", 2)
         if samples < 1 or variants < 1:
             raise AugError("--samples and --variants must be at least 1", 2)
-        path = pv.preview(cfg, samples, variants, Path(out) if out else None)
+        path = pv.preview(cfg, samples, variants, Path(out) if out else None,
+                          recipe=None if what in MODALITIES else what)
     except AugError as e:
         _fail(e)
     if path is not None:

@@ -386,11 +386,30 @@ def tabular_chart(cfg: Config, out: Path) -> Path:
     return out
 
 
-def preview(cfg: Config, samples: int, variants: int, out: Path | None) -> Path | None:
-    if cfg.modality == "image":
-        return image_sheet(cfg, samples, variants, out or Path("preview.png"))
-    if cfg.modality == "audio":
-        return audio_sheet(cfg, samples, variants, out or Path("preview.png"))
+def default_out(cfg: Config, recipe: str | None = None, folder: Path = Path(".")) -> Path:
+    """preview-NAME.png in `folder`, NAME the recipe's (else the input's) name without extension;
+    never a file that exists (nor, for audio, its NAME_audio/ folder): then preview-NAME-2.png,
+    -3, ... so that an earlier preview is never overwritten."""
+    src = Path(recipe or cfg.input or cfg.csv or "preview")
+    name = src.resolve().name if src.name in ("", ".", "..") else src.name
+    if recipe or Path(src).is_file():
+        name = Path(name).stem or name
+    name = re.sub(r"[^\w.-]+", "_", name).strip("._") or "input"
+    for n in range(1, 10_000):
+        out = folder / (f"preview-{name}" + (f"-{n}" if n > 1 else "") + ".png")
+        if not out.exists() and not (cfg.modality == "audio" and out.with_name(out.stem + "_audio").exists()):
+            return out
+    raise UsageError(f"{folder / f'preview-{name}.png'}: 9,999 previews of that name exist; pass --out")
+
+
+def preview(cfg: Config, samples: int, variants: int, out: Path | None, recipe: str | None = None) -> Path | None:
+    """Writes the preview to `out` (replaced if it exists: the user named it); without `out`, to a
+    new file named after the recipe or input (see default_out). Text without `out`: terminal only."""
     if cfg.modality == "text":
         return text_table(cfg, samples, variants, out)
-    return tabular_chart(cfg, out or Path("preview.png"))
+    out = out or default_out(cfg, recipe)
+    if cfg.modality == "image":
+        return image_sheet(cfg, samples, variants, out)
+    if cfg.modality == "audio":
+        return audio_sheet(cfg, samples, variants, out)
+    return tabular_chart(cfg, out)
