@@ -39,7 +39,8 @@ def _contents(out: Path) -> list[Path]:
 def _refuse_foreign(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: output exists and is not a folder")
-    if out.is_dir() and _contents(out) and not (out / MARKER / "run.json").is_file():
+    foreign = out.is_dir() and any(p.name != MARKER for p in out.iterdir())  # .augcli alone: a run starting
+    if foreign and not (out / MARKER / "run.json").is_file():
         raise UsageError(f"{out}: output folder is not empty and was not written by augcli; "
                          "refusing to write into it or delete it (choose an empty or new folder)")
 
