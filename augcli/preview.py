@@ -9,6 +9,8 @@ plan, same per-copy seed, same encoder), so what the preview shows is what a run
 - text: a terminal table of original vs variants with the changed words marked, and an HTML
   page with them highlighted when --out ends in .html.
 - tabular: class counts before/after and a 2-D PCA projection of real vs synthetic rows per class.
+Without --out the PNG goes to a new preview-NAME.png in the current folder (default_out): an
+earlier preview is never overwritten.
 """
 from __future__ import annotations
 
@@ -319,6 +321,17 @@ def text_table(cfg: Config, samples: int, variants: int, out: Path | None, file=
 # --------------------------------------------------------------------------------------------
 # tabular
 # --------------------------------------------------------------------------------------------
+def _pca2(X, syn):
+    """The rows projected on the first two principal axes of the real rows (standardised)."""
+    import numpy as np
+
+    mu, sd = X[~syn].mean(axis=0), X[~syn].std(axis=0)
+    sd[sd == 0] = 1
+    Z = (X - mu) / sd
+    _, _, vt = np.linalg.svd(Z[~syn] - Z[~syn].mean(axis=0), full_matrices=False)
+    return Z @ vt[:2].T if vt.shape[0] >= 2 else np.column_stack([Z @ vt[:1].T, np.zeros(len(Z))])
+
+
 def tabular_chart(cfg: Config, out: Path) -> Path:
     """Runs the real oversampling into a temporary file (same seed as a run), then draws it."""
     from dataclasses import replace
@@ -362,13 +375,8 @@ def tabular_chart(cfg: Config, out: Path) -> Path:
         syn = np.asarray(t.column(flag).to_numpy(zero_copy_only=False)).astype(int) == 1
         ok = np.isfinite(X).all(axis=1)
         X, y, syn = X[ok], y[ok], syn[ok]
-        mu, sd = X[~syn].mean(axis=0), X[~syn].std(axis=0)
-        sd[sd == 0] = 1
-        Z = (X - mu) / sd
-        _, _, vt = np.linalg.svd(Z[~syn] - Z[~syn].mean(axis=0), full_matrices=False)
-        P = Z @ vt[:2].T if vt.shape[0] >= 2 else np.column_stack([Z @ vt[:1].T, np.zeros(len(Z))])
-        rng = np.random.default_rng(0)
-        show = rng.permutation(len(P))[:5000]
+        P = _pca2(X, syn)
+        show = np.random.default_rng(0).permutation(len(P))[:5000]
         cmap = plt.get_cmap("tab10")
         for i, c in enumerate(classes):
             m = (y[show] == c)
