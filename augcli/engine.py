@@ -23,23 +23,9 @@ from .io import atomic_write
 from .manifest import Manifest
 from .outdir import MARKER, clean_temp, locked, prepare_output  # noqa: F401 - MARKER re-exported
 from .recipe import Config
+from .seeds import balance_seed, balance_shares as _shares, copy_seed, output_key, stable_hash, val_seed  # noqa: F401
 from .sources import Item, check_output, deduplicate_names, discover_csv, discover_folder, label_dir
 
-
-
-def stable_hash(*parts) -> int:
-    h = hashlib.blake2b("\x00".join(str(p) for p in parts).encode("utf-8"), digest_size=8)
-    return int.from_bytes(h.digest(), "little")
-
-
-def output_key(path: str) -> int:
-    """A 31-bit number naming an output file (e.g. its Ogg stream serial), from its path only."""
-    return stable_hash("out", path) & 0x7FFFFFFF
-
-
-def copy_seed(run_seed: int, source: str, copy: int) -> int:
-    """The seed of one augmented copy: a function of the run seed and the copy's identity only."""
-    return stable_hash("copy", run_seed, source, copy) >> 1
 
 
 @dataclass
@@ -117,31 +103,14 @@ def _split(items: list[Item], cfg: Config) -> dict[str, str]:
     for label, sources in by_class.items():
         sources.sort()
         n_val = int(math.floor(cfg.val_split * len(sources) + 0.5))
-        rng = np.random.default_rng(stable_hash("val", cfg.seed, label))
+        rng = np.random.default_rng(val_seed(cfg.seed, label))
         for i in rng.permutation(len(sources))[:n_val]:
             split[sources[i]] = "val"
     return split
 
 
 def balance_shares(sizes: dict, cfg: Config, warnings: list, pick) -> dict:
-    """Balancing: {class: (copies for every source, indices of the sources that make one more)}
-    so that each class reaches the target exactly. `pick(class, n, k)`: k distinct indices < n."""
-    keep = not cfg.no_originals
-    per_source = cfg.copies + (1 if keep else 0)
-    target = cfg.target_per_class or max(n * per_source for n in sizes.values())
-    out = {}
-    for label, n in sorted(sizes.items(), key=lambda kv: str(kv[0])):
-        if not n:
-            continue
-        have = n if keep else 0
-        need = target - have
-        if need < 0:
-            warnings.append(f"class {label!r} has {have} originals, more than the target {target}: "
-                            "all are kept and none is augmented")
-            need = 0
-        base, extra = divmod(need, n)
-        out[label] = (base, pick(label, n, extra))
-    return out
+    return _shares(sizes, cfg.copies, not cfg.no_originals, cfg.target_per_class, warnings, pick)
 
 
 def make_plan(items: list[Item], cfg: Config, warnings: list[str] | None = None) -> Plan:
@@ -163,7 +132,7 @@ def make_plan(items: list[Item], cfg: Config, warnings: list[str] | None = None)
     n_copies: dict[str, int] = {}
     if cfg.balance and train:
         def pick(label, n, k):
-            return np.random.default_rng(stable_hash("balance", cfg.seed, label)).permutation(n)[:k].tolist()
+            return np.random.default_rng(balance_seed(cfg.seed, label)).permutation(n)[:k].tolist()
 
         shares = balance_shares({label: len(its) for label, its in train.items()}, cfg, warnings, pick)
         for label, (base, lucky) in shares.items():

@@ -168,7 +168,7 @@ class TextKind:
         return state["raw"], []
 
     def augment(self, state, job, o, ext: str, seed_key: int):
-        from .engine import copy_seed
+        from .seeds import copy_seed
 
         for k in range(o.copy + 1):  # earlier copies (maybe written by an interrupted run) first
             if k not in state["copies"]:

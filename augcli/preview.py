@@ -62,6 +62,7 @@ def _variants(cfg: Config, samples: int, variants: int):
 
     from . import engine
     from .modality import Dropped, kind_of
+    from .seeds import output_key
 
     run_cfg = replace(cfg, copies=variants, balance=False, target_per_class=None, no_originals=True,
                       dry_run=False)
@@ -83,7 +84,7 @@ def _variants(cfg: Config, samples: int, variants: int):
         for o in job.outputs:
             if o.copy is None:
                 continue
-            key = engine.output_key(o.path)
+            key = output_key(o.path)
             try:
                 data, ops = kind.augment(state, job, o, Path(o.path).suffix, key)
             except Dropped as e:
@@ -226,7 +227,7 @@ def audio_sheet(cfg: Config, samples: int, variants: int, out: Path) -> Path:
 # --------------------------------------------------------------------------------------------
 def _text_samples(cfg: Config, samples: int, variants: int):
     """[(source id, text, [(variant text or None, ops)])] exactly as a run makes them."""
-    from .engine import copy_seed
+    from .seeds import copy_seed
     from .io.text import RecordReader, table_format
     from .transforms.text import Pipeline, unique_copy
 

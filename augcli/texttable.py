@@ -31,13 +31,14 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import Result, balance_shares, copy_seed, pooled, print_plan, print_summary, progress, stable_hash
+from .engine import Result, balance_shares, pooled, print_plan, print_summary, progress
 from .errors import OutputDiskError, UsageError, disk_message, is_disk_error
 from .io import atomic_write
 from .io.text import RecordReader, RecordWriter, table_format
 from .manifest import COLUMNS
 from .outdir import MARKER, clean_temp, locked, prepare_output
 from .recipe import Config
+from .seeds import balance_seed, copy_seed, val_seed
 
 CHUNK = 2000
 ADDED = ("aug_of", "ops")
@@ -141,7 +142,7 @@ def index(cfg: Config) -> TablePlan:
     if cfg.val_split > 0:
         for c, idx in sorted(by_class.items()):
             n_val = int(math.floor(cfg.val_split * len(idx) + 0.5))
-            rng = PyRng(stable_hash("val", cfg.seed, name_of(c)))
+            rng = PyRng(val_seed(cfg.seed, name_of(c)))
             for k in rng.choice(len(idx), n_val, replace=False):
                 val[idx[k]] = 1
     copies = array("i", bytes(4 * n))
@@ -150,7 +151,7 @@ def index(cfg: Config) -> TablePlan:
     train = {c: array("i", (i for i in idx if not val[i])) for c, idx in sorted(by_class.items())}
     if cfg.balance and train:
         def pick(label, n, k):
-            return PyRng(stable_hash("balance", cfg.seed, label)).choice(n, k, replace=False)
+            return PyRng(balance_seed(cfg.seed, label)).choice(n, k, replace=False)
 
         sizes = {labels[c]: len(idx) for c, idx in train.items()}
         for label, (base, lucky) in balance_shares(sizes, cfg, warnings, pick).items():

@@ -108,9 +108,9 @@ def decide(name: str, cfg: dict, copy_seed: int, position: int, source: str, lab
     """The mix step's draws for one copy: None when it does not fire."""
     import numpy as np
 
-    from ..engine import stable_hash
+    from ..seeds import mix_seed
 
-    rng = np.random.default_rng(stable_hash("mix", copy_seed, position))
+    rng = np.random.default_rng(mix_seed(copy_seed, position))
     if rng.random() >= cfg["p"]:
         return None
     u_partner, lam, u1, u2, offset = rng.random(), float(rng.beta(cfg["alpha"], cfg["alpha"])), *rng.random(3)
