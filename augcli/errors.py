@@ -22,6 +22,11 @@ class RecipeError(UsageError):
     pass
 
 
+class Dropped(Exception):
+    """An output deliberately not written (e.g. a text copy identical to its source): a `dropped`
+    manifest row with the reason, not a failure."""
+
+
 class OutputDiskError(AugError):
     """The output's device failed (full, read-only, no permission): the run stopped with the
     manifest whole; free space (or fix the permission) and run the same command again (exit 3)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -27,15 +28,88 @@ def label_dir(label: str) -> str:
     return "_" if d in ("", ".", "..") else d
 
 
-def _walk(root: Path, exts: set[str]):
-    """Files under root with an accepted extension, hidden files and folders skipped, sorted."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for f in filenames:
-            if not f.startswith(".") and os.path.splitext(f)[1].lower() in exts:
-                out.append(Path(dirpath) / f)
-    return sorted(out)
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+          (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a folder"))
+
+
+def special_kind(path) -> str | None:
+    """What an existing path that is not a regular file (after symlinks) is: 'a FIFO', 'a socket',
+    'a device', 'a folder'; None for a regular file, and for one that is missing or cannot be stat'ed."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return next((what for test, what in _KINDS if test(mode)), "not a regular file")
+
+
+class _Walker:
+    """Files under a root with an accepted extension, hidden files and folders skipped.
+
+    Real folders are walked first; symlinked folders are skipped with a warning, or, with
+    follow_links, walked afterwards unless their target was already visited (by device and
+    inode: loops such as `a/loop -> ..` and second routes to a folder are skipped with a
+    warning). Non-regular files (FIFOs, sockets, devices, broken links) are never opened:
+    they are counted and reported in one warning."""
+
+    def __init__(self, root: Path, exts: set[str], follow_links: bool):
+        self.root, self.exts, self.follow = root, exts, follow_links
+        self.files: list[Path] = []
+        self.warnings: list[str] = []
+        self.odd: list[tuple[Path, str]] = []
+        self.links: list[Path] = []
+        st = os.stat(root)
+        self.seen = {(st.st_dev, st.st_ino)}
+
+    def run(self) -> tuple[list[Path], list[str]]:
+        self._scan(self.root)
+        while self.links:
+            link = self.links.pop(0)
+            rel = link.relative_to(self.root).as_posix()
+            if not self.follow:
+                self.warnings.append(f"{self.root}: {rel} is a symlinked folder, not followed; "
+                                     "pass --follow-links to follow it")
+                continue
+            st = os.stat(link)
+            if (st.st_dev, st.st_ino) in self.seen:
+                self.warnings.append(f"{self.root}: {rel} links to a folder already read "
+                                     f"({os.path.realpath(link)}), skipped (a loop or a second route)")
+                continue
+            self.seen.add((st.st_dev, st.st_ino))
+            self._scan(link)
+        if self.odd:
+            (p, kind), n = self.odd[0], len(self.odd)
+            self.warnings.append(f"{self.root}: skipped {n} non-regular file{'s' if n > 1 else ''} (FIFOs, "
+                                 f"sockets, devices, broken links), e.g. {p.relative_to(self.root).as_posix()} "
+                                 f"({kind})")
+        return sorted(self.files), self.warnings
+
+    def _scan(self, folder: Path) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            self.warnings.append(f"{folder}: cannot read this folder ({e.strerror}), skipped")
+            return
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            path = folder / e.name
+            if e.is_dir(follow_symlinks=False):
+                st = e.stat(follow_symlinks=False)
+                if (st.st_dev, st.st_ino) in self.seen:  # a bind mount of an ancestor
+                    self.warnings.append(f"{path}: a folder already read (a mount loop), skipped")
+                    continue
+                self.seen.add((st.st_dev, st.st_ino))
+                self._scan(path)
+            elif e.is_symlink() and e.is_dir():
+                self.links.append(path)
+            elif os.path.splitext(e.name)[1].lower() in self.exts:
+                if e.is_file():  # a regular file, or a symlink to one
+                    self.files.append(path)
+                else:
+                    self.odd.append((path, special_kind(path) or "a broken link"))
 
 
 def check_output(input_root: Path, output: Path) -> None:
@@ -48,8 +122,9 @@ def check_output(input_root: Path, output: Path) -> None:
                          "choose an output outside it (--overwrite could delete the input)")
 
 
-def discover_folder(root: Path, exts: set[str]) -> tuple[list[Item], list[str]]:
-    """Items of a class-per-subfolder or flat folder; a single file is a flat dataset of one."""
+def discover_folder(root: Path, exts: set[str], follow_links: bool = False) -> tuple[list[Item], list[str]]:
+    """Items of a class-per-subfolder or flat folder; a single file is a flat dataset of one.
+    The root is read even when it is a symlink; symlinked folders below it only with follow_links."""
     if root.is_file():
         if root.suffix.lower() not in exts:
             raise UsageError(f"{root}: input is neither a folder nor a file this modality reads "
@@ -57,9 +132,8 @@ def discover_folder(root: Path, exts: set[str]) -> tuple[list[Item], list[str]]:
         return [Item(str(root), root.name, None, root.stem)], []
     if not root.is_dir():
         raise UsageError(f"{root}: input not found" if not root.exists() else f"{root}: input is not a folder")
-    files = _walk(root, exts)
+    files, warnings = _Walker(root, exts, follow_links).run()
     rels = [PurePosixPath(p.relative_to(root).as_posix()) for p in files]
-    warnings = []
     has_classes = any(len(r.parts) > 1 for r in rels)
     items = []
     if has_classes:
@@ -104,6 +178,9 @@ def discover_csv(listing: Path, path_column: str, label_column: str | None, root
             raise UsageError(f"{listing}: line {n}: path {raw!r} escapes the root {root}; "
                              "list files inside --root (or set --root to a folder that holds them)")
         rel = PurePosixPath(full.relative_to(root).as_posix())
+        kind = special_kind(full)  # a missing file is reported per file by the run, as before
+        if kind is not None:
+            raise UsageError(f"{listing}: line {n}: {raw!r} is {kind}, not a regular file; list files only")
         if str(rel) in seen:
             raise UsageError(f"{listing}: line {n}: {raw!r} is listed twice")
         seen.add(str(rel))

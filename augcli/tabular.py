@@ -10,97 +10,35 @@ It works on the whole table, not per file:
    reduced for classes smaller than k + 1; a single-row class falls back to random oversampling).
 4. synthesis, class by class, through imbalanced-learn (noise: Gaussian jitter, by hand). For
    SMOTE, random and noise only the rows of the classes being oversampled are needed.
-5. output: for CSV/TSV the original rows are copied byte for byte (+ the flag column) and the
-   synthetic rows appended, formatted by pyarrow's C++ writer; Parquet is rewritten whole.
-   A summary (counts before/after, method and parameters per class, columns, seed) is printed
-   and written to OUTPUT.summary.json.
+5. output, under OUTPUT's lock: for CSV/TSV the original rows are copied byte for byte (+ the
+   flag column) and the synthetic rows appended, formatted by pyarrow's C++ writer; Parquet is
+   rewritten whole. A summary (counts before/after, method and parameters per class, columns,
+   seed) is printed and written to OUTPUT.summary.json. A finished run is a no-op, an
+   interrupted one is finished (tabular_output.py). Input checks: tabular_checks.py.
 """
 from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .engine import stable_hash
-from .errors import UsageError
-from .io import atomic_write
-from .io.tabular import EXT, table_format
+from .errors import OutputDiskError, UsageError, disk_message, is_disk_error
+from .io.tabular import table_format
+from .lock import OutputLock
 from .recipe import Config
+from .seeds import table_seed
+from .tabular_checks import (Columns, check_free_text, check_text_columns, columns, features, impute,  # noqa: F401
+                             missing_target, split_list, table_encoding)
+from .tabular_output import (Paths, classify, evaluate, fingerprint, output_path, print_evaluation, print_plan,
+                             remove_state, synthetic_table, table_format_or_none, write_state, write_summary,  # noqa: F401
+                             write_whole)
 
 METHODS = ("auto", "smote", "borderline-smote", "svm-smote", "kmeans-smote", "adasyn", "random", "smotenc",
            "smoten", "noise")
 NUMERIC_ONLY = ("smote", "borderline-smote", "svm-smote", "kmeans-smote", "adasyn")
 NEEDS_ALL_ROWS = ("borderline-smote", "svm-smote", "kmeans-smote", "adasyn", "smoten")
 BATCH = 200_000  # synthetic rows made and written at a time (memory: one batch, not all of them)
-
-
-@dataclass
-class Columns:
-    names: list[str]
-    target: str
-    numeric: list[str] = field(default_factory=list)
-    integer: list[str] = field(default_factory=list)  # numeric columns that hold integers
-    categorical: list[str] = field(default_factory=list)
-    excluded: list[str] = field(default_factory=list)
-
-
-def _split_list(v) -> list[str]:
-    if v is None:
-        return []
-    if isinstance(v, str):
-        return [x.strip() for x in v.split(",") if x.strip()]
-    return [str(x) for x in v]
-
-
-def columns(cfg: Config, schema) -> tuple[Columns, dict]:
-    """Roles of the columns and the types to read them with."""
-    import pyarrow as pa
-
-    names = list(schema.names)
-    src = cfg.input
-    if cfg.target not in names:
-        raise UsageError(f"{src}: no target column {cfg.target!r}; columns are: {', '.join(names)}")
-    flag = None if cfg.no_flag else cfg.flag_column
-    if flag and flag in names:
-        raise UsageError(f"{src}: already has a column {flag!r}; name the flag column otherwise "
-                         "(--flag-column) or pass --no-flag")
-    declared, excluded = _split_list(cfg.categorical), _split_list(cfg.exclude)
-    for c in declared + excluded:
-        if c not in names:
-            raise UsageError(f"{src}: no column {c!r} (in --categorical/--exclude); columns are: {', '.join(names)}")
-        if c == cfg.target:
-            raise UsageError(f"{src}: {c!r} is the target; it cannot be declared categorical or excluded")
-    cols = Columns(names, cfg.target, excluded=[c for c in names if c in excluded])
-    types = {cfg.target: pa.string()}
-    for f in schema:
-        c, t = f.name, f.type
-        if c == cfg.target or c in excluded:
-            if c in excluded:
-                types[c] = pa.string()
-            continue
-        if c in declared:
-            cols.categorical.append(c)
-            types[c] = pa.string()
-        elif pa.types.is_integer(t) or pa.types.is_floating(t):
-            cols.numeric.append(c)
-            if pa.types.is_integer(t):
-                cols.integer.append(c)
-                types[c] = pa.int64()
-            else:
-                types[c] = pa.float64()
-        elif pa.types.is_boolean(t) or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
-            cols.categorical.append(c)
-            types[c] = pa.string()
-        elif pa.types.is_temporal(t):
-            raise UsageError(f"{src}: column {c!r} holds dates/times ({t}), which cannot be interpolated; "
-                             f"exclude it (--exclude {c}) or declare it categorical (--categorical {c})")
-        else:
-            raise UsageError(f"{src}: column {c!r} has type {t}, which augcli cannot oversample; "
-                             f"exclude it (--exclude {c}) or declare it categorical (--categorical {c})")
-    return cols, types
 
 
 # --------------------------------------------------------------------------------------------
@@ -285,51 +223,92 @@ class ClassPlan:
     note: str = ""
 
 
+
+@dataclass
+class Job:
+    """What a run decided before touching OUTPUT."""
+    cfg: Config
+    fmt_in: str
+    fmt_out: str
+    encoding: str
+    paths: Paths
+    cols: Columns
+    types: dict
+    method: str
+    counts: dict
+    plans: dict
+    grow: dict
+    n_rows: int  # data rows of the input, with those whose target is missing
+    n_missing_target: int = 0
+    fingerprint: str = ""
+    written: int = 0  # rows in the temp table so far (for a disk error's message)
+
+    @property
+    def num_idx(self) -> list[int]:
+        return list(range(len(self.cols.numeric)))
+
+    @property
+    def cat_idx(self) -> list[int]:
+        n = len(self.cols.numeric)
+        return list(range(n, n + len(self.cols.categorical)))
+
+
 def run(cfg: Config, quiet: bool = False) -> int:
-    import numpy as np
-
-    from .io import tabular as tio
-
     t0 = time.perf_counter()
     # jemalloc hands freed blocks back to the system; Arrow's default (mimalloc) keeps ~25% more
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
-    cfg_strategy = parse_strategy(cfg.strategy)
-    cfg.strategy = cfg_strategy
+    job = prepare(cfg)
+    if cfg.dry_run:
+        print_plan(cfg, job.plans, job.cols, job.method)
+        return 0
+    try:
+        with OutputLock(job.paths.lock, job.paths.out):  # a second run into OUTPUT exits 2
+            return _run_locked(job, quiet, t0)
+    except OSError as e:
+        if is_disk_error(e):  # full, read-only, no permission: the previous OUTPUT (if any) is intact
+            raise OutputDiskError(disk_message(job.paths.out, e, job.written, unit="rows")) from None
+        raise
+
+
+def prepare(cfg: Config) -> Job:
+    """Input checks and the plan (reads the target column only); writes nothing."""
+    import pyarrow as pa
+    import pyarrow.compute as pcmp
+
+    from .io import tabular as tio
+
+    cfg.strategy = parse_strategy(cfg.strategy)
     fmt_in = table_format(cfg.input)
     if not os.path.isfile(cfg.input):
         raise UsageError(f"{cfg.input}: input file not found")
-    out = Path(cfg.output)
-    # "same" keeps the input's format unless OUTPUT's own name asks for another (out.parquet)
-    fmt_out = (table_format_or_none(str(out)) or fmt_in) if cfg.format in ("same", None) else cfg.format
-    if out.suffix.lower() != EXT[fmt_out] and table_format_or_none(str(out)) != fmt_out:
-        out = out.with_suffix(EXT[fmt_out]) if out.suffix else out.with_name(out.name + EXT[fmt_out])
-    if out.resolve() == Path(cfg.input).resolve():
-        raise UsageError(f"{out}: the output would overwrite the input; choose another file")
-    if out.is_dir():
-        raise UsageError(f"{out}: is a folder; OUTPUT is the output table's file name (e.g. out/balanced.csv)")
-    summary_path = out.with_name(out.name + ".summary.json")
-    if out.exists() and not cfg.overwrite and not cfg.dry_run:
-        raise UsageError(f"{out}: exists; pass --overwrite to replace it")
-
-    schema = tio.schema(cfg.input, fmt_in)
+    enc = table_encoding(cfg)
+    out, fmt_out = output_path(cfg, fmt_in)
+    schema = tio.schema(cfg.input, fmt_in, enc)
+    check_text_columns(cfg, fmt_in, schema, enc)
     cols, types = columns(cfg, schema)
     method = resolve_method(cfg, cols)
-    feats = cols.numeric + cols.categorical
-    num_idx = list(range(len(cols.numeric)))
-    cat_idx = list(range(len(cols.numeric), len(feats)))
-
     # pass 1: the target column only (cheap), for the class counts
-    ycol = tio.read(cfg.input, fmt_in, types, [cfg.target]).column(cfg.target)
-    if ycol.null_count:
-        raise UsageError(f"{cfg.input}: the target {cfg.target!r} is empty in {ycol.null_count} rows; "
-                         "fill or drop them first")
-    import pyarrow.compute as pcmp
-
-    vc = pcmp.value_counts(ycol)
-    counts = {str(v["values"]): int(v["counts"]) for v in vc.to_pylist()}
+    ycol = tio.read(cfg.input, fmt_in, types, [cfg.target], encoding=enc).column(cfg.target)
+    n_rows, gone = len(ycol), missing_target(cfg, fmt_in, ycol)
+    if gone is not None:
+        ycol = ycol.filter(pa.array(~gone))
+    counts = {str(v["values"]): int(v["counts"]) for v in pcmp.value_counts(ycol).to_pylist()}
     want = targets(cfg, counts)
     grow = {c: want[c] - counts[c] for c in counts if want[c] > counts[c]}
+    job = Job(cfg, fmt_in, fmt_out, enc, Paths(out), cols, types, method, counts,
+              _plans(cfg, method, counts, want, grow), grow, n_rows, 0 if gone is None else int(gone.sum()))
+    settings = {"formats": [fmt_in, fmt_out], "encoding": enc, "target": cfg.target, "method": cfg.method,
+                "strategy": cfg.strategy, "k_neighbors": cfg.k_neighbors, "seed": cfg.seed,
+                "categorical": split_list(cfg.categorical), "exclude": split_list(cfg.exclude),
+                "impute": cfg.impute, "flag": None if cfg.no_flag else cfg.flag_column, "shrinkage": cfg.shrinkage,
+                "noise_scale": cfg.noise_scale, "copies": cfg.copies if "copies" in cfg.explicit else None,
+                "drop_missing_target": cfg.drop_missing_target}
+    job.fingerprint = fingerprint(settings, cfg.input)
+    return job
 
+
+def _plans(cfg: Config, method: str, counts: dict, want: dict, grow: dict) -> dict:
+    """Per class (largest first): its size before and after, the method and k used, a note."""
     plans = {c: ClassPlan(c, counts[c], want[c]) for c in sorted(counts, key=lambda c: (-counts[c], c))}
     k0 = cfg.k_neighbors
     for c, p in plans.items():
@@ -348,307 +327,160 @@ def run(cfg: Config, quiet: bool = False) -> int:
             p.method, p.params = method, {"k_neighbors": k}
             if k < k0:
                 p.note = f"{n} rows: k_neighbors reduced from {k0} to {k}"
+    return plans
 
-    if not quiet or cfg.dry_run:
-        print_plan(cfg, plans, cols, method)
-    if cfg.dry_run:
+
+def _run_locked(job: Job, quiet: bool, t0: float) -> int:
+    """Under OUTPUT's lock: write the table, or finish an interrupted run, or nothing (done)."""
+    cfg, paths = job.cfg, job.paths
+    paths.clean_stale()  # temp files of killed runs: only now, holding the lock, are they stale
+    found = classify(cfg, paths, job.fingerprint)
+    if found.action == "done":
+        remove_state(paths)
+        if not quiet:
+            print(f"augcli: {paths.out} already done (same settings and input; summary: {paths.summary}); "
+                  "nothing to do")
         return 0
-
-    # pass 2: the feature rows needed: the classes that grow (or all rows when the method needs them)
-    needs_all = method in NEEDS_ALL_ROWS or cfg.evaluate
-    if needs_all:
-        table = tio.read(cfg.input, fmt_in, types, [cfg.target] + feats)
-    else:  # only the classes that grow, plus one other row (imblearn wants two classes)
-        table = tio.read_rows_of(cfg.input, fmt_in, types, [cfg.target] + feats, cfg.target, sorted(grow),
-                                 extra=1 if method in ("smote", "smotenc", "random") else 0)
-    y = np.asarray(table.column(cfg.target).to_numpy(zero_copy_only=False), dtype=object)
-    _check_free_text(cfg, table, cols)
-    X, num_missing = _features(table, cols, np.ones(len(y), bool))
-    del table
-    X, y = _impute(cfg, X, y, cols, num_missing)
-
-    spread = None
-    if method == "noise" and num_idx:
-        spread = np.nanstd(X[:, num_idx].astype(np.float64), axis=0)
-        spread[~np.isfinite(spread) | (spread == 0)] = 1.0
-    if method == "random" and cfg.shrinkage is not None and cols.categorical:
-        raise UsageError("--shrinkage needs numeric columns only (it jitters values); "
-                         f"{', '.join(cols.categorical[:5])} are categorical")
-
-    def batches():
-        """(class, new rows) in batches of at most BATCH rows, so that memory holds one batch."""
-        for c, p in plans.items():
-            if c not in grow:
-                continue
-            mask = y == c
-            n_c, left, b, made = int(mask.sum()), grow[c], 0, 0
-            while left > 0:
-                one_call = p.method in NEEDS_ALL_ROWS  # these decide how many rows they make
-                nb = left if one_call else min(left, BATCH)
-                seed = stable_hash("tabular", cfg.seed, c, b) & 0xFFFFFFFF
-                if p.method == "noise":
-                    new = _noise(X[mask], nb, seed, num_idx, spread, cfg.noise_scale)
-                else:
-                    new = _imblearn_batch(p.method, p.params.get("k_neighbors", k0), seed, c, n_c + nb, X, y,
-                                          cfg, cat_idx)
-                yield c, new
-                made += len(new)
-                left = 0 if one_call else left - nb
-                b += 1
-            if made != grow[c]:  # ADASYN / borderline / SVM-SMOTE decide their own counts
-                p.note = (p.note + "; " if p.note else "") + f"{p.method} made {made} rows for {grow[c]} wanted"
-                p.after = counts[c] + made
-
-    flag = None if cfg.no_flag else cfg.flag_column
-    tmp = out.with_name(f".{out.name}.augtmp{os.getpid()}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.name}.augtmp*"):  # left by a killed run
-        stale.unlink()
-    n_synthetic = 0
-    try:
-        if fmt_out == fmt_in and fmt_in != "parquet":
-            with open(tmp, "wb") as f:
-                sep, eol = tio.copy_original_records(cfg.input, f, fmt_in, flag)
-                for c, new in batches():
-                    tio.write_rows(_synthetic_table(new, c, cols, types, flag), f, sep, eol)
-                    n_synthetic += len(new)
+    if not quiet:
+        if found.action == "write":
+            print_plan(cfg, job.plans, job.cols, job.method)
+        elif found.interrupted:
+            print(f"augcli: {paths.out} was written by an interrupted run with these settings; finishing it "
+                  f"(the summary{' and the evaluation' if cfg.evaluate else ''})")
         else:
-            parts = []
-            for c, new in batches():
-                parts.append(_synthetic_table(new, c, cols, types, flag))
-                n_synthetic += len(new)
-            _write_whole(cfg, fmt_in, fmt_out, types, parts, tmp)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    seconds = time.perf_counter() - t0
-    evaluation = evaluate(cfg, X, y, cols, method, num_idx, cat_idx) if cfg.evaluate else None
-    summary = {
-        "input": cfg.input, "output": str(out), "target": cfg.target, "method": method, "seed": cfg.seed,
-        "strategy": cfg.strategy if cfg.strategy is not None else "auto", "k_neighbors": k0,
-        "rows_before": sum(counts.values()), "rows_after": sum(p.after for p in plans.values()),
-        "classes": [{"class": p.label, "before": p.before, "after": p.after, "method": p.method,
-                     "params": p.params, "note": p.note} for p in plans.values()],
-        "columns": {"numeric": cols.numeric, "integer": cols.integer, "categorical": cols.categorical,
-                    "excluded": cols.excluded, "flag": None if cfg.no_flag else cfg.flag_column},
-        "impute": cfg.impute, "seconds": round(seconds, 3),
-    }
-    if evaluation:
-        summary["evaluation"] = evaluation
-    atomic_write(summary_path, (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+            print(f"augcli: {paths.out} is done with these settings; adding the evaluation")
+    base = found.base if found.action == "finish" else None
+    evaluation = (base or {}).get("evaluation")
+    X = y = None
+    if base is None or (cfg.evaluate and not evaluation):
+        X, y = _synthesis_input(job)
+    if base is None:
+        base = _make_table(job, X, y, t0)
+    if cfg.evaluate and not evaluation:
+        sampler_for = lambda k: _sampler(job.method if job.method != "noise" else "random", k, cfg.seed,  # noqa: E731
+                                         "auto", cfg, job.cat_idx)
+        evaluation = evaluate(cfg, X, y, job.num_idx, job.cat_idx, sampler_for)
+    summary = write_summary(paths, job.fingerprint, base, evaluation)
     if not quiet:
         print(f"augcli done: {summary['rows_before']} rows -> {summary['rows_after']} rows "
-              f"({n_synthetic} synthetic) in {seconds:.1f} s")
-        print(f"output: {out}\nsummary: {summary_path}")
+              f"({summary['rows_after'] - summary['rows_before']} synthetic) in {summary['seconds']:.1f} s")
+        print(f"output: {paths.out}\nsummary: {paths.summary}")
         if evaluation:
             print_evaluation(evaluation)
     return 0
 
 
-def table_format_or_none(path: str):
-    try:
-        return table_format(path)
-    except UsageError:
-        return None
-
-
-def _check_free_text(cfg: Config, table, cols: Columns) -> None:
-    """A text column with mostly distinct values is free text or an ID, not a category: one-hot
-    encoding it would be useless (and huge). Declared categoricals are trusted."""
-    import pyarrow.compute as pc
-
-    declared = set(_split_list(cfg.categorical))
-    n = table.num_rows
-    for c in cols.categorical:
-        if c in declared or n < 20:
-            continue
-        distinct = pc.count_distinct(table.column(c)).as_py()
-        if distinct > 50 and distinct > n // 2:
-            raise UsageError(f"{cfg.input}: column {c!r} looks like free text or an ID ({distinct} distinct values "
-                             f"in {n} rows): exclude it (--exclude {c}) or declare it categorical (--categorical {c})")
-
-
-def _features(table, cols: Columns, sel):
-    """Feature matrix of the selected rows: numeric columns first (float, NaN for missing), then
-    categorical ones (their text; None for missing). Object dtype when categoricals are present."""
+def _synthesis_input(job: Job):
+    """Pass 2: the feature rows needed (the classes that grow, or all rows when the method or
+    --evaluate needs them), checked and imputed: (X, y)."""
     import numpy as np
-
-    n = int(sel.sum())
-    missing = {}
-    if not cols.categorical:
-        X = np.empty((n, len(cols.numeric)), dtype=np.float64)
-    else:
-        X = np.empty((n, len(cols.numeric) + len(cols.categorical)), dtype=object)
-    for j, c in enumerate(cols.numeric):
-        col = table.column(c)
-        v = col.to_numpy(zero_copy_only=False).astype(np.float64)[sel]
-        if col.null_count:
-            missing[c] = int(np.isnan(v).sum())
-        X[:, j] = v
-    for j, c in enumerate(cols.categorical, start=len(cols.numeric)):
-        v = np.asarray(table.column(c).to_numpy(zero_copy_only=False), dtype=object)[sel]
-        empty = np.array([x is None or x == "" for x in v]) if len(v) else np.zeros(0, bool)
-        if empty.any():
-            missing[c] = int(empty.sum())
-            v[empty] = None
-        X[:, j] = v
-    return X, {k: v for k, v in missing.items() if v}
-
-
-def _impute(cfg: Config, X, y, cols: Columns, missing: dict):
-    import numpy as np
-
-    if not missing:
-        return X, y
-    if cfg.impute is None:
-        listing = ", ".join(f"{c} ({n})" for c, n in missing.items())
-        raise UsageError(f"{cfg.input}: missing values in {listing}; pass --impute median|most-frequent|drop "
-                         "(the original rows are written unchanged; imputation only feeds the synthesis)")
-    if cfg.impute == "drop":
-        bad = np.zeros(len(X), bool)
-        for j in range(X.shape[1]):
-            col = X[:, j]
-            bad |= np.array([v is None or (isinstance(v, float) and v != v) for v in col])
-        return X[~bad], y[~bad]
-    for j, c in enumerate(cols.numeric + cols.categorical):
-        if c not in missing:
-            continue
-        col = X[:, j]
-        if j < len(cols.numeric):
-            vals = col.astype(np.float64)
-            fill = np.nanmedian(vals) if cfg.impute == "median" else _mode([v for v in vals if v == v])
-            vals[np.isnan(vals)] = fill
-            X[:, j] = vals
-        else:
-            fill = _mode([v for v in col if v is not None])
-            X[:, j] = [fill if v is None else v for v in col]
-    return X, y
-
-
-def _mode(values):
-    from collections import Counter
-
-    return Counter(values).most_common(1)[0][0] if values else 0.0
-
-
-def _synthetic_table(SX, label: str, cols: Columns, types, flag: str | None):
-    """Synthetic rows (all of class `label`) as an Arrow table in the input's column order and types."""
-    import numpy as np
-    import pyarrow as pa
-
-    n = len(SX)
-    arrays, names = [], []
-    for c in cols.names:
-        if c == cols.target:
-            arr = pa.array([label] * n, type=pa.string())
-        elif c in cols.excluded:
-            arr = pa.nulls(n, type=types.get(c, pa.string()))
-        elif c in cols.numeric:
-            v = SX[:, cols.numeric.index(c)].astype(np.float64) if n else np.zeros(0)
-            if c in cols.integer:
-                arr = pa.array(np.rint(v).astype(np.int64))
-            else:
-                arr = pa.array(v, type=pa.float64())
-        else:
-            v = SX[:, len(cols.numeric) + cols.categorical.index(c)] if n else []
-            arr = pa.array([None if x is None else str(x) for x in v], type=pa.string())
-        arrays.append(arr)
-        names.append(c)
-    if flag:
-        arrays.append(pa.array(np.ones(n, np.int8)))
-        names.append(flag)
-    return pa.table(arrays, names=names)
-
-
-def _write_whole(cfg: Config, fmt_in: str, fmt_out: str, types, parts: list, tmp: Path) -> None:
-    """Parquet output, or a format change: read the whole table, append, write."""
-    import numpy as np
-    import pyarrow as pa
 
     from .io import tabular as tio
 
-    orig = tio.read(cfg.input, fmt_in, types if fmt_in != "parquet" else {})
-    flag = None if cfg.no_flag else cfg.flag_column
-    if flag:
-        orig = orig.append_column(flag, pa.array(np.zeros(orig.num_rows, np.int8)))
-    full = pa.concat_tables([orig] + [t.cast(orig.schema) for t in parts])
-    if fmt_out == "parquet":
-        import pyarrow.parquet as pq
-
-        pq.write_table(full, tmp)
-    else:
-        with open(tmp, "wb") as f:
-            tio.write_rows(full, f, "\t" if fmt_out == "tsv" else ",", "\n", header=True)
-
-
-# --------------------------------------------------------------------------------------------
-# printing and evaluation
-# --------------------------------------------------------------------------------------------
-def print_plan(cfg: Config, plans: dict, cols: Columns, method: str, file=sys.stdout) -> None:
-    print(f"plan: {cfg.input} -> {cfg.output}: target {cfg.target!r}, method {method}, seed {cfg.seed}", file=file)
-    print(f"  {'class':<20} {'before':>9} {'after':>9}  method", file=file)
-    for p in plans.values():
-        extra = ", ".join(f"{k}={v}" for k, v in p.params.items())
-        print(f"  {p.label:<20} {p.before:>9} {p.after:>9}  {p.method}{' (' + extra + ')' if extra else ''}"
-              f"{'  - ' + p.note if p.note else ''}", file=file)
-    print(f"  columns: {len(cols.numeric)} numeric ({len(cols.integer)} integer), {len(cols.categorical)} categorical"
-          f"{', excluded: ' + ', '.join(cols.excluded) if cols.excluded else ''}", file=file)
+    cfg, cols = job.cfg, job.cols
+    wanted = [cfg.target] + cols.numeric + cols.categorical
+    if job.method in NEEDS_ALL_ROWS or cfg.evaluate:
+        table = tio.read(cfg.input, job.fmt_in, job.types, wanted, encoding=job.encoding)
+        rows = np.arange(table.num_rows)
+    else:  # only the classes that grow, plus one other row (imblearn wants two classes)
+        table, rows = tio.read_rows_of(cfg.input, job.fmt_in, job.types, wanted, cfg.target, sorted(job.grow),
+                                       extra=1 if job.method in ("smote", "smotenc", "random") else 0,
+                                       encoding=job.encoding)
+    ycol = table.column(cfg.target)
+    sel = ~np.asarray(tio.blank(ycol).to_numpy(zero_copy_only=False), dtype=bool)  # --drop-missing-target
+    y = np.asarray(ycol.to_numpy(zero_copy_only=False), dtype=object)[sel]
+    check_free_text(cfg, table, cols)
+    X, missing = features(cfg, job.fmt_in, table, cols, sel, rows)
+    del table
+    return impute(cfg, job.fmt_in, X, y, cols, missing)
 
 
-def evaluate(cfg: Config, X, y, cols: Columns, method: str, num_idx, cat_idx) -> dict:
-    """5-fold stratified CV of logistic regression and a random forest, without and with the
-    oversampling inside the training folds only (imblearn Pipeline: no leakage)."""
+def _batches(job: Job, X, y, spread):
+    """(class, new rows) in batches of at most BATCH rows, so that memory holds one batch."""
+    cfg, k0 = job.cfg, job.cfg.k_neighbors
+    for c, p in job.plans.items():
+        if c not in job.grow:
+            continue
+        mask = y == c
+        n_c, left, b, made = int(mask.sum()), job.grow[c], 0, 0
+        while left > 0:
+            one_call = p.method in NEEDS_ALL_ROWS  # these decide how many rows they make
+            nb = left if one_call else min(left, BATCH)
+            seed = table_seed(cfg.seed, c, b)
+            if p.method == "noise":
+                new = _noise(X[mask], nb, seed, job.num_idx, spread, cfg.noise_scale)
+            else:
+                new = _imblearn_batch(p.method, p.params.get("k_neighbors", k0), seed, c, n_c + nb, X, y,
+                                      cfg, job.cat_idx)
+            yield c, new
+            made += len(new)
+            left = 0 if one_call else left - nb
+            b += 1
+        if made != job.grow[c]:  # ADASYN / borderline / SVM-SMOTE decide their own counts
+            p.note = (p.note + "; " if p.note else "") + f"{p.method} made {made} rows for {job.grow[c]} wanted"
+            p.after = job.counts[c] + made
+
+
+def _make_table(job: Job, X, y, t0: float) -> dict:
+    """Synthesis into a temp file beside OUTPUT, then the state file, then the rename; returns
+    the summary (without the evaluation)."""
     import numpy as np
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import make_scorer, recall_score
-    from sklearn.model_selection import StratifiedKFold, cross_validate
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from imblearn.pipeline import Pipeline as ImbPipeline
+    from .io import tabular as tio
 
-    labels, counts = np.unique(y, return_counts=True)
-    if counts.min() < 5:
-        return {"skipped": f"a class has only {counts.min()} rows; 5-fold cross-validation needs 5 per class"}
-    minority = labels[np.argmin(counts)]
-    limit, note = 50_000, ""
-    if len(y) > limit:  # stratified subsample: evaluation is a check, not the product
-        rng = np.random.default_rng(cfg.seed)
-        keep = np.sort(rng.choice(len(y), limit, replace=False))
-        X, y, note = X[keep], y[keep], f"on a random subsample of {limit} rows"
-    prep = ColumnTransformer([("num", StandardScaler(), num_idx)] +
-                             ([("cat", OneHotEncoder(handle_unknown="ignore"), cat_idx)] if cat_idx else []))
-    k = min(cfg.k_neighbors, int(min(c for c in np.unique(y, return_counts=True)[1])) - 2)
-    k = max(k, 1)
-    sampler = _sampler(method if method != "noise" else "random", k, cfg.seed, "auto", cfg, cat_idx)
-    scoring = {"balanced_accuracy": "balanced_accuracy", "macro_f1": "f1_macro",
-               "minority_recall": make_scorer(recall_score, labels=[minority], average="macro")}
-    cv = StratifiedKFold(5, shuffle=True, random_state=cfg.seed % (2**32))
-    Xn = X if cat_idx else X.astype(np.float64)
-    res = {"minority_class": str(minority), "folds": 5, "note": note, "models": {}}
-    for name, clf in (("logistic_regression", LogisticRegression(max_iter=1000)),
-                      ("random_forest", RandomForestClassifier(n_estimators=100, random_state=0,
-                                                               n_jobs=cfg.n_workers()))):
-        for variant, pipe in (("without", Pipeline([("prep", prep), ("clf", clf)])),
-                              ("with", ImbPipeline([("over", sampler), ("prep", prep), ("clf", clf)]))):
-            s = cross_validate(pipe, Xn, y, cv=cv, scoring=scoring)
-            res["models"].setdefault(name, {})[variant] = {k: round(float(np.mean(s[f"test_{k}"])), 4)
-                                                           for k in scoring}
-    return res
+    cfg, cols, paths = job.cfg, job.cols, job.paths
+    spread = None
+    if job.method == "noise" and job.num_idx:
+        spread = np.nanstd(X[:, job.num_idx].astype(np.float64), axis=0)
+        spread[~np.isfinite(spread) | (spread == 0)] = 1.0
+    if job.method == "random" and cfg.shrinkage is not None and cols.categorical:
+        raise UsageError("--shrinkage needs numeric columns only (it jitters values); "
+                         f"{', '.join(cols.categorical[:5])} are categorical")
+    flag = None if cfg.no_flag else cfg.flag_column
+    tmp, n_syn, state_written, renamed = paths.tmp, 0, False, False
+    try:
+        if job.fmt_out == job.fmt_in and job.fmt_in != "parquet":
+            with open(tmp, "wb") as f:
+                sep, eol = tio.copy_original_records(cfg.input, f, job.fmt_in, flag, job.encoding)
+                job.written = job.n_rows
+                for c, new in _batches(job, X, y, spread):
+                    tio.write_rows(synthetic_table(new, c, cols, job.types, flag), f, sep, eol, encoding=job.encoding)
+                    n_syn += len(new)
+                    job.written += len(new)
+        else:
+            parts = []
+            for c, new in _batches(job, X, y, spread):
+                parts.append(synthetic_table(new, c, cols, job.types, flag))
+                n_syn += len(new)
+            write_whole(cfg, job.fmt_in, job.fmt_out, job.types, parts, tmp, job.encoding)
+            job.written = job.n_rows + n_syn
+        base = _summary_base(job, n_syn, t0)
+        write_state(paths, job.fingerprint, tmp, base)
+        state_written = True
+        os.replace(tmp, paths.out)
+        renamed = True
+    finally:
+        if not renamed:
+            tmp.unlink(missing_ok=True)
+            if state_written:
+                remove_state(paths)
+    return base
 
 
-def print_evaluation(ev: dict, file=sys.stdout) -> None:
-    if "skipped" in ev:
-        print(f"evaluation skipped: {ev['skipped']}", file=file)
-        return
-    print(f"evaluation: 5-fold CV, oversampling inside the training folds only; minority class "
-          f"{ev['minority_class']!r} {ev['note']}", file=file)
-    print(f"  {'model':<22} {'oversampling':<13} {'bal. acc.':>9} {'min. recall':>11} {'macro F1':>9}", file=file)
-    for model, variants in ev["models"].items():
-        for v in ("without", "with"):
-            m = variants[v]
-            print(f"  {model:<22} {v:<13} {m['balanced_accuracy']:>9.4f} {m['minority_recall']:>11.4f} "
-                  f"{m['macro_f1']:>9.4f}", file=file)
+def _summary_base(job: Job, n_syn: int, t0: float) -> dict:
+    cfg, cols = job.cfg, job.cols
+    base = {
+        "input": cfg.input, "output": str(job.paths.out), "target": cfg.target, "method": job.method,
+        "seed": cfg.seed, "strategy": cfg.strategy if cfg.strategy is not None else "auto",
+        "k_neighbors": cfg.k_neighbors, "rows_before": job.n_rows, "rows_after": job.n_rows + n_syn,
+        "classes": [{"class": p.label, "before": p.before, "after": p.after, "method": p.method,
+                     "params": p.params, "note": p.note} for p in job.plans.values()],
+        "columns": {"numeric": cols.numeric, "integer": cols.integer, "categorical": cols.categorical,
+                    "excluded": cols.excluded, "flag": None if cfg.no_flag else cfg.flag_column},
+        "impute": cfg.impute, "seconds": round(time.perf_counter() - t0, 3),
+    }
+    if job.n_missing_target:
+        base["missing_target"] = {"rows": job.n_missing_target, "note": "rows with an empty target "
+                                  "(--drop-missing-target): not used for the synthesis nor counted in a class; "
+                                  "copied to the output unchanged"}
+    return base

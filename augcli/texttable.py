@@ -31,14 +31,14 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import Result, balance_shares, pooled, print_plan, print_summary, progress
+from .executors import LocalExecutor
 from .errors import OutputDiskError, UsageError, disk_message, is_disk_error
 from .io import atomic_write
 from .io.text import RecordReader, RecordWriter, table_format
 from .manifest import COLUMNS
 from .outdir import MARKER, clean_temp, locked, prepare_output
-from .recipe import Config
-from .seeds import balance_seed, copy_seed, val_seed
+from .runner import Result, print_plan, print_summary, progress
+from .seeds import balance_seed, balance_shares, copy_seed, val_seed
 
 CHUNK = 2000
 ADDED = ("aug_of", "ops")
@@ -78,7 +78,7 @@ def _column_index(header: list[str], name: str | None, what: str, path: str) -> 
     return header.index(name)
 
 
-def index(cfg: Config) -> TablePlan:
+def index(cfg) -> TablePlan:
     from .transforms.text import PyRng
 
     path, fmt = cfg.input, table_format(cfg.input)
@@ -154,7 +154,8 @@ def index(cfg: Config) -> TablePlan:
             return PyRng(balance_seed(cfg.seed, label)).choice(n, k, replace=False)
 
         sizes = {labels[c]: len(idx) for c, idx in train.items()}
-        for label, (base, lucky) in balance_shares(sizes, cfg, warnings, pick).items():
+        shares = balance_shares(sizes, cfg.copies, keep, cfg.target_per_class, warnings, pick)
+        for label, (base, lucky) in shares.items():
             idx = train[names[label]]
             for i in idx:
                 copies[i] = base
@@ -190,7 +191,7 @@ def index(cfg: Config) -> TablePlan:
 _T: dict = {}
 
 
-def _init(cfg: Config, plan: TablePlan, parts: str) -> None:
+def _init(cfg, plan: TablePlan, parts: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .transforms.text import Pipeline
 
@@ -201,7 +202,7 @@ def _init(cfg: Config, plan: TablePlan, parts: str) -> None:
 def run_chunk(chunk) -> dict:
     from .transforms.text import OPS_JSON, unique_copy
 
-    cfg: Config = _T["cfg"]
+    cfg = _T["cfg"]
     plan: TablePlan = _T["plan"]
     pipe = _T["pipeline"]
     idx, offset, line, first, n = chunk
@@ -307,7 +308,7 @@ def _join_manifest(tmp: Path, parts: Path, stats: list, n_chunks: int, ext: str,
             f.write("".join(out_rows))
 
 
-def _assemble(cfg: Config, plan: TablePlan, out: Path, parts: Path, n_chunks: int) -> None:
+def _assemble(cfg, plan: TablePlan, out: Path, parts: Path, n_chunks: int) -> None:
     ext = "." + {"csv": "csv", "tsv": "tsv", "jsonl": "jsonl"}[plan.fmt]
     cols = plan.header + list(ADDED)
     head = RecordWriter(plan.fmt, cols).header()
@@ -369,7 +370,7 @@ def _finished(out: Path, plan: TablePlan) -> str | None:
     return None
 
 
-def run(cfg: Config, quiet: bool = False) -> Result:
+def run(cfg, quiet: bool = False) -> Result:
     if table_format(cfg.input) is None:
         raise UsageError(f"{cfg.input}: not a table augcli reads; allowed: .csv, .tsv, .jsonl files "
                          "(or a folder of .txt files)")
@@ -403,7 +404,7 @@ def run(cfg: Config, quiet: bool = False) -> Result:
     return res
 
 
-def _run_locked(cfg: Config, plan: TablePlan, out: Path, res: Result, quiet: bool) -> None:
+def _run_locked(cfg, plan: TablePlan, out: Path, res: Result, quiet: bool) -> None:
     prepare_output(cfg, plan)
     parts = out / MARKER / "parts"
     if not parts.exists() and (out / "manifest.csv").exists():
@@ -426,7 +427,7 @@ def _run_locked(cfg: Config, plan: TablePlan, out: Path, res: Result, quiet: boo
     workers = max(1, min(cfg.n_workers(), len(todo)))
     t0 = time.perf_counter()
     try:
-        with pooled(workers, _init, (cfg, plan, str(parts)), run_chunk, todo) as results:
+        with LocalExecutor(workers).map_unordered(run_chunk, todo, _init, (cfg, plan, str(parts))) as results:
             with progress(sum(c[4] for c in todo), "rec", quiet) as bar:
                 for s in results:
                     res.written += s.get("orig", 0) + s.get("aug", 0) + s.get("val", 0)

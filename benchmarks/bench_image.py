@@ -73,8 +73,8 @@ def make_photos(dst: Path, n: int, size=(768, 1024)) -> Path:
 
 def _floor_init(heap: bool = False):
     cv2.setNumThreads(0)
-    if heap:  # the heap setting augcli's workers use (engine._reuse_heap): fewer page faults
-        from augcli.engine import _reuse_heap
+    if heap:  # the heap setting augcli's workers use (executors.reuse_heap): fewer page faults
+        from augcli.executors import reuse_heap as _reuse_heap
 
         _reuse_heap()
 

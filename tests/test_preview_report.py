@@ -4,7 +4,7 @@ import html.parser
 
 from conftest import ROOT, make_dataset, run_cli
 
-from augcli import preview as pv
+from augcli.inspection import preview as pv
 from augcli.recipe import load_config
 
 

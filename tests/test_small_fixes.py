@@ -60,7 +60,7 @@ def test_preview_without_out_names_the_file_after_the_input_and_never_overwrites
 
 
 def test_default_preview_names(tmp_path):
-    from augcli.preview import default_out
+    from augcli.inspection.preview import default_out
     from augcli.recipe import load_config
 
     (tmp_path / "clips").mkdir()

@@ -149,7 +149,8 @@ def test_clear_messages_for_bad_tables(tmp_path):
     p = run_cli("tabular", tiny, tmp_path / "o7.csv", "--target", "y", check=0)
     assert "k_neighbors reduced from 5 to 1" in p.stdout and "single row: random" in p.stdout
     assert sum(r["y"] == "c" for r in read(tmp_path / "o7.csv")) == 20
-    assert "exists" in run_cli("tabular", src, tmp_path / "o7.csv", "--target", "y", check=2).stderr
+    p = run_cli("tabular", src, tmp_path / "o7.csv", "--target", "y", check=2)  # another input into o7.csv
+    assert "holds a run made with other settings or another input" in p.stderr and "--overwrite" in p.stderr
 
 
 def test_evaluate_reports_both_models_with_and_without(tmp_path):

@@ -43,6 +43,12 @@ def _sf():
     return soundfile
 
 
+def libsndfile_info() -> tuple[str, bool]:
+    """(libsndfile's version, whether this build reads and writes MP3)."""
+    sf = _sf()
+    return sf.__libsndfile_version__, "MP3" in sf.available_formats()
+
+
 def _check_truncated(log: str) -> None:
     """libsndfile reads a WAV/AIFF whose audio chunk is cut short and only notes it in its log
     ("data : 52202 (should be 56)"): a file cut in a copy or a download. Refuse it. A declared

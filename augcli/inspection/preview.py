@@ -23,8 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import UsageError
-from .recipe import Config
+from ..errors import UsageError
+from ..recipe import Config
 
 
 def short(ops: list[dict]) -> str:
@@ -60,19 +60,21 @@ def _variants(cfg: Config, samples: int, variants: int):
     """[(job, [(output, bytes, ops) for each variant])] made by the modality's worker code."""
     from dataclasses import replace
 
-    from . import engine
-    from .modality import Dropped, kind_of
-    from .seeds import output_key
+    from .. import modalities
+    from ..modalities import Dropped
+    from ..plan import make_plan
+    from ..seeds import output_key
 
     run_cfg = replace(cfg, copies=variants, balance=False, target_per_class=None, no_originals=True,
                       dry_run=False)
-    items, _ = engine.discover(run_cfg)
+    modality = modalities.resolve(run_cfg)
+    items, _ = modality.discover(run_cfg)
     if not items:
-        raise UsageError(f"{cfg.csv or cfg.input}: no {kind_of(cfg.modality).noun} found")
-    plan = engine.make_plan(items, run_cfg)
+        raise UsageError(f"{cfg.csv or cfg.input}: no {modality.noun} found")
+    plan = make_plan(items, run_cfg, modality)
     jobs = [j for j in plan.jobs if j.split == "train" and any(o.copy is not None for o in j.outputs)]
-    engine._quiet_worker(cfg.modality)
-    kind = kind_of(cfg.modality)(run_cfg)
+    modality.worker_setup()
+    kind = modality.worker(run_cfg)
     out = []
     for job in _pick(jobs, samples):
         try:
@@ -101,7 +103,7 @@ def _to_rgb8(img):
     import cv2
     import numpy as np
 
-    from .io.image import Planes
+    from ..io.image import Planes
 
     if isinstance(img, Planes):
         img = img.bgr()
@@ -146,7 +148,7 @@ def image_sheet(cfg: Config, samples: int, variants: int, out: Path, tile: int =
     out.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     sheet.save(buf, format="PNG")
-    from .io import atomic_write
+    from ..io import atomic_write
 
     atomic_write(out, buf.getvalue())
     return out
@@ -186,7 +188,7 @@ def audio_sheet(cfg: Config, samples: int, variants: int, out: Path) -> Path:
     import numpy as np
     import soundfile as sf
 
-    from .io import atomic_write
+    from ..io import atomic_write
 
     rows = _variants(cfg, samples, variants)
     if not rows:
@@ -227,9 +229,9 @@ def audio_sheet(cfg: Config, samples: int, variants: int, out: Path) -> Path:
 # --------------------------------------------------------------------------------------------
 def _text_samples(cfg: Config, samples: int, variants: int):
     """[(source id, text, [(variant text or None, ops)])] exactly as a run makes them."""
-    from .seeds import copy_seed
-    from .io.text import RecordReader, table_format
-    from .transforms.text import Pipeline, unique_copy
+    from ..seeds import copy_seed
+    from ..io.text import RecordReader, table_format
+    from ..transforms.text import Pipeline, unique_copy
 
     pipe = Pipeline(cfg.transforms, cfg.protect, cfg.lexicon, cfg.lexicon_mode)
     rows = []
@@ -250,12 +252,11 @@ def _text_samples(cfg: Config, samples: int, variants: int):
             rows.append((f"{name}:{g}", text))
         rd.close()
     else:
-        from .modality import TextKind
+        from .. import modalities
 
-        from . import engine
-
-        items, _ = engine.discover(cfg)
-        kind = TextKind(cfg)
+        modality = modalities.resolve(cfg)
+        items, _ = modality.discover(cfg)
+        kind = modality.worker(cfg)
         for it in items[:samples]:
             rows.append((it.source, kind.load(it.path)["text"]))
     out = []
@@ -312,7 +313,7 @@ def text_table(cfg: Config, samples: int, variants: int, out: Path | None, file=
             parts.append(f"<tr><th>variant {k}</th><td>{cell}</td><td class=\"ops\">{html.escape(short(ops))}</td></tr>")
         parts.append("</table>")
     parts.append("</body></html>")
-    from .io import atomic_write
+    from ..io import atomic_write
 
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, "\n".join(parts).encode("utf-8"))
@@ -339,15 +340,15 @@ def tabular_chart(cfg: Config, out: Path) -> Path:
 
     import numpy as np
 
-    from . import tabular
-    from .io import atomic_write
+    from .. import tabular
+    from ..io import atomic_write
 
     with tempfile.TemporaryDirectory() as d:
         tmp_out = Path(d) / ("preview" + Path(cfg.input).suffix)
         tabular.run(replace(cfg, output=str(tmp_out), overwrite=True, dry_run=False, evaluate=False,
                             no_flag=False, format="same"), quiet=True)
         summary = json.loads(Path(str(tmp_out) + ".summary.json").read_text())
-        from .io import tabular as tio
+        from ..io import tabular as tio
 
         fmt = tio.table_format(str(tmp_out))
         types = {}
@@ -406,7 +407,7 @@ def default_out(cfg: Config, recipe: str | None = None, folder: Path = Path(".")
     name = re.sub(r"[^\w.-]+", "_", name).strip("._") or "input"
     for n in range(1, 10_000):
         out = folder / (f"preview-{name}" + (f"-{n}" if n > 1 else "") + ".png")
-        if not out.exists() and not (cfg.modality == "audio" and out.with_name(out.stem + "_audio").exists()):
+        if not out.exists() and not out.with_name(out.stem + "_audio").exists():
             return out
     raise UsageError(f"{folder / f'preview-{name}.png'}: 9,999 previews of that name exist; pass --out")
 
@@ -414,11 +415,11 @@ def default_out(cfg: Config, recipe: str | None = None, folder: Path = Path(".")
 def preview(cfg: Config, samples: int, variants: int, out: Path | None, recipe: str | None = None) -> Path | None:
     """Writes the preview to `out` (replaced if it exists: the user named it); without `out`, to a
     new file named after the recipe or input (see default_out). Text without `out`: terminal only."""
-    if cfg.modality == "text":
+    from .. import modalities
+
+    kind = modalities.for_recipe(cfg.modality).preview_kind
+    if kind == "text":
         return text_table(cfg, samples, variants, out)
     out = out or default_out(cfg, recipe)
-    if cfg.modality == "image":
-        return image_sheet(cfg, samples, variants, out)
-    if cfg.modality == "audio":
-        return audio_sheet(cfg, samples, variants, out)
-    return tabular_chart(cfg, out)
+    return {"image": image_sheet, "audio": audio_sheet}[kind](cfg, samples, variants, out) if kind != "tabular" \
+        else tabular_chart(cfg, out)

@@ -13,8 +13,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .errors import UsageError
-from .manifest import COLUMNS, NAME, read_rows
+from ..errors import UsageError
+from ..manifest import COLUMNS, NAME, read_rows
 
 MARKER = ".augcli"
 TABLE_NOTE = "interrupted text-table run; run the same command again to resume"
@@ -289,7 +289,7 @@ def write_html(rep: dict, out_dir: Path, dst: Path, samples: int = 8) -> None:
     else:
         p.append("<p>None.</p>")
     p.append("</body></html>")
-    from .io import atomic_write
+    from ..io import atomic_write
 
     atomic_write(dst, "\n".join(p).encode("utf-8"))
 

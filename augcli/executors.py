@@ -1,0 +1,80 @@
+"""Executors: where the runner's jobs run. Today one, the local process pool; a cluster executor
+(Dask) slots in beside it with the same `map_unordered` (see runner.py).
+
+Also the set-up every worker process shares (Ctrl-C is the parent's; glibc's heap kept for reuse).
+"""
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+
+
+class LocalExecutor:
+    """`workers` processes on this machine (fork on Linux), or this very process for one worker."""
+
+    name = "processes"
+
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+
+    @contextlib.contextmanager
+    def map_unordered(self, fn, items, initializer, initargs, chunksize: int = 1):
+        """Results of fn over items in completion order. Ctrl-C terminates the workers at once;
+        otherwise they are closed and joined."""
+        with pooled(self.workers, initializer, initargs, fn, items, chunksize) as results:
+            yield results
+
+
+def _start_pool(workers: int, initializer, initargs):
+    """A process pool; fork on Linux (the parent has not imported cv2, so forking is safe and fast)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    return ctx.Pool(workers, initializer=initializer, initargs=initargs)
+
+
+@contextlib.contextmanager
+def pooled(workers: int, initializer, initargs, fn, todo, chunksize: int = 1):
+    """Results of fn over todo (in completion order), in `workers` processes, or in this one.
+    Ctrl-C terminates the workers at once; otherwise they are closed and joined."""
+    if workers <= 1:
+        initializer(*initargs)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        yield map(fn, todo)
+        return
+    pool = _start_pool(workers, initializer, initargs)
+    try:
+        yield pool.imap_unordered(fn, todo, chunksize=chunksize)
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
+
+
+def reuse_heap() -> None:
+    """Let glibc keep freed image-sized blocks for reuse instead of returning them to the kernel.
+
+    By default glibc serves many photo-sized buffers (decoded, warped, encoded) with fresh mmaps
+    that the kernel zeroes page by page and takes back when they are freed: measured 3.3x the
+    page faults (42.6k vs 12.9k for 160 photos) and ~4% of an image job's time. Fixed mmap and
+    trim thresholds keep those blocks in the heap for reuse; memory stays bounded by the images
+    in flight, not by the dataset. A no-op off glibc."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the process's own symbols include libc's
+    except (OSError, AttributeError):  # e.g. musl has no mallopt
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 64 << 20)  # blocks up to 64 MB (a 21-megapixel RGB image) from the heap
+    mallopt(m_trim_threshold, 128 << 20)
+
+
+def quiet_worker() -> None:
+    """In every worker process: Ctrl-C is the parent's to handle (it terminates the pool)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,0 +1,93 @@
+"""What a modality declares, and the shared behaviour of the file modalities.
+
+`Modality`: the declaration (recipe name, formats, default steps, step validation, how it runs and
+previews). `FileModality`: a modality whose inputs are files (a folder, a single file, or a CSV
+listing): it discovers them, names outputs, and hands the plan to the one runner; its `worker(cfg)`
+is what a worker process uses to load a source once and make the bytes of each of its outputs.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from ..errors import Dropped  # noqa: F401 - part of the modality contract
+
+
+class Modality:
+    name = ""  # registry key
+    recipe_name = ""  # the recipe's `modality:` value
+    noun = ""  # "image files", used in messages
+    formats: tuple[str, ...] = ("same",)
+    default_transforms: list = []
+    takes_transforms = True
+    steps_module = ""  # e.g. "augcli.transforms.image": STEPS, ALIASES, validate_steps, Pipeline
+    mixing = False  # mixup / cutmix steps allowed
+    preview_kind = ""  # which preview this modality draws (see preview.py)
+
+    def accepts(self, cfg) -> bool:
+        """Whether this modality runs `cfg` (for recipe names with several variants)."""
+        return True
+
+    def steps(self):
+        return importlib.import_module(self.steps_module)
+
+    def validate_steps(self, raw, where: str) -> list:
+        return self.steps().validate_steps(raw, where)
+
+    def check(self, cfg, where: str, require_io: bool) -> None:
+        """Checks of the options that only this modality has (raise RecipeError)."""
+
+    def describe(self, cfg) -> str:
+        """What `augcli validate` says of a valid recipe."""
+        n = len(cfg.transforms)
+        return f"{cfg.modality}, {n} step{'' if n == 1 else 's'}: {', '.join(n for n, _ in cfg.transforms)}"
+
+    def listing_note(self) -> str:
+        """Extra lines for `augcli transforms` (e.g. which audio formats this build reads)."""
+        return ""
+
+    def run(self, cfg, quiet: bool = False):
+        raise NotImplementedError
+
+
+class FileModality(Modality):
+    """Inputs are files: discovered in a folder or a CSV listing, one job per source file."""
+
+    io_module = ""  # e.g. "augcli.io.image": EXTENSIONS, output_ext()
+
+    def extensions(self) -> set[str]:
+        return importlib.import_module(self.io_module).EXTENSIONS
+
+    def output_ext(self, suffix: str, fmt: str) -> str:
+        return importlib.import_module(self.io_module).output_ext(suffix, fmt)
+
+    def discover(self, cfg):
+        from ..sources import check_output, discover_csv, discover_folder
+
+        if cfg.csv:
+            root = Path(cfg.root) if cfg.root else None
+            items = discover_csv(Path(cfg.csv), cfg.path_column, cfg.label_column, root)
+            if cfg.output:
+                check_output(root or Path(cfg.csv).parent, Path(cfg.output))
+            return items, []
+        root = Path(cfg.input)
+        items, warnings = discover_folder(root, self.extensions(), follow_links=getattr(cfg, "follow_links", False))
+        if cfg.output:
+            check_output(root, Path(cfg.output))
+        return items, warnings
+
+    def fingerprint(self, cfg) -> dict:
+        """What besides the settings makes this modality's outputs differ (recorded in run.json)."""
+        return {}
+
+    def worker_setup(self) -> None:
+        """Once in every worker process, before its first job."""
+
+    def worker(self, cfg):
+        """The object a worker uses: load(src), original(...), augment(...) (see runner/worker.py)."""
+        raise NotImplementedError
+
+    def run(self, cfg, quiet: bool = False):
+        from ..runner import run_files
+
+        return run_files(cfg, self, quiet)

@@ -1,0 +1,82 @@
+"""Images: JPEG, PNG, WebP, TIFF, BMP ... in, the same (or --format) out; OpenCV in the workers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import FileModality
+
+
+class ImageModality(FileModality):
+    name = recipe_name = "image"
+    noun = "image files"
+    formats = ("same", "jpg", "png", "webp", "tif", "npy")
+    default_transforms = [
+        {"hflip": {"p": 0.5}},
+        {"rotate": {"degrees": 20, "fill": "reflect"}},
+        {"zoom": {"range": [0.9, 1.1]}},
+        {"color_jitter": {"brightness": 0.2, "contrast": 0.2, "saturation": 0.2, "hue": 0.05}},
+        {"gaussian_noise": {"std": [0, 10], "p": 0.3}},
+        {"cutout": {"holes": 1, "size": [0.1, 0.3], "p": 0.5}},
+    ]
+    steps_module = "augcli.transforms.image"
+    io_module = "augcli.io.image"
+    mixing = True
+    preview_kind = "image"
+
+    def fingerprint(self, cfg) -> dict:
+        from ..io.image import planar_available
+
+        return {"jpeg_planes": planar_available()}  # JPEG -> JPEG jobs on YCbCr planes differ in bytes
+
+    def worker_setup(self) -> None:
+        import cv2
+
+        from ..executors import reuse_heap
+
+        cv2.setNumThreads(0)  # one process per core: OpenCV's own threads would oversubscribe
+        reuse_heap()
+
+    def worker(self, cfg):
+        return ImageWorker(cfg, self.steps().Pipeline(cfg.transforms))
+
+
+class ImageWorker:
+    def __init__(self, cfg, pipeline):
+        self.cfg, self.pipeline = cfg, pipeline
+
+    def load(self, src: str):
+        from ..io.image import output_ext, read_image
+
+        # JPEG -> JPEG with steps that all run on YCbCr planes: decode to planes (io.image.Planes)
+        planes = self.pipeline.planar and output_ext(Path(src).suffix, self.cfg.format) in (".jpg", ".jpeg")
+        return read_image(src, self.cfg.max_pixels, planes=planes)
+
+    def original(self, state, src: str, ext: str, seed_key: int):
+        from ..io.image import encode
+
+        img, data, orientation = state
+        ops = [{"name": "exif_orientation", "value": orientation}] if orientation != 1 else []
+        if not ops and self.cfg.format == "same" and ext == Path(src).suffix.lower():
+            return data, ops  # byte copy: lossless
+        return encode(img, ext, self.cfg.quality, self.cfg.rescale), ops
+
+    def augment(self, state, job, o, ext: str, seed_key: int):
+        import numpy as np
+
+        from ..io.image import encode
+
+        mix = None
+        if o.mix is not None:
+            mix = dict(o.mix)
+            if "skipped" not in mix:
+                mix["image"] = self._partner(mix)
+        aug, ops = self.pipeline(state[0], np.random.default_rng(o.seed), mix)
+        return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
+
+    def _partner(self, mix: dict):
+        from ..io.image import read_image
+
+        try:
+            return read_image(mix["partner_path"], self.cfg.max_pixels)[0]
+        except Exception as e:  # noqa: BLE001
+            raise ValueError(f"{mix['name']} partner {mix['partner']}: {' '.join(str(e).split())}")
