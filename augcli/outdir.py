@@ -75,17 +75,18 @@ def _clear(out: Path) -> None:
             p.unlink()
 
 
-def prepare_output(cfg, plan) -> Path:
+def prepare_output(cfg, plan, extra: dict | None = None) -> Path:
+    """Refuse, clear (--overwrite) or accept OUTPUT for this plan; record the run in run.json (+ `extra`)."""
     out = Path(cfg.output)
     try:
-        return _prepare(cfg, plan, out)
+        return _prepare(cfg, plan, out, extra)
     except OSError as e:
         if is_disk_error(e):
             raise OutputDiskError(disk_message(out, e, 0)) from None
         raise
 
 
-def _prepare(cfg, plan, out: Path) -> Path:
+def _prepare(cfg, plan, out: Path, extra: dict | None) -> Path:
     marker = out / MARKER / "run.json"
     _refuse_foreign(out)
     if out.is_dir() and _contents(out):
@@ -102,10 +103,7 @@ def _prepare(cfg, plan, out: Path) -> Path:
     (out / MARKER).mkdir(parents=True, exist_ok=True)
     info = {"fingerprint": plan.fingerprint, "modality": cfg.modality, "planned": plan.n_outputs,
             "config": {k: v for k, v in cfg.to_dict().items() if k not in ("transforms",)}}
-    if cfg.modality == "image":
-        from .io.image import planar_available
-
-        info["jpeg_planes"] = planar_available()  # JPEG -> JPEG jobs on YCbCr planes (README)
+    info.update(extra or {})  # e.g. image: jpeg_planes (JPEG -> JPEG jobs on YCbCr planes, README)
     atomic_write(marker, json.dumps(info, indent=2, default=str).encode())
     return out
 

@@ -83,11 +83,13 @@ def run_files(cfg, modality, quiet: bool = False, executor=None) -> Result:
         res = _run_locked(cfg, plan, out, modality, executor, quiet)
     if not quiet:
         print_summary(res, plan, out)
+    elif res.failed:  # --quiet still fails loudly (a Makefile's log shows what broke)
+        print_failures(res, out, file=sys.stderr)
     return res
 
 
 def _run_locked(cfg, plan: Plan, out: Path, modality, executor, quiet: bool) -> Result:
-    prepare_output(cfg, plan)
+    prepare_output(cfg, plan, modality.fingerprint(cfg))
     clean_temp(out)
     order = {o.path: (i, "" if o.seed is None else str(o.seed))
              for i, o in enumerate(o for j in plan.jobs for o in j.outputs)}
@@ -167,13 +169,19 @@ def print_summary(res: Result, plan: Plan, out: Path, file=sys.stdout, unit: str
         print(f"  {'split':<6} {'class':<24} {'written':>8}", file=file)
         for (s, label), n in sorted(res.per_class.items()):
             print(f"  {s:<6} {label or '(no label)':<24} {n:>8}", file=file)
-    if res.failed:
-        by_source = {}
-        for source, _, err in res.failed:
-            by_source.setdefault(source, err)
-        print(f"failed ({len(res.failed)} files from {len(by_source)} sources):", file=file)
-        for source, err in list(by_source.items())[:20]:
-            print(f"  {source}: {err}", file=file)
-        if len(by_source) > 20:
-            print(f"  ... and {len(by_source) - 20} more (see the manifest)", file=file)
+    print_failures(res, out, file)
     print(f"manifest: {out / 'manifest.csv'}", file=file)
+
+
+def print_failures(res: Result, out: Path, file=sys.stdout) -> None:
+    """The first 20 failed sources with their reasons (all of them are in the manifest)."""
+    if not res.failed:
+        return
+    by_source = {}
+    for source, _, err in res.failed:
+        by_source.setdefault(source, err)
+    print(f"failed ({len(res.failed)} files from {len(by_source)} sources):", file=file)
+    for source, err in list(by_source.items())[:20]:
+        print(f"  {source}: {err}", file=file)
+    if len(by_source) > 20:
+        print(f"  ... and {len(by_source) - 20} more (see {out / 'manifest.csv'})", file=file)
