@@ -1,7 +1,8 @@
 """The `augcli` command line (Typer). It parses, then calls the library; no logic lives here.
 
-Exit codes: 0 done, 1 some files failed (see the manifest), 2 bad recipe/option/path (nothing
-was done), 130 interrupted (run the same command again to resume).
+Exit codes: 0 done, 1 some files failed (see the manifest), 2 bad recipe/option/path or an output
+another run is writing (nothing was done), 3 the output's disk is full, read-only or not
+writable (free space and run again to resume), 130 interrupted (run the same command again to resume).
 """
 from __future__ import annotations
 
@@ -77,12 +78,12 @@ def _fail(e: AugError) -> None:
 
 
 def _execute(recipe, overrides: dict, quiet: bool) -> None:
-    from . import engine
+    from . import api
     from .recipe import load_config
 
     try:
         cfg = load_config(recipe, overrides)
-        res = engine.run(cfg, quiet=quiet)
+        res = api.run(cfg, quiet=quiet)
     except AugError as e:
         _fail(e)
     raise typer.Exit(res.exit_code)
@@ -174,17 +175,26 @@ def tabular(
     impute: Annotated[Optional[str], typer.Option(help="median|most-frequent|drop for missing values")] = None,
     copies: Annotated[Optional[int], typer.Option(help="noise method: synthetic copies per row instead of balancing")] = None,
     shrinkage: Annotated[Optional[float], typer.Option(help="random method: smoothed bootstrap width")] = None,
-    noise_scale: Annotated[Optional[float], typer.Option(help="noise method: std as a fraction of each column's")] = None,
+    noise_scale: Annotated[Optional[float], typer.Option(help="noise method: jitter std per column, as a fraction "
+                                                              "of its std [default: 0.1]")] = None,
     flag_column: Annotated[Optional[str], typer.Option(help="name of the synthetic-row flag [default: _synthetic]")] = None,
     no_flag: Annotated[Optional[bool], typer.Option("--no-flag", help="no flag column")] = None,
     format: Annotated[Optional[str], typer.Option("--format", help="same|csv|tsv|parquet [default: same]")] = None,
     evaluate: Annotated[Optional[bool], typer.Option("--evaluate", help="cross-validated: does oversampling help?")] = None,
-    seed: Seed = None, workers: Workers = None, overwrite: Overwrite = None, dry_run: DryRun = None,
+    drop_missing_target: Annotated[Optional[bool], typer.Option(
+        "--drop-missing-target", help="leave rows with an empty target out (kept unchanged in OUTPUT)")] = None,
+    encoding: Encoding = None, seed: Seed = None, workers: Workers = None,
+    overwrite: Annotated[Optional[bool], typer.Option("--overwrite", help="replace a table augcli wrote")] = None,
+    force_overwrite: Annotated[Optional[bool], typer.Option(
+        "--force-overwrite", help="replace OUTPUT (and its summary) even if augcli did not write them")] = None,
+    dry_run: Annotated[Optional[bool], typer.Option("--dry-run", help="print the plan, write nothing")] = None,
     quiet: Quiet = False,
 ):
     """Balance the classes of a table with imbalanced-learn (SMOTE and friends).
 
-    Example: augcli tabular sample_data/tabular/penguins.csv out/penguins.csv --target species --evaluate
+    Example: augcli tabular sample_data/tabular/wine.csv out/wine.csv --target cultivar --evaluate
+
+    The same command again is a no-op ("already done"); after an interruption it finishes the run.
     """
     o = dict(locals())
     recipe, quiet = o.pop("recipe"), o.pop("quiet")
@@ -230,28 +240,11 @@ def preview(
 
     Example: augcli preview examples/image.yaml --samples 4 --variants 6   (writes preview-image.png)
     """
-    from pathlib import Path
+    from . import api
 
-    from . import preview as pv
-    from .recipe import MODALITIES, load_config
-
-    o = dict(input=input, seed=seed, text_column=text_column, label_column=label_column, target=target)
     try:
-        if what in MODALITIES:
-            cfg = load_config(None, {**o, "modality": what}, require_io=False)
-        elif what.endswith((".yaml", ".yml")):
-            cfg = load_config(what, o, require_io=False)
-        else:
-            raise AugError(f"{what!r} is neither a recipe (.yaml) nor a modality; allowed: a recipe file, "
-                           f"{', '.join(MODALITIES)}", 2)
-        if not cfg.input and not cfg.csv:
-            raise AugError("INPUT is missing; allowed: a folder or file (or a recipe with input:)", 2)
-        if cfg.modality == "tabular" and not cfg.target:
-            raise AugError("--target is missing; allowed: the class column", 2)
-        if samples < 1 or variants < 1:
-            raise AugError("--samples and --variants must be at least 1", 2)
-        path = pv.preview(cfg, samples, variants, Path(out) if out else None,
-                          recipe=None if what in MODALITIES else what)
+        path = api.preview(what, input, samples=samples, variants=variants, out=out, seed=seed,
+                           text_column=text_column, label_column=label_column, target=target)
     except AugError as e:
         _fail(e)
     if path is not None:
@@ -267,10 +260,10 @@ def report(
 
     Example: augcli report out/images --html report.html
     """
-    from . import report as rp
+    from . import api
 
     try:
-        code = rp.report(output, html)
+        code = api.report(output, html)
     except AugError as e:
         _fail(e)
     raise typer.Exit(code)
@@ -282,18 +275,12 @@ def validate(recipe: Annotated[str, typer.Argument(help="YAML recipe")]):
 
     Example: augcli validate examples/image.yaml
     """
-    from .recipe import load_config
+    from . import api
 
     try:
-        cfg = load_config(recipe, {}, require_io=True)
+        typer.echo(api.validate(recipe))
     except AugError as e:
         _fail(e)
-    if cfg.modality == "tabular":
-        typer.echo(f"{recipe}: ok (tabular, target {cfg.target!r}, method {cfg.method})")
-    else:
-        n = len(cfg.transforms)
-        typer.echo(f"{recipe}: ok ({cfg.modality}, {n} step{'' if n == 1 else 's'}: "
-                   f"{', '.join(n for n, _ in cfg.transforms)})")
 
 
 @app.command()
@@ -302,39 +289,14 @@ def transforms(modality: Annotated[str, typer.Argument(help="image, audio or tex
 
     Example: augcli transforms audio
     """
-    import importlib
+    from . import api
 
-    from .recipe import MODALITIES
-
-    if modality not in MODALITIES:
-        _fail(AugError(f"modality {modality!r} is unknown; allowed: {', '.join(MODALITIES)}", 2))
-    if modality == "tabular":
-        from .recipe import OPTIONS
-
-        typer.echo("tabular has no per-sample transforms; it oversamples whole tables. Its options:")
-        for name in ("method", "strategy", "k_neighbors", "categorical", "exclude", "impute", "shrinkage",
-                     "noise_scale", "flag_column", "no_flag", "evaluate"):
-            p = OPTIONS[name]
-            typer.echo(f"    {name:<12} default {p.describe_default():<14} {p.allowed()}"
-                       + (f"  - {p.doc}" if p.doc and p.kind != "any" else ""))
-        return
-    mod = importlib.import_module(f"augcli.transforms.{modality}")
-    for name, cls in mod.STEPS.items():
-        alias = [a for a, t in mod.ALIASES.items() if t == name]
-        kind = ("geometric, fused" if getattr(cls, "GEOMETRIC", False) else "colour, fused"
-                if getattr(cls, "COLOR", False) else "stretch, fused" if getattr(cls, "STRETCH", False) else "")
-        typer.echo(f"{name}{' (alias: ' + ', '.join(alias) + ')' if alias else ''}"
-                   f"{'  [' + kind + ']' if kind else ''}  {cls.DOC}")
-        for p in cls.all_params():
-            typer.echo(f"    {p.name:<12} default {p.describe_default():<14} {p.allowed()}"
-                       + (f"  - {p.doc}" if p.doc else ""))
-    if modality == "audio":
-        from .io.audio import _sf
-
-        sf = _sf()
-        mp3 = "MP3" in sf.available_formats()
-        typer.echo(f"\nformats: wav, flac, ogg (vorbis), aiff{', mp3' if mp3 else ''} read and written "
-                   f"(libsndfile {sf.__libsndfile_version__}{'' if mp3 else '; no MP3 support in this build'})")
+    try:
+        lines = api.list_transforms(modality)
+    except AugError as e:
+        _fail(e)
+    for line in lines:
+        typer.echo(line)
 
 
 @app.command()
@@ -348,16 +310,11 @@ def stats(
 
     Example: augcli stats sample_data/images
     """
-    from . import engine
-    from .recipe import load_config
+    from . import api
 
-    o = dict(input=input, csv=csv, path_column=path_column, label_column=label_column, root=root,
-             workers=workers, max_pixels=max_pixels)
     try:
-        cfg = load_config(None, o, require_io=False)
-        if not cfg.input and not cfg.csv:
-            raise AugError("INPUT is missing; allowed: a folder (or --csv LISTING)", 2)
-        st = engine.stats(cfg)
+        st = api.stats(input, csv=csv, path_column=path_column, label_column=label_column, root=root,
+                       workers=workers, max_pixels=max_pixels)
     except AugError as e:
         _fail(e)
     if as_json:

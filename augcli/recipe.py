@@ -12,13 +12,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import modalities
 from .errors import RecipeError
 from .transforms.base import Param, suggest
 
-MODALITIES = ("image", "audio", "text", "tabular")
-FORMATS = {"image": ("same", "jpg", "png", "webp", "tif", "npy"), "audio": ("same", "wav", "flac", "ogg", "mp3"),
-           "text": ("same",), "tabular": ("same", "csv", "tsv", "parquet")}
-ALL_FORMATS = tuple(dict.fromkeys(f for fs in FORMATS.values() for f in fs))
+MODALITIES = modalities.recipe_names()  # image, audio, text, tabular (see modalities/)
+ALL_FORMATS = tuple(dict.fromkeys(f for m in modalities.all_modalities() for f in m.formats))
 
 OPTIONS: dict[str, Param] = {p.name: p for p in (
     Param("modality", "choice", "image", choices=MODALITIES, doc="what the input holds"),
@@ -61,6 +60,9 @@ OPTIONS: dict[str, Param] = {p.name: p for p in (
     Param("shrinkage", "float", None, lo=0, hi=100, doc="tabular: random: smoothed bootstrap (jitter) width"),
     Param("noise_scale", "float", 0.1, lo=0, hi=100, doc="tabular: noise: std as a fraction of each column's std"),
     Param("evaluate", "bool", False, doc="tabular: cross-validated check of whether oversampling helps"),
+    Param("drop_missing_target", "bool", False,
+          doc="tabular: rows with an empty target are left out of the synthesis (kept unchanged in the output)"),
+    Param("force_overwrite", "bool", False, doc="tabular: replace OUTPUT even if augcli did not write it"),
     Param("overwrite", "bool", False, doc="delete a previous augcli output in OUTPUT and start fresh"),
     Param("dry_run", "bool", False, doc="print the plan and exit"),
     Param("csv", "str", None, doc="CSV listing image files (and labels) instead of a folder"),
@@ -70,25 +72,6 @@ OPTIONS: dict[str, Param] = {p.name: p for p in (
     Param("follow_links", "bool", False, doc="follow symlinked folders in the input (never into a folder already read)"),
 )}
 KEYS = tuple(OPTIONS) + ("transforms",)
-
-DEFAULT_TRANSFORMS_IMAGE = [
-    {"hflip": {"p": 0.5}},
-    {"rotate": {"degrees": 20, "fill": "reflect"}},
-    {"zoom": {"range": [0.9, 1.1]}},
-    {"color_jitter": {"brightness": 0.2, "contrast": 0.2, "saturation": 0.2, "hue": 0.05}},
-    {"gaussian_noise": {"std": [0, 10], "p": 0.3}},
-    {"cutout": {"holes": 1, "size": [0.1, 0.3], "p": 0.5}},
-]
-DEFAULT_TRANSFORMS_AUDIO = [
-    {"gain": {"db": [-6, 6]}},
-    {"time_stretch": {"rate": [0.9, 1.1], "p": 0.5}},
-    {"pitch_shift": {"semitones": [-2, 2], "p": 0.5}},
-    {"shift": {"fraction": [-0.1, 0.1], "mode": "zero", "p": 0.5}},
-    {"noise_snr": {"snr_db": [15, 40], "p": 0.5}},
-]
-DEFAULT_TRANSFORMS = {"image": DEFAULT_TRANSFORMS_IMAGE, "audio": DEFAULT_TRANSFORMS_AUDIO,
-                      "text": [{"eda": {"alpha": 0.1}}]}
-
 
 @dataclass
 class Config:
@@ -127,6 +110,8 @@ class Config:
     shrinkage: float | None = None
     noise_scale: float = 0.1
     evaluate: bool = False
+    drop_missing_target: bool = False
+    force_overwrite: bool = False
     explicit: frozenset = frozenset()  # the keys the recipe or the command line set
     overwrite: bool = False
     dry_run: bool = False
@@ -148,6 +133,19 @@ class Config:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides) -> "Config":
+        """A recipe file, validated, with keyword overrides (the CLI's option names)."""
+        return load_config(str(path), overrides)
+
+    @classmethod
+    def from_dict(cls, recipe: dict, **overrides) -> "Config":
+        """A recipe given as a mapping (the YAML's keys), validated, with keyword overrides."""
+        return build_config(recipe, overrides)
+
+
+Recipe = Config  # the name the Python API uses
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -173,18 +171,6 @@ def load_yaml(path: str | Path) -> dict:
     return data
 
 
-def _columns_hint(path: str | None) -> str:
-    """' - columns of PATH: a, b, c' when the table's header can be read, else ''."""
-    try:
-        from .io.tabular import schema, table_format
-
-        names = schema(path, table_format(path)).names
-    except Exception:  # noqa: BLE001 - only a hint for an error message
-        return ""
-    more = ", ..." if len(names) > 40 else ""
-    return f" - columns of {path}: {', '.join(names[:40])}{more}"
-
-
 def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe",
                  require_io: bool = True) -> Config:
     """Validate recipe keys and CLI overrides (same names) into a Config."""
@@ -201,34 +187,20 @@ def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe"
         if key in ("transforms", "format") or value is None:
             continue
         setattr(cfg, key, OPTIONS[key].validate(value, w))
-    import importlib
-
+    modality = modalities.for_recipe(cfg.modality)
     if merged.get("format", (None,))[0] is not None:  # checked once the modality is known
         value, w = merged["format"]
-        cfg.format = Param("format", "choice", "same", choices=FORMATS[cfg.modality]).validate(value, w)
-    if cfg.modality == "tabular":
-        from .transforms.base import parse_steps
-
-        validate_steps = lambda raw, w: parse_steps(raw, w, {}, {})  # noqa: E731
-    else:
-        validate_steps = importlib.import_module(f"augcli.transforms.{cfg.modality}").validate_steps
+        cfg.format = Param("format", "choice", "same", choices=modality.formats).validate(value, w)
     raw_steps = merged.get("transforms", (None, None))[0]
-    if cfg.modality == "tabular":
-        if raw_steps is not None:
-            raise RecipeError(f"{where}: transforms: tabular recipes take no transforms; allowed: method, "
-                              "strategy, k_neighbors, ... (see augcli tabular --help)")
-        raw_steps = []
-    elif raw_steps is None:
-        raw_steps = DEFAULT_TRANSFORMS[cfg.modality]
+    if raw_steps is None:
+        raw_steps = modality.default_transforms
     cfg.transforms_raw = raw_steps
-    cfg.transforms = validate_steps(raw_steps, f"{where}: transforms" if "transforms" in raw else "transforms")
+    cfg.transforms = modality.validate_steps(raw_steps, f"{where}: transforms" if "transforms" in raw else "transforms")
     if cfg.target_per_class is not None:
         cfg.balance = True
     _check_text_options(cfg, merged)
     cfg.explicit = frozenset(k for k, (v, _) in merged.items() if v is not None)
-    if cfg.modality == "tabular" and require_io and not cfg.target:
-        raise RecipeError(f"{where}: target is missing; allowed: the name of the class column (--target)"
-                          f"{_columns_hint(cfg.input)}")
+    modality.check(cfg, where, require_io)
     if require_io:
         if not cfg.input and not cfg.csv:
             raise RecipeError(f"{where}: input is missing; allowed: a folder path (or csv: a listing)")
