@@ -1,30 +1,41 @@
 """Audio steps.
 
-A clip is a float array of shape (frames, channels), full scale 1.0, with its sample rate.
-Every step applies the same sampled parameters to all channels. Steps sample their parameters
-from the job's Generator (`sample`), then apply them deterministically (`apply`); the sampled
-values are what the manifest records.
+A step's data (and its context) is a `Sound`: `x`, a float array of shape (frames, channels),
+full scale 1.0, and `sr`, its sample rate. Every step applies the same sampled parameters to all
+channels. Steps follow the contract of transforms/base.py: `sample(rng, sound) -> params` from
+the job's Generator, then `apply(sound, params) -> Sound`, pure.
 
 Libraries: time stretch and pitch shift use Signalsmith Stretch (python-stretch, MIT), speed
-change and resampling use soxr. Consecutive time_stretch / pitch_shift steps are fused into one
-Signalsmith pass (one analysis, one synthesis).
+change and resampling use soxr. Consecutive time_stretch / pitch_shift steps declare
+`stretch_args(params)` and the pipeline fuses them into one Signalsmith pass (one analysis, one
+synthesis); each one's `apply` is its own pass.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import RecipeError
 from .base import OneOfBase, Param, Step, fire, parse_steps, r6, uniform
-from .mix import MixUp, mix_positions
+from .mix import MixUp as MixUpDraws
+from .mix import mix_positions
+
+
+class Sound(NamedTuple):
+    """An audio step's data and context: samples (frames, channels) and their rate."""
+
+    x: np.ndarray
+    sr: int
 
 
 class AudioStep(Step):
-    STRETCH = False  # handled by the fused Signalsmith pass
+    STRETCH = False  # True: declares stretch_args(params), fused into one Signalsmith pass
 
-    def sample(self, rng, x: np.ndarray, sr: int) -> dict:
+    def sample(self, rng, snd: Sound) -> dict:
         return {}
 
-    def apply(self, x: np.ndarray, sr: int, prm: dict) -> np.ndarray:
+    def apply(self, snd: Sound, prm: dict) -> Sound:
         raise NotImplementedError
 
 
@@ -46,12 +57,13 @@ class GaussianNoise(AudioStep):
     DOC = "add white Gaussian noise with a random amplitude (standard deviation, full scale = 1)"
     PARAMS = (Param("amplitude", "range", [0.001, 0.015], lo=0, hi=1, center=None, doc="standard deviation range"),)
 
-    def sample(self, rng, x, sr):
+    def sample(self, rng, snd):
         return {"amplitude": uniform(rng, self.cfg["amplitude"]), "noise_seed": int(rng.integers(0, 2**31))}
 
-    def apply(self, x, sr, prm):
+    def apply(self, snd, prm):
+        x, sr = snd
         g = np.random.default_rng(prm["noise_seed"])
-        return x + g.standard_normal(x.shape, dtype=np.float32).astype(x.dtype, copy=False) * prm["amplitude"]
+        return Sound(x + g.standard_normal(x.shape, dtype=np.float32).astype(x.dtype, copy=False) * prm["amplitude"], sr)
 
 
 class NoiseSNR(AudioStep):
@@ -59,13 +71,14 @@ class NoiseSNR(AudioStep):
     DOC = "add white Gaussian noise at a random signal-to-noise ratio (dB, exact over the whole clip)"
     PARAMS = (Param("snr_db", "range", [10, 40], lo=-30, hi=120, center=None, doc="SNR range in dB"),)
 
-    def sample(self, rng, x, sr):
+    def sample(self, rng, snd):
         return {"snr_db": uniform(rng, self.cfg["snr_db"]), "noise_seed": int(rng.integers(0, 2**31))}
 
-    def apply(self, x, sr, prm):
+    def apply(self, snd, prm):
+        x, sr = snd
         g = np.random.default_rng(prm["noise_seed"])
         y = _noise_at_snr(x, g.standard_normal(x.shape, dtype=np.float32).astype(x.dtype, copy=False), prm["snr_db"])
-        return x if y is None else y
+        return snd if y is None else Sound(y, sr)
 
 
 class _NoiseBank:
@@ -118,12 +131,13 @@ class BackgroundNoise(AudioStep):
                 raise RecipeError(f"{where}.folder: {f}: {e}; allowed: readable, non-empty audio files")
         cfg["files"] = [os.path.relpath(f, folder) for f in files]
 
-    def sample(self, rng, x, sr):
+    def sample(self, rng, snd):
         i = int(rng.integers(0, len(self.cfg["files"])))
         return {"file": self.cfg["files"][i], "snr_db": uniform(rng, self.cfg["snr_db"]),
                 "offset": r6(rng.random())}
 
-    def apply(self, x, sr, prm):
+    def apply(self, snd, prm):
+        x, sr = snd
         import os
 
         noise = BANK.get(os.path.join(self.cfg["folder"], prm["file"]), sr)
@@ -134,7 +148,7 @@ class BackgroundNoise(AudioStep):
         if seg.shape[1] != x.shape[1]:
             seg = np.repeat(seg.mean(axis=1, keepdims=True), x.shape[1], axis=1)
         y = _noise_at_snr(x, seg.astype(x.dtype, copy=False), prm["snr_db"])
-        return x if y is None else y
+        return snd if y is None else Sound(y, sr)
 
 
 class Shift(AudioStep):
@@ -145,20 +159,21 @@ class Shift(AudioStep):
         Param("mode", "choice", "roll", choices=("roll", "zero"), doc="roll: wrap around; zero: silence"),
     )
 
-    def sample(self, rng, x, sr):
+    def sample(self, rng, snd):
         frac = uniform(rng, self.cfg["fraction"])
-        return {"fraction": frac, "samples": int(round(frac * x.shape[0]))}
+        return {"fraction": frac, "samples": int(round(frac * snd.x.shape[0]))}
 
-    def apply(self, x, sr, prm):
+    def apply(self, snd, prm):
+        x, sr = snd
         k = prm["samples"]
         if self.cfg["mode"] == "roll":
-            return np.roll(x, k, axis=0)
+            return Sound(np.roll(x, k, axis=0), sr)
         y = np.zeros_like(x)
         if k >= 0:
             y[k:] = x[:x.shape[0] - k]
         else:
             y[:k] = x[-k:]
-        return y
+        return Sound(y, sr)
 
 
 class Speed(AudioStep):
@@ -166,38 +181,56 @@ class Speed(AudioStep):
     DOC = "speed change by resampling (duration / factor, pitch * factor), as speed perturbation"
     PARAMS = (Param("factor", "range", [0.9, 1.1], lo=0.1, hi=10, center=None, doc="speed factor range"),)
 
-    def sample(self, rng, x, sr):
+    def sample(self, rng, snd):
         return {"factor": uniform(rng, self.cfg["factor"])}
 
-    def apply(self, x, sr, prm):
+    def apply(self, snd, prm):
         from ..io.audio import resample
 
+        x, sr = snd
         if prm["factor"] == 1.0:
-            return x
-        return resample(x, sr * prm["factor"], sr).astype(x.dtype, copy=False)
+            return snd
+        return Sound(resample(x, sr * prm["factor"], sr).astype(x.dtype, copy=False), sr)
 
 
 FAST = Param("fast", "bool", False, doc="Signalsmith's cheaper preset: about 2x faster, slightly lower quality")
 
 
-class TimeStretch(AudioStep):
+class StretchStep(AudioStep):
+    """A step that is a Signalsmith pass: declares its (time factor, semitones); consecutive ones
+    are fused into one pass (their factors multiplied, their semitones added)."""
+
+    STRETCH = True
+
+    def stretch_args(self, prm: dict) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def apply(self, snd, prm):
+        return Sound(stretch(snd.x, snd.sr, *self.stretch_args(prm), fast=self.cfg["fast"]), snd.sr)
+
+
+class TimeStretch(StretchStep):
     NAME = "time_stretch"
     DOC = "change duration, keep pitch: rate > 1 is faster (duration / rate)"
-    STRETCH = True
     PARAMS = (Param("rate", "range", [0.8, 1.25], lo=0.1, hi=10, center=None, doc="rate range"), FAST)
 
-    def sample(self, rng, x, sr):
+    def sample(self, rng, snd):
         return {"rate": uniform(rng, self.cfg["rate"])}
 
+    def stretch_args(self, prm):
+        return prm["rate"], 0.0
 
-class PitchShift(AudioStep):
+
+class PitchShift(StretchStep):
     NAME = "pitch_shift"
     DOC = "shift pitch by semitones, keep duration"
-    STRETCH = True
     PARAMS = (Param("semitones", "range", [-2, 2], lo=-48, hi=48, doc="semitone range"), FAST)
 
-    def sample(self, rng, x, sr):
+    def sample(self, rng, snd):
         return {"semitones": uniform(rng, self.cfg["semitones"])}
+
+    def stretch_args(self, prm):
+        return 1.0, prm["semitones"]
 
 
 def stretch(x: np.ndarray, sr: int, rate: float = 1.0, semitones: float = 0.0, fast: bool = False) -> np.ndarray:
@@ -219,11 +252,12 @@ class Gain(AudioStep):
     DOC = "multiply by a random gain in dB"
     PARAMS = (Param("db", "range", [-6, 6], lo=-120, hi=60, doc="gain range in dB"),)
 
-    def sample(self, rng, x, sr):
+    def sample(self, rng, snd):
         return {"db": uniform(rng, self.cfg["db"])}
 
-    def apply(self, x, sr, prm):
-        return x * np.asarray(10.0 ** (prm["db"] / 20.0), dtype=x.dtype)
+    def apply(self, snd, prm):
+        x, sr = snd
+        return Sound(x * np.asarray(10.0 ** (prm["db"] / 20.0), dtype=x.dtype), sr)
 
 
 class TimeMask(AudioStep):
@@ -234,16 +268,17 @@ class TimeMask(AudioStep):
         Param("fade", "float", 0.005, lo=0, hi=1, doc="fade in/out at the span's edges in seconds (no clicks)"),
     )
 
-    def sample(self, rng, x, sr):
-        n = x.shape[0]
+    def sample(self, rng, snd):
+        n = snd.x.shape[0]
         length = int(round(uniform(rng, self.cfg["fraction"]) * n))
         start = int(rng.integers(0, n - length + 1))
         return {"start": start, "length": length}
 
-    def apply(self, x, sr, prm):
+    def apply(self, snd, prm):
+        x, sr = snd
         s, n = prm["start"], prm["length"]
         if n == 0:
-            return x
+            return snd
         env = np.zeros(n, dtype=x.dtype)
         f = min(int(self.cfg["fade"] * sr), n // 2)
         if f > 0:
@@ -251,7 +286,7 @@ class TimeMask(AudioStep):
             env[:f], env[n - f:] = ramp, ramp[::-1]
         y = x.copy()
         y[s:s + n] *= env[:, None]
-        return y
+        return Sound(y, sr)
 
 
 class PolarityInversion(AudioStep):
@@ -259,12 +294,37 @@ class PolarityInversion(AudioStep):
     DOC = "multiply by -1"
     DEFAULT_P = 0.5
 
-    def apply(self, x, sr, prm):
-        return -x
+    def apply(self, snd, prm):
+        x, sr = snd
+        return Sound(-x, sr)
 
 
 class OneOf(OneOfBase):
     """`- one_of: {steps: [...], weights: [...]}` for audio steps."""
+
+    @classmethod
+    def parse(cls, raw, where):
+        return validate_steps(raw, where)
+
+    @classmethod
+    def build(cls, name, cfg):
+        return make_step(name, cfg)
+
+
+class MixUp(MixUpDraws):
+    def apply(self, data, params: dict) -> Sound:
+        """data: (sound, partner sound at the same rate). lambda * sound + (1 - lambda) * partner,
+        the partner given the sound's channels and cropped at the drawn offset, or looped, to its
+        length."""
+        snd, partner = data
+        x, p = snd.x, partner.x
+        if p.shape[1] != x.shape[1]:
+            p = np.repeat(p.mean(axis=1, keepdims=True), x.shape[1], axis=1)
+        n = x.shape[0]
+        start = int(params["offset"] * max(p.shape[0] - n, 0)) if p.shape[0] > n else 0
+        idx = (start + np.arange(n)) % p.shape[0]
+        lam = params["lambda"]
+        return Sound((lam * x + (1.0 - lam) * p[idx].astype(x.dtype, copy=False)).astype(x.dtype, copy=False), snd.sr)
 
 
 STEPS: dict[str, type[Step]] = {
@@ -285,65 +345,56 @@ def validate_steps(raw, where: str) -> list[tuple[str, dict]]:
     return out
 
 
-def mix_audio(x: np.ndarray, sr: int, mix: dict) -> tuple[np.ndarray, dict]:
-    """lambda * x + (1 - lambda) * partner; the partner (already at x's rate) is given x's channels
-    and cropped at the drawn offset, or looped, to x's length."""
-    p = mix["audio"]
-    if p.shape[1] != x.shape[1]:
-        p = np.repeat(p.mean(axis=1, keepdims=True), x.shape[1], axis=1)
-    n = x.shape[0]
-    start = int(mix["offset"] * max(p.shape[0] - n, 0)) if p.shape[0] > n else 0
-    idx = (start + np.arange(n)) % p.shape[0]
-    lam = mix["lambda"]
-    y = (lam * x + (1.0 - lam) * p[idx].astype(x.dtype, copy=False)).astype(x.dtype, copy=False)
-    return y, {"name": "mixup", "partner": mix["partner"], "partner_label": mix["partner_label"], "lambda": lam}
-
-
 class Pipeline:
-    """Runs validated steps on a clip with a job's Generator; returns (clip, ops).
+    """Runs validated steps on a clip with a job's Generator; returns (samples, ops).
 
     Consecutive time_stretch / pitch_shift steps that fire are applied in one Signalsmith pass
-    (`fuse=False`: one pass each)."""
+    (`fuse=False`: each its own `apply`)."""
 
     def __init__(self, steps: list[tuple[str, dict]], fuse: bool = True):
         self.steps = [make_step(n, c) for n, c in steps]
         self.fuse = fuse
 
     def __call__(self, x: np.ndarray, sr: int, rng, mix: dict | None = None) -> tuple[np.ndarray, list[dict]]:
+        """`mix`: the mixup draws made while planning (transforms/mix.py), with the partner's
+        samples (at `sr`) under "audio"; None when the step does not fire for this copy."""
         ops: list[dict] = []
+        snd = Sound(x, sr)
         pending = [1.0, 0.0, False]  # rate, semitones, fast (any fused step asks for the cheaper preset)
 
-        def flush(y):
+        def flush(s: Sound) -> Sound:
             if pending[:2] != [1.0, 0.0]:
-                y = stretch(y, sr, *pending)
+                s = Sound(stretch(s.x, s.sr, *pending), s.sr)
             pending[:] = [1.0, 0.0, False]
-            return y
+            return s
 
         for st in self.steps:
             if getattr(st, "MIX", False):  # drawn while planning (transforms/mix.py)
                 if mix is not None:
-                    x = flush(x)
-                    if "skipped" in mix:
-                        ops.append({"name": mix["name"], "skipped": mix["skipped"]})
-                    else:
-                        x, op = mix_audio(x, sr, mix)
-                        ops.append(op)
+                    snd = self._mix(st, flush(snd), mix, ops)
                 continue
             st = fire(st, rng)
             if st is None:
                 continue
-            if not st.STRETCH:
-                x = flush(x)
-            prm = st.sample(rng, x, sr)
+            if not (st.STRETCH and self.fuse):
+                snd = flush(snd)
+            prm = st.sample(rng, snd)
             ops.append({"name": st.NAME, **prm})
-            if st.STRETCH:
-                if "rate" in prm:
-                    pending[0] *= prm["rate"]
-                else:
-                    pending[1] += prm["semitones"]
+            if st.STRETCH and self.fuse:
+                rate, semitones = st.stretch_args(prm)
+                pending[0] *= rate
+                pending[1] += semitones
                 pending[2] = pending[2] or st.cfg["fast"]
-                if not self.fuse:
-                    x = flush(x)
-                continue
-            x = st.apply(x, sr, prm)
-        return flush(x), ops
+            else:
+                snd = st.apply(snd, prm)
+        return flush(snd).x, ops
+
+    @staticmethod
+    def _mix(st, snd: Sound, mix: dict, ops: list) -> Sound:
+        if "skipped" in mix:
+            ops.append({"name": mix["name"], "skipped": mix["skipped"]})
+            return snd
+        prm = {k: v for k, v in mix.items() if k not in ("name", "audio")}
+        data = (snd, Sound(mix["audio"], snd.sr))
+        ops.append(st.op(prm, data))
+        return st.apply(data, prm)

@@ -1,15 +1,57 @@
-"""Parameter specs and the step base class shared by every modality.
+"""The transform contract, shared by every step of every modality, and the parameter specs.
 
-A step declares its parameters as `Param`s; the recipe is validated against them before any
-work starts, and `augcli transforms` prints them. At run time a step first *samples* its
-parameters from the job's `numpy.random.Generator` (`sample`), then applies them
-deterministically; the sampled values are what the manifest records.
+A *step* is one entry of a recipe's `transforms:` list. Each modality's steps module
+(augcli.transforms.image, .audio, .text) registers its steps by name in `STEPS` (with `ALIASES`),
+checks a recipe's list with `validate_steps` and runs it with a `Pipeline`. Every step follows
+one contract:
+
+1. Configure, once: `cfg = Step.validate(raw, where)` checks the recipe's mapping against the
+   step's `Param`s (an unknown parameter, a wrong type, a value out of range: one sentence,
+   `<where>: <value> <reason>; allowed: <what is allowed>`, see `Param.validate`) and fills in
+   the defaults; `Step(cfg)` is built once per process.
+2. Fire: the pipeline draws `rng.random() < p` (`fire`); a `one_of` then picks one of its steps,
+   which draws its own p (`resolve`).
+3. Sample: `params = step.sample(rng, context)`. Every random draw of the step is made here, from
+   the job's random stream `rng`, looking only at `context`: for images the `Size` of the image
+   the step gets, for audio the `Sound` (samples and rate), for text the parsed text and the
+   lexicon (`TextContext`). `params` is plain JSON (numbers, strings, lists, dicts; json.dumps
+   round-trips it equal), and the manifest records it as the op `{"name": NAME, **params}`. A
+   step that needs random numbers while applying (noise, a shuffle, a custom function) draws a
+   seed here and records it.
+4. Apply: `data = step.apply(data, params)` is the step's effect alone and pure: it draws
+   nothing, changes neither `data` nor `params`, and the same data and params give the same
+   bytes, so the manifest's ops replay an output. It may read the step's `cfg` (fixed since
+   step 1) and what cfg names outside the data (a noise folder, a function).
+
+The rng's type may differ per modality (numpy's Generator for images and audio; `PyRng`,
+SplitMix64 in plain Python, for text, where a Generator per text would cost more than the
+edits); steps call only what both offer: random(), integers(), choice() (text steps: no floats
+beyond random()).
+
+Optimisations the pipelines apply to steps that declare them; never a different contract, as
+every step's `apply` still gives its effect alone:
+- fusion: consecutive image steps that declare `matrix(params, w, h)` (geometric) become one
+  affine warp, those that declare `rgb_matrix(params, mean_rgb, vmax)` (colour) one colour
+  matrix; consecutive audio steps that declare `stretch_args(params)` (time_stretch,
+  pitch_shift) one Signalsmith pass. A fused result equals the chain of the steps' applies up
+  to rounding (one interpolation instead of several);
+- planes: a JPEG -> JPEG image job runs on the JPEG's YCbCr planes when every step has a
+  planar form (image/planar.py);
+- in place: a step that declares INPLACE also takes `apply(data, params, inplace=True)` and
+  may then write into `data`; the pipeline asks for it only on data it made itself.
+
+Two kinds of step resolve differently, within the same contract:
+- `one_of` (and text's `eda`) samples `{"step": i, "params": params of step i, or None when its
+  p said no}`; the pipeline resolves it first (`fire`), so the manifest records, and fusion
+  sees, the chosen step itself;
+- mixing steps (mixup, cutmix: transforms/mix.py) sample while planning, from the copy's own
+  stream, so that the class folder of a mixed copy is known before any pixel is made; their
+  data is the pair (sample, partner) and the manifest records partner, lambda and box.
 """
 from __future__ import annotations
 
 import difflib
 import math
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -97,73 +139,97 @@ class Param:
 
     # -- validation -------------------------------------------------------------------------
     def validate(self, value: Any, where: str) -> Any:
-        """Return the normalised value or raise RecipeError naming `where`, the value and what is allowed."""
+        """Return the normalised value or raise RecipeError naming `where`, the value and what is
+        allowed, in one sentence: `<where>: <value> <reason>; allowed: <what is allowed>`."""
 
         def bad(reason: str = "is not allowed"):
             raise RecipeError(f"{where}: {value!r} {reason}; allowed: {self.allowed()}")
 
-        k = self.kind
-        if k == "prob":
-            if not _is_num(value) or not 0 <= value <= 1:
-                bad("is out of range" if _is_num(value) else "has the wrong type")
-            return float(value)
-        if k in ("float", "int"):
-            if not _is_num(value) or (k == "int" and not float(value).is_integer()):
-                bad("has the wrong type")
-            self._check_bounds(value, bad)
-            return int(value) if k == "int" else float(value)
-        if k == "bool":
-            if not isinstance(value, bool):
-                bad("has the wrong type")
-            return value
-        if k == "choice":
-            if value not in self.choices:
-                bad()
-            return value
-        if k in ("range", "irange"):
-            if _is_num(value):
-                if self.center is None:
-                    lo, hi = value, value
-                else:
-                    if value < 0:
-                        bad("is negative")
-                    lo, hi = self.center - value, self.center + value
-            elif isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_num(v) for v in value):
-                lo, hi = value
-                if lo > hi:
-                    bad("has min > max")
-            else:
-                bad("has the wrong type")
-            if k == "irange" and not (float(lo).is_integer() and float(hi).is_integer()):
-                bad("has the wrong type")
-            for v in (lo, hi):
-                self._check_bounds(v, bad)
-            return [int(lo), int(hi)] if k == "irange" else [float(lo), float(hi)]
-        if k == "size":
-            if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_num(v) and v > 0 for v in value)):
-                bad("has the wrong type")
-            return [float(v) if v <= 1 else int(v) for v in value]
-        if k == "fill":
-            if value == "random" or (_is_num(value) and value >= 0):
-                return value
-            if isinstance(value, (list, tuple)) and 1 <= len(value) <= 4 and all(_is_num(v) and v >= 0 for v in value):
-                return [float(v) for v in value]
-            bad("has the wrong type")
-        if k == "str":
-            if not isinstance(value, str) or not value:
-                bad("has the wrong type")
-            return value
-        if k == "list":
-            if not isinstance(value, list):
-                bad("has the wrong type")
-            return list(value)
-        if k == "any":
-            return value
-        raise AssertionError(k)
+        check = _CHECKS.get(self.kind)
+        if check is None:
+            raise AssertionError(self.kind)
+        return check(self, value, bad)
 
     def _check_bounds(self, v, bad):
         if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
             bad("is out of range")
+
+
+def _v_prob(p: Param, value, bad):
+    if not _is_num(value) or not 0 <= value <= 1:
+        bad("is out of range" if _is_num(value) else "has the wrong type")
+    return float(value)
+
+
+def _v_number(p: Param, value, bad):
+    if not _is_num(value) or (p.kind == "int" and not float(value).is_integer()):
+        bad("has the wrong type")
+    p._check_bounds(value, bad)
+    return int(value) if p.kind == "int" else float(value)
+
+
+def _v_bool(p: Param, value, bad):
+    if not isinstance(value, bool):
+        bad("has the wrong type")
+    return value
+
+
+def _v_choice(p: Param, value, bad):
+    if value not in p.choices:
+        bad()
+    return value
+
+
+def _v_range(p: Param, value, bad):
+    if _is_num(value):
+        if p.center is None:
+            lo, hi = value, value
+        else:
+            if value < 0:
+                bad("is negative")
+            lo, hi = p.center - value, p.center + value
+    elif isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_num(v) for v in value):
+        lo, hi = value
+        if lo > hi:
+            bad("has min > max")
+    else:
+        bad("has the wrong type")
+    if p.kind == "irange" and not (float(lo).is_integer() and float(hi).is_integer()):
+        bad("has the wrong type")
+    for v in (lo, hi):
+        p._check_bounds(v, bad)
+    return [int(lo), int(hi)] if p.kind == "irange" else [float(lo), float(hi)]
+
+
+def _v_size(p: Param, value, bad):
+    if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_num(v) and v > 0 for v in value)):
+        bad("has the wrong type")
+    return [float(v) if v <= 1 else int(v) for v in value]
+
+
+def _v_fill(p: Param, value, bad):
+    if value == "random" or (_is_num(value) and value >= 0):
+        return value
+    if isinstance(value, (list, tuple)) and 1 <= len(value) <= 4 and all(_is_num(v) and v >= 0 for v in value):
+        return [float(v) for v in value]
+    bad("has the wrong type")
+
+
+def _v_str(p: Param, value, bad):
+    if not isinstance(value, str) or not value:
+        bad("has the wrong type")
+    return value
+
+
+def _v_list(p: Param, value, bad):
+    if not isinstance(value, list):
+        bad("has the wrong type")
+    return list(value)
+
+
+_CHECKS = {"prob": _v_prob, "float": _v_number, "int": _v_number, "bool": _v_bool, "choice": _v_choice,
+           "range": _v_range, "irange": _v_range, "size": _v_size, "fill": _v_fill, "str": _v_str,
+           "list": _v_list, "any": lambda p, value, bad: value}
 
 
 def _fmt(v: Any) -> str:
@@ -181,7 +247,8 @@ def suggest(word: str, options) -> str:
 
 @dataclass
 class Step:
-    """Base of all steps. Subclasses set NAME, PARAMS, DOC and implement `sample` / `apply`."""
+    """Base of all steps. Subclasses set NAME, PARAMS, DOC and implement `sample` / `apply`
+    (the contract in this module's docstring)."""
 
     cfg: dict = field(default_factory=dict)
 
@@ -189,9 +256,23 @@ class Step:
     DOC = ""
     PARAMS: tuple[Param, ...] = ()
     DEFAULT_P = 1.0
+    INPLACE = False  # True: apply() also takes inplace=True and may then write into its data
+    OPEN_PARAMS = False  # True: keys other than PARAMS are accepted (custom: the function's parameters)
 
     def __post_init__(self):
         """Subclasses prepare derived state here."""
+
+    def sample(self, rng, ctx) -> dict:
+        """Every random draw of the step, as plain JSON (the default: none)."""
+        return {}
+
+    def apply(self, data, params: dict):
+        """The step's effect alone: pure, draws nothing."""
+        raise NotImplementedError
+
+    def resolve(self, rng) -> "Step | None":
+        """The step that runs when this one fires (a one_of: its chosen step, or None)."""
+        return self
 
     @classmethod
     def all_params(cls) -> tuple[Param, ...]:
@@ -261,7 +342,8 @@ def parse_steps(raw, where: str, steps: dict, aliases: dict) -> list[tuple[str, 
 
 class OneOfBase(Step):
     """`- one_of: {steps: [...], weights: [...], p: 1}`: pick one step (by weight), then run it
-    (subject to its own p). Subclasses give `parse` (validate child steps) and `build`."""
+    (subject to its own p). Subclasses give `parse` (validate the child steps) and `build` (make
+    one), from their modality's registry."""
 
     NAME = "one_of"
     DOC = "pick one of several steps at random (optionally weighted)"
@@ -269,13 +351,12 @@ class OneOfBase(Step):
               Param("weights", "list", None, doc="relative weights, one per step (default equal)"))
 
     @classmethod
-    def parse(cls, raw, where):
-        """Child steps are validated by the module that defines the subclass (its validate_steps)."""
-        return sys.modules[cls.__module__].validate_steps(raw, where)
+    def parse(cls, raw, where) -> list[tuple[str, dict]]:
+        raise NotImplementedError
 
     @classmethod
-    def build(cls, name, cfg):
-        return sys.modules[cls.__module__].make_step(name, cfg)
+    def build(cls, name, cfg) -> Step:
+        raise NotImplementedError
 
     @classmethod
     def validate(cls, raw, where):
@@ -306,16 +387,28 @@ class OneOfBase(Step):
         w = self.cfg["weights"] or [1.0] * len(self.children)
         self.probs = [x / sum(w) for x in w]
 
-    def pick(self, rng) -> Step:
-        return self.children[int(rng.choice(len(self.children), p=self.probs))]
+    def pick(self, rng) -> int:
+        """Index of the chosen step (one draw)."""
+        return int(rng.choice(len(self.children), p=self.probs))
+
+    def resolve(self, rng) -> Step | None:
+        child = self.children[self.pick(rng)]
+        return None if rng.random() >= child.p else child.resolve(rng)
+
+    def sample(self, rng, ctx) -> dict:
+        """The same draws as `resolve` then the chosen step's `sample`."""
+        i = self.pick(rng)
+        child = self.children[i]
+        return {"step": i, "params": None if rng.random() >= child.p else child.sample(rng, ctx)}
+
+    def apply(self, data, params: dict):
+        if params["params"] is None:
+            return data
+        return self.children[params["step"]].apply(data, params["params"])
 
 
-def fire(st: Step, rng):
-    """Draw whether a step runs; a one_of resolves to its chosen child. Returns a step or None."""
+def fire(st: Step, rng) -> Step | None:
+    """Draw whether a step runs; a one_of resolves to its chosen step. Returns a step or None."""
     if rng.random() >= st.p:
         return None
-    while isinstance(st, OneOfBase):  # a preset (e.g. text's eda) may sit inside a one_of
-        st = st.pick(rng)
-        if rng.random() >= st.p:
-            return None
-    return st
+    return st.resolve(rng)

@@ -11,6 +11,11 @@ sees the majority label), and the workers make exactly the same draws.
   of sides sqrt(1 - lambda) x the image's, centred uniformly, clipped to the image, is pasted from
   the partner; lambda is then recomputed from the box's real pixel area.
 - Soft label: {source class: lambda, partner class: 1 - lambda} (one entry when equal classes).
+
+In the terms of the step contract (transforms/base.py): `sample(rng, MixContext)` makes the draws
+(while planning, from the copy's mix stream: `decide`); each modality's subclass gives
+`apply((sample, partner), params)`, pure, and `op(params, data)`, the manifest op (partner, its
+label, lambda, and CutMix's box in pixels).
 """
 from __future__ import annotations
 
@@ -24,12 +29,44 @@ PARTNER = Param("partner", "choice", "any", choices=("any", "other_class", "same
                 doc="which training samples may be mixed in")
 
 
+@dataclass(frozen=True)
+class MixContext:
+    """What a mix step samples from: the copy's source, its label and the training partners."""
+
+    source: str
+    label: object
+    partners: "Partners"
+
+
 class MixStep(Step):
     MIX = True
     GEOMETRIC = False
     COLOR = False
     STRETCH = False
     DEFAULT_P = 0.5
+
+    def sample(self, rng, ctx: MixContext) -> dict:
+        """The partner, lambda, an offset (audio: where the partner is cropped) and CutMix's box, or
+        {"skipped": why} when the split holds no partner of the asked kind."""
+        a = self.cfg["alpha"]
+        u_partner, lam, u1, u2, offset = rng.random(), float(rng.beta(a, a)), *rng.random(3)
+        partner = ctx.partners.draw(ctx.source, ctx.label, self.cfg["partner"], u_partner)
+        if partner is None:
+            return {"skipped": f"no {self.cfg['partner'].replace('_', ' ')} partner in the training split"}
+        d = {"partner": partner.source, "partner_path": partner.path, "partner_label": partner.label,
+             "lambda": round(lam, 6), "offset": round(float(offset), 6)}
+        if self.NAME == "cutmix":
+            r = math.sqrt(max(0.0, 1.0 - lam))
+            d["box"] = [round(float(u1), 6), round(float(u2), 6), round(r, 6)]
+            fx = min(1.0, u1 + r / 2) - max(0.0, u1 - r / 2)
+            fy = min(1.0, u2 + r / 2) - max(0.0, u2 - r / 2)
+            d["lambda_estimate"] = 1.0 - fx * fy  # before rounding to pixels; the worker's value is exact
+        return d
+
+    def op(self, params: dict, data) -> dict:
+        """The manifest op of a mix that `apply` made from `data` (the pair it got)."""
+        return {"name": self.NAME, "partner": params["partner"], "partner_label": params["partner_label"],
+                "lambda": params["lambda"]}
 
 
 class MixUp(MixStep):
@@ -105,7 +142,7 @@ class Partners:
 
 
 def decide(name: str, cfg: dict, copy_seed: int, position: int, source: str, label, partners: Partners) -> dict | None:
-    """The mix step's draws for one copy: None when it does not fire."""
+    """The mix step's draws for one copy (its p, then its `sample`): None when it does not fire."""
     import numpy as np
 
     from ..seeds import mix_seed
@@ -113,19 +150,7 @@ def decide(name: str, cfg: dict, copy_seed: int, position: int, source: str, lab
     rng = np.random.default_rng(mix_seed(copy_seed, position))
     if rng.random() >= cfg["p"]:
         return None
-    u_partner, lam, u1, u2, offset = rng.random(), float(rng.beta(cfg["alpha"], cfg["alpha"])), *rng.random(3)
-    partner = partners.draw(source, label, cfg["partner"], u_partner)
-    if partner is None:
-        return {"name": name, "skipped": f"no {cfg['partner'].replace('_', ' ')} partner in the training split"}
-    d = {"name": name, "partner": partner.source, "partner_path": partner.path, "partner_label": partner.label,
-         "lambda": round(lam, 6), "offset": round(float(offset), 6)}
-    if name == "cutmix":
-        r = math.sqrt(max(0.0, 1.0 - lam))
-        d["box"] = [round(float(u1), 6), round(float(u2), 6), round(r, 6)]
-        fx = min(1.0, u1 + r / 2) - max(0.0, u1 - r / 2)
-        fy = min(1.0, u2 + r / 2) - max(0.0, u2 - r / 2)
-        d["lambda_estimate"] = 1.0 - fx * fy  # before rounding to pixels; the worker's value is exact
-    return d
+    return {"name": name, **STEPS[name](cfg).sample(rng, MixContext(source, label, partners))}
 
 
 def dominant(d: dict | None, label):

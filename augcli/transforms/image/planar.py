@@ -24,8 +24,8 @@ import math
 
 import numpy as np
 
-from ..io.image import Planes, chroma_size
-from .base import fill_levels
+from ...io.image import Planes, chroma_size
+from ..base import fill_levels
 
 # JFIF: full-range BT.601. ycc = K @ rgb + (0, 128, 128)
 K = np.array([[0.299, 0.587, 0.114],
@@ -58,7 +58,7 @@ def shares(a: Planes, b: Planes) -> bool:
 
 
 def warp(p: Planes, M: np.ndarray, w: int, h: int, fill: str, fill_value, warp_plane) -> Planes:
-    """`warp_plane` is image.warp, for one array."""
+    """`warp_plane` is warp.warp, for one array."""
     v = ycc(fill_levels(fill_value)[:3])
     cw, ch = chroma_size(w, h)
     Mc = _S @ M @ _S_INV
@@ -93,7 +93,7 @@ def mean_rgb(p: Planes) -> np.ndarray:
 
 
 def noise(p: Planes, std: float, per_channel: bool, offset: int, buffer, inplace: bool) -> Planes:
-    """`buffer`: image.NOISE (int16, units of 1/UNIT sigma)."""
+    """`buffer`: pixel.NOISE (int16, units of 1/UNIT sigma)."""
     cv2 = _cv2()
     unit = buffer.UNIT
     n = buffer.get(p.y.size + 2 * p.cb.size, offset)
