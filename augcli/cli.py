@@ -77,6 +77,23 @@ def _fail(e: AugError) -> None:
     raise typer.Exit(e.code)
 
 
+def _command(modality: str | None, params: dict, positional: bool = True) -> None:
+    """Run a command whose parameters are, but for `recipe` and `quiet`, recipe options of the same
+    names (checked: a parameter that is not one is a bug, caught by tests/test_cli_options.py)."""
+    from .recipe import KEYS
+
+    o = dict(params)
+    recipe, quiet = o.pop("recipe", None), o.pop("quiet", False)
+    stray = sorted(set(o) - set(KEYS))
+    if stray:
+        raise AssertionError(f"command parameters that are not recipe options: {stray}")
+    if positional and o.get("csv") and o.get("input") and not o.get("output"):  # `augcli image --csv l.csv OUT`
+        o["input"], o["output"] = None, o["input"]
+    if modality:
+        o["modality"] = modality
+    _execute(recipe, o, quiet)
+
+
 def _execute(recipe, overrides: dict, quiet: bool) -> None:
     from . import api
     from .recipe import load_config
@@ -105,12 +122,7 @@ def image(
 
     With a CSV listing: augcli image --csv list.csv --label-column label out/images
     """
-    o = dict(locals())
-    recipe, quiet = o.pop("recipe"), o.pop("quiet")
-    if csv and input and not output:  # `augcli image --csv list.csv OUTPUT`
-        o["input"], o["output"] = None, input
-    o["modality"] = "image"
-    _execute(recipe, o, quiet)
+    _command("image", locals())
 
 
 @app.command()
@@ -127,12 +139,7 @@ def audio(
 
     Example: augcli audio sample_data/audio out/audio --copies 2 --val-split 0.2
     """
-    o = dict(locals())
-    recipe, quiet = o.pop("recipe"), o.pop("quiet")
-    if csv and input and not output:
-        o["input"], o["output"] = None, input
-    o["modality"] = "audio"
-    _execute(recipe, o, quiet)
+    _command("audio", locals())
 
 
 @app.command()
@@ -153,10 +160,7 @@ def text(
     Tables give OUTPUT/train.<ext> (originals, then augmented rows with aug_of and ops columns),
     OUTPUT/val.<ext> with --val-split, and OUTPUT/manifest.csv.
     """
-    o = dict(locals())
-    recipe, quiet = o.pop("recipe"), o.pop("quiet")
-    o["modality"] = "text"
-    _execute(recipe, o, quiet)
+    _command("text", locals())
 
 
 @app.command()
@@ -196,10 +200,7 @@ def tabular(
 
     The same command again is a no-op ("already done"); after an interruption it finishes the run.
     """
-    o = dict(locals())
-    recipe, quiet = o.pop("recipe"), o.pop("quiet")
-    o["modality"] = "tabular"
-    _execute(recipe, o, quiet)
+    _command("tabular", locals())
 
 
 @app.command()
@@ -219,9 +220,7 @@ def run(
 
     Example: augcli run examples/image.yaml --seed 7 --workers 2
     """
-    o = dict(locals())
-    recipe, quiet = o.pop("recipe"), o.pop("quiet")
-    _execute(recipe, o, quiet)
+    _command(None, locals(), positional=False)
 
 
 @app.command()

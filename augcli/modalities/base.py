@@ -71,7 +71,7 @@ class FileModality(Modality):
                 check_output(root or Path(cfg.csv).parent, Path(cfg.output))
             return items, []
         root = Path(cfg.input)
-        items, warnings = discover_folder(root, self.extensions(), follow_links=getattr(cfg, "follow_links", False))
+        items, warnings = discover_folder(root, self.extensions(), follow_links=cfg.follow_links)
         if cfg.output:
             check_output(root, Path(cfg.output))
         return items, warnings
