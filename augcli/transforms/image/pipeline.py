@@ -114,8 +114,8 @@ class Pipeline:
                 if st is None:
                     continue
                 prm = st.sample(rng, Size(img.shape[1], img.shape[0]))
-                img = st.apply(img, prm, inplace=True) if st.INPLACE and owned else st.apply(img, prm)
                 ops.append({"name": st.NAME, **prm})
+                img = st.apply(img, prm, inplace=True) if st.INPLACE and owned else st.apply(img, prm)
         return img, ops
 
     def _geometric(self, steps, img, rng, fill, ops):

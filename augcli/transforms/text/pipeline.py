@@ -88,8 +88,8 @@ class Pipeline:
             if st is None:
                 continue
             prm = st.sample(rng, TextContext(doc, self.lexicon))
-            doc = st.apply(doc, prm, inplace=True)  # the pipeline's own copy
             ops.append({"name": st.NAME, **prm})
+            doc = st.apply(doc, prm, inplace=True)  # the pipeline's own copy
         return doc.text(), ops
 
 
