@@ -26,13 +26,11 @@ from dataclasses import dataclass, field
 from .errors import OutputDiskError, UsageError, disk_message, is_disk_error
 from .io.tabular import table_format
 from .lock import OutputLock
-from .recipe import Config
 from .seeds import table_seed
-from .tabular_checks import (Columns, check_free_text, check_text_columns, columns, features, impute,  # noqa: F401
+from .tabular_checks import (Columns, check_free_text, check_text_columns, columns, features, impute,
                              missing_target, split_list, table_encoding)
 from .tabular_output import (Paths, classify, evaluate, fingerprint, output_path, print_evaluation, print_plan,
-                             remove_state, synthetic_table, table_format_or_none, write_state, write_summary,  # noqa: F401
-                             write_whole)
+                             remove_state, synthetic_table, write_state, write_summary, write_whole)
 
 METHODS = ("auto", "smote", "borderline-smote", "svm-smote", "kmeans-smote", "adasyn", "random", "smotenc",
            "smoten", "noise")
@@ -44,7 +42,7 @@ BATCH = 200_000  # synthetic rows made and written at a time (memory: one batch,
 # --------------------------------------------------------------------------------------------
 # plan
 # --------------------------------------------------------------------------------------------
-def targets(cfg: Config, counts: dict[str, int]) -> dict[str, int]:
+def targets(cfg, counts: dict[str, int]) -> dict[str, int]:
     """Wanted size of every class (>= its current size) from --strategy and --copies."""
     if not counts:
         raise UsageError(f"{cfg.input}: the table has no rows")
@@ -107,7 +105,7 @@ def parse_strategy(v):
         return v
 
 
-def resolve_method(cfg: Config, cols: Columns) -> str:
+def resolve_method(cfg, cols: Columns) -> str:
     m = cfg.method
     feats = cols.numeric + cols.categorical
     if not feats:
@@ -159,7 +157,7 @@ def _cached_nn_class():
     return CachedNearestNeighbors
 
 
-def _sampler(method: str, k: int, seed: int, strategy: dict, cfg: Config, cat_idx: list[int]):
+def _sampler(method: str, k: int, seed: int, strategy: dict, cfg, cat_idx: list[int]):
     from imblearn import over_sampling as ov
 
     nn = _cached_nn_class()(n_neighbors=k + 1, n_jobs=cfg.n_workers())
@@ -196,7 +194,7 @@ def _noise(X, n_new: int, seed: int, num_idx: list[int], spread, scale: float):
     return out
 
 
-def _imblearn_batch(m: str, k: int, seed: int, c: str, n_target: int, X, y, cfg: Config, cat_idx):
+def _imblearn_batch(m: str, k: int, seed: int, c: str, n_target: int, X, y, cfg, cat_idx):
     """New rows of class `c` from one imbalanced-learn call (its output minus the input rows)."""
     import numpy as np
 
@@ -227,7 +225,7 @@ class ClassPlan:
 @dataclass
 class Job:
     """What a run decided before touching OUTPUT."""
-    cfg: Config
+    cfg: object  # the run's Config (recipe.py)
     fmt_in: str
     fmt_out: str
     encoding: str
@@ -253,7 +251,7 @@ class Job:
         return list(range(n, n + len(self.cols.categorical)))
 
 
-def run(cfg: Config, quiet: bool = False) -> int:
+def run(cfg, quiet: bool = False) -> int:
     t0 = time.perf_counter()
     # jemalloc hands freed blocks back to the system; Arrow's default (mimalloc) keeps ~25% more
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
@@ -270,7 +268,7 @@ def run(cfg: Config, quiet: bool = False) -> int:
         raise
 
 
-def prepare(cfg: Config) -> Job:
+def prepare(cfg) -> Job:
     """Input checks and the plan (reads the target column only); writes nothing."""
     import pyarrow as pa
     import pyarrow.compute as pcmp
@@ -307,7 +305,7 @@ def prepare(cfg: Config) -> Job:
     return job
 
 
-def _plans(cfg: Config, method: str, counts: dict, want: dict, grow: dict) -> dict:
+def _plans(cfg, method: str, counts: dict, want: dict, grow: dict) -> dict:
     """Per class (largest first): its size before and after, the method and k used, a note."""
     plans = {c: ClassPlan(c, counts[c], want[c]) for c in sorted(counts, key=lambda c: (-counts[c], c))}
     k0 = cfg.k_neighbors

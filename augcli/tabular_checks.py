@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .errors import UsageError
-
-if TYPE_CHECKING:
-    from .recipe import Config
 
 
 @dataclass
@@ -31,7 +27,7 @@ def split_list(v) -> list[str]:
     return [str(x) for x in v]
 
 
-def columns(cfg: Config, schema) -> tuple[Columns, dict]:
+def columns(cfg, schema) -> tuple[Columns, dict]:
     """Roles of the columns and the types to read them with."""
     import pyarrow as pa
 
@@ -79,7 +75,7 @@ def columns(cfg: Config, schema) -> tuple[Columns, dict]:
     return cols, types
 
 
-def table_encoding(cfg: Config) -> str:
+def table_encoding(cfg) -> str:
     """--encoding for a table: one that spells ASCII as ASCII (the original records are copied
     byte for byte and split at line ends, which UTF-16/32 would not allow)."""
     from .io.tabular import is_utf8
@@ -98,7 +94,7 @@ def table_encoding(cfg: Config) -> str:
     return enc
 
 
-def check_text_columns(cfg: Config, fmt: str, schema, encoding: str) -> None:
+def check_text_columns(cfg, fmt: str, schema, encoding: str) -> None:
     """A CSV/TSV column pyarrow reads as bytes holds text that is not in the encoding: name the
     column and its first such row, and offer --encoding (not "has type binary")."""
     import pyarrow as pa
@@ -117,7 +113,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def missing_target(cfg: Config, fmt: str, ycol):
+def missing_target(cfg, fmt: str, ycol):
     """Boolean mask (numpy) of the rows whose target is missing (null, empty or only whitespace),
     or None when there are none. They stop the run, unless --drop-missing-target: then they are
     left out of the synthesis and the class counts (the output keeps them unchanged)."""
@@ -140,7 +136,7 @@ def missing_target(cfg: Config, fmt: str, ycol):
     return mask
 
 
-def check_free_text(cfg: Config, table, cols: Columns) -> None:
+def check_free_text(cfg, table, cols: Columns) -> None:
     """A text column with mostly distinct values is free text or an ID, not a category: one-hot
     encoding it would be useless (and huge). Declared categoricals are trusted."""
     import pyarrow.compute as pc
@@ -156,7 +152,7 @@ def check_free_text(cfg: Config, table, cols: Columns) -> None:
                              f"in {n} rows): exclude it (--exclude {c}) or declare it categorical (--categorical {c})")
 
 
-def features(cfg: Config, fmt: str, table, cols: Columns, sel, rows):
+def features(cfg, fmt: str, table, cols: Columns, sel, rows):
     """Feature matrix of the selected rows: numeric columns first (float, NaN for missing), then
     categorical ones (their text; None for missing). Object dtype when categoricals are present.
     `rows`: the table rows' 0-based numbers in the file. Returns (X, {column: file rows missing}).
@@ -192,7 +188,7 @@ def features(cfg: Config, fmt: str, table, cols: Columns, sel, rows):
     return X, missing
 
 
-def _infinite(cfg: Config, fmt: str, infinite: dict) -> None:
+def _infinite(cfg, fmt: str, infinite: dict) -> None:
     from .io.tabular import locate
 
     parts = [f"column {c!r} holds {_plural(len(r), 'infinite value')} ({locate(cfg.input, fmt, r[:6])})"
@@ -201,7 +197,7 @@ def _infinite(cfg: Config, fmt: str, infinite: dict) -> None:
                      f"median|most-frequent|drop to treat them as missing, or --exclude {','.join(infinite)}")
 
 
-def impute(cfg: Config, fmt: str, X, y, cols: Columns, missing: dict):
+def impute(cfg, fmt: str, X, y, cols: Columns, missing: dict):
     import numpy as np
 
     from .io.tabular import locate

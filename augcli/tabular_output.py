@@ -34,7 +34,7 @@ def table_format_or_none(path: str):
         return None
 
 
-def output_path(cfg: Config, fmt_in: str) -> tuple[Path, str]:
+def output_path(cfg, fmt_in: str) -> tuple[Path, str]:
     out = Path(cfg.output)
     # "same" keeps the input's format unless OUTPUT's own name asks for another (out.parquet)
     fmt_out = (table_format_or_none(str(out)) or fmt_in) if cfg.format in ("same", None) else cfg.format
