@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 from pathlib import Path
 
 from .io import atomic_write
@@ -18,6 +19,32 @@ from .io import atomic_write
 COLUMNS = ["path", "source", "label", "split", "augmented", "copy", "seed", "ops", "status", "error",
            "mix_source", "mix_label", "mix_lambda", "soft_label"]
 NAME = "manifest.csv"
+
+
+OPS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, reused
+SOFT_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def row_values(source: str, label, split: str, copy, seed, ops, status: str = "ok", error: str = "",
+               ops_json: str | None = None) -> list:
+    """The values of one manifest row after `path`, in COLUMNS order: the one place a row is made
+    (file jobs and text-table chunks alike). `label` None (or "") for unlabelled data, `copy` and
+    `seed` None for an original, `ops` the steps applied (None when the output failed or was
+    dropped); `ops_json` when the caller has already encoded them."""
+    ok = status == "ok"
+    if ops_json is None:
+        ops_json = OPS_JSON(ops or [])
+    m = next((op for op in ops or [] if op.get("name") in ("mixup", "cutmix") and "lambda" in op), None) if ok else None
+    if m is None:
+        mix = ["", "", "", SOFT_JSON({label: 1.0}) if label and ok else ""]
+    else:
+        from .transforms.mix import soft_label
+
+        soft = soft_label(label, m["partner_label"], m["lambda"])
+        mix = [m["partner"], "" if m["partner_label"] is None else m["partner_label"], round(m["lambda"], 6),
+               SOFT_JSON(soft) if soft else ""]
+    return [source, "" if label is None else label, split, 0 if copy is None else 1, "" if copy is None else copy,
+            "" if seed is None else seed, ops_json, status, error, *mix]
 
 
 def _clean_text(path: Path) -> tuple[str, int]:

@@ -35,7 +35,7 @@ from .executors import LocalExecutor
 from .errors import OutputDiskError, UsageError, disk_message, is_disk_error
 from .io import atomic_write
 from .io.text import RecordReader, RecordWriter, table_format
-from .manifest import COLUMNS
+from .manifest import COLUMNS, row_values
 from .outdir import MARKER, clean_temp, locked, prepare_output
 from .runner import Result, print_plan, print_summary, progress
 from .seeds import balance_seed, balance_shares, copy_seed, val_seed
@@ -213,9 +213,8 @@ def run_chunk(chunk) -> dict:
     mw = csv.writer(man, lineterminator="\n")
     kinds, ends = [], []
 
-    def mrow(kind, *fields):
-        label = fields[1]
-        mw.writerow(fields + ("", "", "", json.dumps({label: 1.0}, ensure_ascii=False) if label and kind != "d" else ""))
+    def mrow(kind, source, label, split, copy=None, seed=None, ops=None, status="ok", error="", ops_json=None):
+        mw.writerow(row_values(source, label, split, copy, seed, ops, status, error, ops_json))
         kinds.append(kind)
         ends.append(man.tell())
 
@@ -242,12 +241,12 @@ def run_chunk(chunk) -> dict:
                 orig = rec + ["", ""]
             if plan.val[g]:
                 w_val.write(orig)
-                mrow("v", source, label, "val", 0, "", "", "[]", "ok", "")
+                mrow("v", source, label, "val")
                 stats["val"] += 1
                 continue
             if not cfg.no_originals:
                 w_orig.write(orig)
-                mrow("o", source, label, "train", 0, "", "", "[]", "ok", "")
+                mrow("o", source, label, "train")
                 stats["orig"] += 1
             nc = plan.copies[g]
             if not nc:
@@ -258,7 +257,7 @@ def run_chunk(chunk) -> dict:
                 seed = copy_seed(cfg.seed, source, c)
                 new, ops, err = unique_copy(pipe, doc, text, seen, seed, cfg.max_tries)
                 if new is None:
-                    mrow("d", source, label, "train", 1, c, seed, "[]", "dropped", err)
+                    mrow("d", source, label, "train", c, seed, None, "dropped", err)
                     stats["dropped"] += 1
                     continue
                 seen.add(new)
@@ -269,7 +268,7 @@ def run_chunk(chunk) -> dict:
                     row = list(rec)
                     row[ti] = new
                     w_aug.write(row + [aug_of, ops_json])
-                mrow("a", source, label, "train", 1, c, seed, ops_json, "ok", "")
+                mrow("a", source, label, "train", c, seed, ops, ops_json=ops_json)
                 stats["aug"] += 1
     finally:
         rd.close()

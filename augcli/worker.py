@@ -6,12 +6,12 @@ stops (runner.py says so in one line); any other failure of one output is its `f
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .errors import Dropped, is_disk_error
 from .executors import quiet_worker
 from .io import atomic_write
+from .manifest import COLUMNS, row_values
 from .plan import Job, Output
 from .seeds import output_key
 
@@ -31,29 +31,12 @@ def one_line(e: BaseException) -> str:
     return msg if type(e).__name__ in plain else f"{type(e).__name__}: {msg}"
 
 
-def mix_columns(label, ops) -> dict:
-    """mix_source, mix_label, mix_lambda and soft_label (JSON class -> weight, summing to 1)."""
-    from .transforms.mix import soft_label
-
-    m = next((op for op in ops or [] if op.get("name") in ("mixup", "cutmix") and "lambda" in op), None)
-    if m is None:
-        soft = {} if label is None or ops is None else {label: 1.0}
-        return {"mix_source": "", "mix_label": "", "mix_lambda": "", "soft_label": json.dumps(soft) if soft else ""}
-    soft = soft_label(label, m["partner_label"], m["lambda"])
-    return {"mix_source": m["partner"], "mix_label": "" if m["partner_label"] is None else m["partner_label"],
-            "mix_lambda": round(m["lambda"], 6), "soft_label": json.dumps(soft, ensure_ascii=False) if soft else ""}
-
-
 def run_job(job: Job) -> list[dict]:
     out: Path = _W["out"]
     kind = _W["kind"]
-    base = {"source": job.source, "label": "" if job.label is None else job.label, "split": job.split}
-
     def row(o: Output, status="ok", ops=None, error=""):
-        return {**base, "path": o.path, "augmented": 0 if o.copy is None else 1,
-                "copy": "" if o.copy is None else o.copy, "seed": "" if o.seed is None else o.seed,
-                "ops": json.dumps(ops or [], separators=(",", ":")), "status": status, "error": error,
-                **mix_columns(job.label, ops if status == "ok" else None)}
+        return dict(zip(COLUMNS, [o.path, *row_values(job.source, job.label, job.split, o.copy, o.seed, ops,
+                                                      status, error)]))
 
     try:
         state = kind.load(job.src)
