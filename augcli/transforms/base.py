@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from itertools import accumulate
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -270,9 +271,6 @@ class Step:
         """The step's effect alone: pure, draws nothing."""
         raise NotImplementedError
 
-    def resolve(self, rng) -> "Step | None":
-        """The step that runs when this one fires (a one_of: its chosen step, or None)."""
-        return self
 
     @classmethod
     def all_params(cls) -> tuple[Param, ...]:
@@ -340,6 +338,15 @@ def parse_steps(raw, where: str, steps: dict, aliases: dict) -> list[tuple[str, 
     return out
 
 
+class Probabilities(list):
+    """A one_of's probabilities, as `p` for any rng's choice(); `cum`, their running sums, spares
+    text's PyRng from summing them on every draw (numpy's Generator reads the list)."""
+
+    def __init__(self, values):
+        super().__init__(values)
+        self.cum = list(accumulate(self))
+
+
 class OneOfBase(Step):
     """`- one_of: {steps: [...], weights: [...], p: 1}`: pick one step (by weight), then run it
     (subject to its own p). Subclasses give `parse` (validate the child steps) and `build` (make
@@ -385,15 +392,19 @@ class OneOfBase(Step):
     def __post_init__(self):
         self.children = [self.build(n, c) for n, c in self.cfg["steps"]]
         w = self.cfg["weights"] or [1.0] * len(self.children)
-        self.probs = [x / sum(w) for x in w]
+        self.probs = Probabilities(x / sum(w) for x in w)
 
     def pick(self, rng) -> int:
-        """Index of the chosen step (one draw)."""
+        """Index of the chosen step: one draw, `rng.choice(n, p=probs)` (any modality's rng)."""
         return int(rng.choice(len(self.children), p=self.probs))
 
     def resolve(self, rng) -> Step | None:
-        child = self.children[self.pick(rng)]
-        return None if rng.random() >= child.p else child.resolve(rng)
+        st = self
+        while isinstance(st, OneOfBase):  # a preset (e.g. text's eda) may sit inside a one_of
+            st = st.children[rng.choice(len(st.children), p=st.probs)]  # (pick, inlined: hot)
+            if rng.random() >= st.p:
+                return None
+        return st
 
     def sample(self, rng, ctx) -> dict:
         """The same draws as `resolve` then the chosen step's `sample`."""
@@ -411,4 +422,4 @@ def fire(st: Step, rng) -> Step | None:
     """Draw whether a step runs; a one_of resolves to its chosen step. Returns a step or None."""
     if rng.random() >= st.p:
         return None
-    return st.resolve(rng)
+    return st.resolve(rng) if isinstance(st, OneOfBase) else st

@@ -81,15 +81,16 @@ class Pipeline:
         return Doc.parse(text, self.protect)
 
     def __call__(self, text: str | Doc, rng) -> tuple[str, list[dict]]:
-        doc = (text if isinstance(text, Doc) else self.parse(text)).copy()
+        doc = (text if isinstance(text, Doc) else self.parse(text)).copy()  # the pipeline's own: edited in place
+        ctx = TextContext(doc, self._lexicon or self.lexicon)
         ops = []
         for st in self.steps:
             st = fire(st, rng)
             if st is None:
                 continue
-            prm = st.sample(rng, TextContext(doc, self.lexicon))
+            prm = st.sample(rng, ctx)
             ops.append({"name": st.NAME, **prm})
-            doc = st.apply(doc, prm, inplace=True)  # the pipeline's own copy
+            st.apply(doc, prm, inplace=True)
         return doc.text(), ops
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bisect
+from itertools import accumulate
 
 _M64 = (1 << 64) - 1
 
@@ -37,12 +38,8 @@ class PyRng:
         return min(bisect.bisect_right(cum, self.random() * cum[-1]), len(cum) - 1)
 
     def choice(self, n: int, size: int | None = None, replace: bool = True, p=None):
-        if p is not None:
-            acc, cum = 0.0, []
-            for x in p:
-                acc += float(x)
-                cum.append(acc)
-            return self.weighted(cum)
+        if p is not None:  # one draw, as numpy's Generator.choice makes (base.Probabilities: sums made once)
+            return self.weighted(getattr(p, "cum", None) or list(accumulate(map(float, p))))
         if size is None:
             return self.integers(n)
         if replace:
