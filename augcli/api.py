@@ -25,12 +25,7 @@ from .runner import Result
 def run(cfg: Config, quiet: bool = True, executor=None) -> Result:
     """Run a validated recipe (a `Recipe`/`Config`): plan, augment, write the output and manifest.
     `executor`: where the jobs run (default: a local process pool of `cfg.workers` processes)."""
-    m = modalities.resolve(cfg)
-    if executor is not None and isinstance(m, modalities.FileModality):
-        from .runner import run_files
-
-        return run_files(cfg, m, quiet, executor)
-    return m.run(cfg, quiet)
+    return modalities.resolve(cfg).run(cfg, quiet, executor)
 
 
 def augment(input: str | Path | None = None, output: str | Path | None = None, recipe: str | Path | None = None,

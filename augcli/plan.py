@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -65,47 +66,54 @@ def _mixing(cfg, modality, items: list[Item], split: dict):
     return at, Partners(train)
 
 
+def hold_out(groups: dict, fraction: float, seed: int, first_k) -> set:
+    """The stratified, seed-determined val hold-out, for files and table records alike: of each
+    class's members (in the order given), round(fraction * n) go to val, drawn from the class's
+    val seed (seeds.val_seed). `first_k(seed, n, k)`: k distinct indices below n from that seed,
+    with the modality's generator (numpy for files; SplitMix64 for tables, which keep numpy out)."""
+    held = set()
+    if fraction <= 0:
+        return held
+    for label, members in groups.items():
+        n_val = int(math.floor(fraction * len(members) + 0.5))
+        for i in first_k(val_seed(seed, label), len(members), n_val):
+            held.add(members[i])
+    return held
+
+
+def fingerprint(settings: dict) -> str:
+    """A run's identity (settings and inputs): a resumed run must have the same."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _split(items: list[Item], cfg) -> dict[str, str]:
-    """Stratified, seed-determined hold-out: round(f * n) originals of each class go to val."""
     import numpy as np
 
-    split = {it.source: "train" for it in items}
-    if cfg.val_split <= 0:
-        return split
     by_class = defaultdict(list)
     for it in items:
         by_class[it.label].append(it.source)
-    for label, sources in by_class.items():
+    for sources in by_class.values():
         sources.sort()
-        n_val = int(math.floor(cfg.val_split * len(sources) + 0.5))
-        rng = np.random.default_rng(val_seed(cfg.seed, label))
-        for i in rng.permutation(len(sources))[:n_val]:
-            split[sources[i]] = "val"
-    return split
+    val = hold_out(by_class, cfg.val_split, cfg.seed,
+                   lambda s, n, k: np.random.default_rng(s).permutation(n)[:k].tolist())
+    return {it.source: "val" if it.source in val else "train" for it in items}
 
 
-def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = None) -> Plan:
-    """Every output of the run, its path and seed, from the sorted input listing (see module doc)."""
+def _copies(items: list[Item], split: dict, cfg, warnings: list) -> dict[str, int]:
+    """Augmented copies per training source: --copies each, or balancing shares per class."""
     import numpy as np
 
-    output_ext = modality.output_ext
-    warnings = list(warnings or [])
-    ext_of = lambda it: output_ext(PurePosixPath(it.source).suffix, cfg.format)  # noqa: E731
-    items = deduplicate_names(sorted(items, key=lambda it: it.source), ext_of)
-    split = _split(items, cfg)
-    keep_orig = not cfg.no_originals
     train = defaultdict(list)
     for it in items:
         if split[it.source] == "train":
             train[it.label].append(it)
-
     n_copies: dict[str, int] = {}
     if cfg.balance and train:
         def pick(label, n, k):
             return np.random.default_rng(balance_seed(cfg.seed, label)).permutation(n)[:k].tolist()
 
         sizes = {label: len(its) for label, its in train.items()}
-        shares = balance_shares(sizes, cfg.copies, keep_orig, cfg.target_per_class, warnings, pick)
+        shares = balance_shares(sizes, cfg.copies, not cfg.no_originals, cfg.target_per_class, warnings, pick)
         for label, (base, lucky) in shares.items():
             lucky = set(lucky)
             for i, it in enumerate(train[label]):
@@ -114,7 +122,18 @@ def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = Non
         for its in train.values():
             for it in its:
                 n_copies[it.source] = cfg.copies
+    return n_copies
 
+
+def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = None) -> Plan:
+    """Every output of the run, its path and seed, from the sorted input listing (see module doc)."""
+    output_ext = modality.output_ext
+    warnings = list(warnings or [])
+    ext_of = lambda it: output_ext(PurePosixPath(it.source).suffix, cfg.format)  # noqa: E731
+    items = deduplicate_names(sorted(items, key=lambda it: it.source), ext_of)
+    split = _split(items, cfg)
+    keep_orig = not cfg.no_originals
+    n_copies = _copies(items, split, cfg, warnings)
     mix_at, partners = _mixing(cfg, modality, items, split)
     jobs, counts = [], defaultdict(lambda: {"originals": 0, "augmented": 0})
     for it in items:
@@ -153,5 +172,16 @@ def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = Non
         "inputs": [(it.source, it.label) for it in items],
     }
     finger.update(modality.fingerprint(cfg))  # e.g. image: with or without the planar JPEG codec
-    fp = hashlib.sha256(json.dumps(finger, sort_keys=True, default=str).encode()).hexdigest()
-    return Plan(jobs, dict(counts), warnings, fp)
+    return Plan(jobs, dict(counts), warnings, fingerprint(finger))
+
+
+def plan_files(cfg, modality) -> Plan:
+    """Discover a file modality's inputs and plan them (an input with none is an error, exit 2)."""
+    items, warnings = modality.discover(cfg)
+    plan = make_plan(items, cfg, modality, warnings)
+    if not items:
+        for w in plan.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        raise UsageError(f"{cfg.csv or cfg.input}: no {modality.noun} found "
+                         f"(looked for {', '.join(sorted(modality.extensions()))})")
+    return plan

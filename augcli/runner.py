@@ -1,10 +1,13 @@
-"""The one runner: a plan's jobs on an executor, with the output's lock, resume, manifest and summary.
+"""The one runner: any plan's work on an executor, with the output's lock, resume, progress and summary.
 
-`run_files(cfg, modality)`: discover and plan (plan.py), refuse or resume the output folder
-(outdir.py: lock, ownership, settings), keep the manifest's valid rows (manifest.py), send the
-jobs left to the executor (executors.py; each job runs worker.run_job), append rows as results
-come, and end with the manifest rewritten in plan order and a summary. Text tables
-(texttable.py) use the same lock, output checks, executor, progress and summary.
+`run(cfg, modality)`: the modality plans (`modality.plan(cfg)`: file jobs, plan.py, or a text
+table's chunks, texttable/), a dry run prints the plan; otherwise OUTPUT is locked and checked
+(outdir.py: one run at a time, ownership, settings), and the plan's work object says what is left
+(`resume`), what a unit of work is (`unit_fn`, run by the executor in its workers), what a
+result means (`collect`: manifest rows appended, counts) and how the output is completed
+(`finish`: the manifest in plan order; a table's parts joined). The executor (executors.py) is
+where the units run: today the local process pool; a cluster executor slots in beside it.
+A full or read-only disk stops the run with one line (exit 3), Ctrl-C with exit 130; both resume.
 """
 from __future__ import annotations
 
@@ -15,12 +18,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import OutputDiskError, UsageError, disk_message, is_disk_error
+from .errors import OutputDiskError, disk_message, is_disk_error
 from .executors import LocalExecutor
-from .manifest import Manifest
-from .outdir import clean_temp, locked, prepare_output
-from .plan import Job, Plan, make_plan
-from .worker import init_worker, run_job
+from .outdir import locked, prepare_output
 
 
 class _Silent:
@@ -40,7 +40,7 @@ def progress(total: int, unit: str, quiet: bool):
         yield bar
 
 
-def print_plan(plan: Plan, cfg, file=sys.stdout) -> None:
+def print_plan(plan, cfg, file=sys.stdout) -> None:
     n_sources = getattr(plan, "n_sources", len(plan.jobs))
     print(f"plan: {n_sources} sources -> {plan.n_outputs} outputs in {cfg.output}", file=file)
     print(f"  {'split':<6} {'class':<24} {'originals':>9} {'augmented':>9} {'total':>7}", file=file)
@@ -65,101 +65,66 @@ class Result:
         return 130 if self.interrupted else (1 if self.failed else 0)
 
 
-def run_files(cfg, modality, quiet: bool = False, executor=None) -> Result:
-    """Plan, then run a file modality's jobs on `executor` (default: the local process pool)."""
-    items, warnings = modality.discover(cfg)
-    plan = make_plan(items, cfg, modality, warnings)
+def run(cfg, modality, quiet: bool = False, executor=None) -> Result:
+    """Plan `cfg` with `modality`, then do the work left on `executor` (default: the local pool)."""
+    plan = modality.plan(cfg)
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    if not items:
-        raise UsageError(f"{cfg.csv or cfg.input}: no {modality.noun} found "
-                         f"(looked for {', '.join(sorted(modality.extensions()))})")
     if cfg.dry_run:
         print_plan(plan, cfg)
         return Result()
+    work = modality.work(cfg, plan)
     out = Path(cfg.output)
     executor = executor or LocalExecutor(cfg.n_workers())
     with locked(out):
-        res = _run_locked(cfg, plan, out, modality, executor, quiet)
+        res = _run_locked(cfg, plan, work, out, executor, quiet)
     if not quiet:
-        print_summary(res, plan, out)
+        print_summary(res, plan, out, unit=work.unit)
     elif res.failed:  # --quiet still fails loudly (a Makefile's log shows what broke)
         print_failures(res, out, file=sys.stderr)
     return res
 
 
-def _run_locked(cfg, plan: Plan, out: Path, modality, executor, quiet: bool) -> Result:
-    prepare_output(cfg, plan, modality.fingerprint(cfg))
-    clean_temp(out)
-    order = {o.path: (i, "" if o.seed is None else str(o.seed))
-             for i, o in enumerate(o for j in plan.jobs for o in j.outputs)}
-    manifest = Manifest(out, order)
+def _run_locked(cfg, plan, work, out: Path, executor, quiet: bool) -> Result:
+    res = Result()
     try:
-        done = manifest.resume()
+        prepare_output(cfg, plan, work.run_info())
+        todo = work.resume(out, res)
     except OSError as e:
         if is_disk_error(e):
-            raise OutputDiskError(disk_message(out, e, 0)) from None
+            raise OutputDiskError(disk_message(out, e, 0, work.unit)) from None
         raise
-    if manifest.damaged:
-        print(f"warning: {out / 'manifest.csv'}: {manifest.damaged} damaged or foreign rows left out; "
-              "their files are made again", file=sys.stderr)
-    todo = []
-    for job in plan.jobs:
-        left = [o for o in job.outputs if o.path not in done]
-        if left:
-            todo.append(Job(job.src, job.source, job.label, job.split, left))
-    res = Result(skipped=sum(len(j.outputs) for j in plan.jobs) - sum(len(j.outputs) for j in todo))
     t0 = time.perf_counter()
     try:
-        _execute(cfg, out, modality, executor, todo, manifest, res, quiet)
+        if todo:
+            _execute(work, executor, todo, res, quiet)
+        work.finish(out, res)
     except KeyboardInterrupt:
         res.interrupted = True
+        work.stop(out, res)
     except OSError as e:
         if not is_disk_error(e):
             raise
-        manifest.close()
         with contextlib.suppress(OSError):
-            manifest.finish()
-        raise OutputDiskError(disk_message(out, e, res.written)) from None
-    res.seconds = time.perf_counter() - t0
-    try:
-        manifest.finish()
-    except OSError as e:  # the journal, whole, stays; the next run puts it in order
-        if not is_disk_error(e):
-            raise
-        raise OutputDiskError(disk_message(out, e, res.written)) from None
+            work.stop(out, res)
+        raise OutputDiskError(disk_message(out, e, res.written, work.unit)) from None
+    finally:
+        res.seconds = time.perf_counter() - t0
     return res
 
 
-def _execute(cfg, out: Path, modality, executor, todo: list, manifest: Manifest, res: Result,
-             quiet: bool) -> None:
-    """Run the jobs left on the executor, appending their rows to the manifest as they come."""
-    n_todo = sum(len(j.outputs) for j in todo)
-    if isinstance(executor, LocalExecutor):  # no more processes than jobs
+def _execute(work, executor, todo: list, res: Result, quiet: bool) -> None:
+    """The units left, on the executor (never more local processes than units); results as they come."""
+    if isinstance(executor, LocalExecutor):
         executor = LocalExecutor(min(executor.workers, len(todo)))
-    cls = {o.path: o.cls for j in todo for o in j.outputs}  # the class folder, decided by the plan
-    manifest.open()
-    try:
-        # a few jobs per message once there are many: ~25% less parent CPU (taken from the workers)
-        chunk = max(1, min(4, len(todo) // (getattr(executor, "workers", 1) * 32)))
-        with executor.map_unordered(run_job, todo, init_worker, (cfg, str(out), modality), chunk) as results:
-            with progress(n_todo, "file", quiet) as bar:
-                for rows in results:
-                    manifest.append(rows)
-                    for r in rows:
-                        if r["status"] == "ok":
-                            res.written += 1
-                            res.per_class[(r["split"], cls[r["path"]] or "")] += 1
-                        elif r["status"] == "dropped":
-                            res.dropped += 1
-                        else:
-                            res.failed.append((r["source"], r["path"], r["error"]))
-                    bar.update(len(rows))
-    finally:
-        manifest.close()
+    chunk = work.chunksize(len(todo), getattr(executor, "workers", 1))
+    with executor.map_unordered(work.unit_fn, todo, work.init_fn, work.init_args, chunk) as results:
+        with progress(work.size(todo), work.progress_unit, quiet) as bar:
+            for r in results:
+                bar.update(work.collect(r, res))
 
 
-def print_summary(res: Result, plan: Plan, out: Path, file=sys.stdout, unit: str = "files") -> None:
+def print_summary(res: Result, plan, out: Path, file=sys.stdout, unit: str = "files") -> None:
     rate = res.written / res.seconds if res.seconds > 0 else 0.0
     state = "INTERRUPTED, run the same command again to resume" if res.interrupted else "done"
     dropped = f", {res.dropped} dropped (duplicates, see the manifest)" if res.dropped else ""

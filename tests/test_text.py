@@ -227,7 +227,7 @@ def test_interrupted_table_run_resumes_with_the_chunks_left(tmp_path):
     assert len(plan.chunks) == 5
     parts = prepare_output(cfg, plan) / ".augcli" / "parts"
     parts.mkdir()
-    texttable._init(cfg, plan, str(parts))
+    texttable.init_chunks(cfg, plan, str(parts))
     for chunk in plan.chunks[:2]:
         texttable.run_chunk(chunk)
     (parts / ".0000002.orig.augtmp123").write_bytes(b"half a row")

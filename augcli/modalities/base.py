@@ -46,8 +46,19 @@ class Modality:
         """Extra lines for `augcli transforms` (e.g. which audio formats this build reads)."""
         return ""
 
-    def run(self, cfg, quiet: bool = False):
+    def plan(self, cfg):
+        """The run's plan: outputs, counts per split and class, warnings, fingerprint."""
         raise NotImplementedError
+
+    def work(self, cfg, plan):
+        """The plan's work object for the runner (resume, unit_fn, collect, finish; see runner.py)."""
+        raise NotImplementedError
+
+    def run(self, cfg, quiet: bool = False, executor=None):
+        """Plan and run through the one runner (a modality that writes a whole table overrides this)."""
+        from ..runner import run
+
+        return run(cfg, self, quiet, executor)
 
 
 class FileModality(Modality):
@@ -84,10 +95,15 @@ class FileModality(Modality):
         """Once in every worker process, before its first job."""
 
     def worker(self, cfg):
-        """The object a worker uses: load(src), original(...), augment(...) (see runner/worker.py)."""
+        """The object a worker uses: load(src), original(...), augment(...) (see worker.py)."""
         raise NotImplementedError
 
-    def run(self, cfg, quiet: bool = False):
-        from ..runner import run_files
+    def plan(self, cfg):
+        from ..plan import plan_files
 
-        return run_files(cfg, self, quiet)
+        return plan_files(cfg, self)
+
+    def work(self, cfg, plan):
+        from ..filework import FileWork
+
+        return FileWork(cfg, plan, self)

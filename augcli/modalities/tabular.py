@@ -41,7 +41,8 @@ class TabularModality(Modality):
                          + (f"  - {p.doc}" if p.doc and p.kind != "any" else ""))
         return lines
 
-    def run(self, cfg, quiet: bool = False):
+    def run(self, cfg, quiet: bool = False, executor=None):
+        """A whole table, in this process (imbalanced-learn's neighbour searches use all cores)."""
         from .. import tabular
         from ..runner import Result
 

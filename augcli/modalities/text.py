@@ -21,10 +21,15 @@ class TextTableModality(Modality):
     def accepts(self, cfg) -> bool:
         return bool(cfg.input) and not cfg.csv and Path(cfg.input).is_file()
 
-    def run(self, cfg, quiet: bool = False):
-        from .. import texttable
+    def plan(self, cfg):
+        from ..texttable import plan_table
 
-        return texttable.run(cfg, quiet)
+        return plan_table(cfg)
+
+    def work(self, cfg, plan):
+        from ..texttable import TableWork
+
+        return TableWork(cfg, plan)
 
 
 class TextFolderModality(FileModality):
