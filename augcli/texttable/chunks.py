@@ -28,29 +28,37 @@ def init_chunks(cfg, plan: TablePlan, parts: str) -> None:
               pipeline=Pipeline(cfg.transforms, cfg.protect, cfg.lexicon, cfg.lexicon_mode))
 
 
-def run_chunk(chunk) -> dict:
-    from ..transforms.text import OPS_JSON, unique_copy
+class _Parts:
+    """One chunk's outputs as they are made: rows per part file, manifest rows without their path
+    (known only when the parts are joined), their kinds (o/a/v/d) and ends, and the counts."""
 
-    cfg = _T["cfg"]
-    plan: TablePlan = _T["plan"]
-    pipe = _T["pipeline"]
+    def __init__(self, fmt: str, cols: list):
+        self.orig, self.aug, self.val = (RecordWriter(fmt, cols) for _ in range(3))
+        self.man = io.StringIO()
+        self.mw = csv.writer(self.man, lineterminator="\n")
+        self.kinds, self.ends, self.stats = [], [], Counter()
+
+    def row(self, kind, source, label, split, copy=None, seed=None, ops=None, status="ok", error="", ops_json=None):
+        self.mw.writerow(row_values(source, label, split, copy, seed, ops, status, error, ops_json))
+        self.kinds.append(kind)
+        self.ends.append(self.man.tell())
+
+    def save(self, parts: Path, idx: int) -> None:
+        for suffix, w in (("orig", self.orig), ("aug", self.aug), ("val", self.val)):
+            atomic_write(parts / f"{idx:07d}.{suffix}", w.take())
+        atomic_write(parts / f"{idx:07d}.manifest", self.man.getvalue().encode("utf-8"))
+        marker = {**self.stats, "kinds": "".join(self.kinds), "ends": self.ends}
+        atomic_write(parts / f"{idx:07d}.json", json.dumps(marker).encode())  # the chunk is done
+
+
+def run_chunk(chunk) -> dict:
+    cfg, plan = _T["cfg"], _T["plan"]
     idx, offset, line, first, n = chunk
     fmt, header = plan.fmt, plan.header
-    cols = header + list(ADDED)
-    w_orig, w_aug, w_val = (RecordWriter(fmt, cols) for _ in range(3))
-    man = io.StringIO()  # manifest rows without their path (known only when the parts are joined)
-    mw = csv.writer(man, lineterminator="\n")
-    kinds, ends = [], []
-
-    def mrow(kind, source, label, split, copy=None, seed=None, ops=None, status="ok", error="", ops_json=None):
-        mw.writerow(row_values(source, label, split, copy, seed, ops, status, error, ops_json))
-        kinds.append(kind)
-        ends.append(man.tell())
-
+    out = _Parts(fmt, header + list(ADDED))
     ti = header.index(cfg.text_column) if fmt != "jsonl" else None
     ii = header.index(cfg.id_column) if fmt != "jsonl" and cfg.id_column else None
     name = Path(cfg.input).name
-    stats = Counter()
     rd = RecordReader(cfg.input, fmt, cfg.encoding, offset, line)
     try:
         for k, (_, _, rec) in enumerate(rd.records()):
@@ -69,42 +77,43 @@ def run_chunk(chunk) -> dict:
                 aug_of = rec[ii] if ii is not None else g
                 orig = rec + ["", ""]
             if plan.val[g]:
-                w_val.write(orig)
-                mrow("v", source, label, "val")
-                stats["val"] += 1
+                out.val.write(orig)
+                out.row("v", source, label, "val")
+                out.stats["val"] += 1
                 continue
             if not cfg.no_originals:
-                w_orig.write(orig)
-                mrow("o", source, label, "train")
-                stats["orig"] += 1
-            nc = plan.copies[g]
-            if not nc:
-                continue
-            doc = pipe.parse(text)
-            seen: set = set()
-            for c in range(nc):
-                seed = copy_seed(cfg.seed, source, c)
-                new, ops, err = unique_copy(pipe, doc, text, seen, seed, cfg.max_tries)
-                if new is None:
-                    mrow("d", source, label, "train", c, seed, None, "dropped", err)
-                    stats["dropped"] += 1
-                    continue
-                seen.add(new)
-                ops_json = OPS_JSON(ops)
-                if fmt == "jsonl":
-                    w_aug.write({**rec, cfg.text_column: new, "aug_of": aug_of, "ops": ops})
-                else:
-                    row = list(rec)
-                    row[ti] = new
-                    w_aug.write(row + [aug_of, ops_json])
-                mrow("a", source, label, "train", c, seed, ops, ops_json=ops_json)
-                stats["aug"] += 1
+                out.orig.write(orig)
+                out.row("o", source, label, "train")
+                out.stats["orig"] += 1
+            if plan.copies[g]:
+                _copies(out, cfg, rec, text, ti, aug_of, source, label, plan.copies[g])
     finally:
         rd.close()
-    parts = _T["parts"]
-    for suffix, w in (("orig", w_orig), ("aug", w_aug), ("val", w_val)):
-        atomic_write(parts / f"{idx:07d}.{suffix}", w.take())
-    atomic_write(parts / f"{idx:07d}.manifest", man.getvalue().encode("utf-8"))
-    marker = {**stats, "kinds": "".join(kinds), "ends": ends}
-    atomic_write(parts / f"{idx:07d}.json", json.dumps(marker).encode())  # the chunk is done
-    return {"idx": idx, **stats}
+    out.save(_T["parts"], idx)
+    return {"idx": idx, **out.stats}
+
+
+def _copies(out: _Parts, cfg, rec, text: str, ti, aug_of, source: str, label: str, nc: int) -> None:
+    """A record's augmented copies (each unlike the text and its siblings, or dropped)."""
+    from ..transforms.text import OPS_JSON, unique_copy
+
+    pipe = _T["pipeline"]
+    doc = pipe.parse(text)
+    seen: set = set()
+    for c in range(nc):
+        seed = copy_seed(cfg.seed, source, c)
+        new, ops, err = unique_copy(pipe, doc, text, seen, seed, cfg.max_tries)
+        if new is None:
+            out.row("d", source, label, "train", c, seed, None, "dropped", err)
+            out.stats["dropped"] += 1
+            continue
+        seen.add(new)
+        ops_json = OPS_JSON(ops)
+        if ti is None:
+            out.aug.write({**rec, cfg.text_column: new, "aug_of": aug_of, "ops": ops})
+        else:
+            row = list(rec)
+            row[ti] = new
+            out.aug.write(row + [aug_of, ops_json])
+        out.row("a", source, label, "train", c, seed, ops, ops_json=ops_json)
+        out.stats["aug"] += 1
