@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 
 from .errors import UsageError
@@ -54,6 +55,15 @@ class OutputLock:
         return UsageError(f"{self.output} is being written by another augcli run ({who}); wait for it or "
                           f"remove {self.path} if it is gone")
 
+    def _holder(self) -> dict:
+        """The holder's pid and host; it writes them just after taking the lock, so wait a moment."""
+        for _ in range(40):
+            holder = _read(self.path)
+            if holder.get("pid"):
+                return holder
+            time.sleep(0.025)
+        return holder
+
     def _say_stale(self, holder: dict) -> None:
         if holder.get("pid"):
             print(f"warning: {self.output}: taking over the lock of an augcli run that is no longer running "
@@ -70,7 +80,7 @@ class OutputLock:
                 except OSError as e:
                     os.close(fd)
                     if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                        raise self._busy(_read(self.path)) from None
+                        raise self._busy(self._holder()) from None
                     break  # flock not supported here: fall back to O_EXCL below
                 try:  # the holder may have removed the file between our open and our flock
                     same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
