@@ -23,10 +23,9 @@ one contract:
    bytes, so the manifest's ops replay an output. It may read the step's `cfg` (fixed since
    step 1) and what cfg names outside the data (a noise folder, a function).
 
-The rng's type may differ per modality (numpy's Generator for images and audio; `PyRng`,
-SplitMix64 in plain Python, for text, where a Generator per text would cost more than the
-edits); steps call only what both offer: random(), integers(), choice() (text steps: no floats
-beyond random()).
+The rng's type may differ per modality: numpy's Generator for images and audio; `PyRng`,
+SplitMix64 in plain Python, for text, where a Generator per text would cost more than the edits.
+What the shared code draws works with both: random() for p, choice(n, p=...) for a one_of.
 
 Optimisations the pipelines apply to steps that declare them; never a different contract, as
 every step's `apply` still gives its effect alone:
@@ -34,7 +33,7 @@ every step's `apply` still gives its effect alone:
   affine warp, those that declare `rgb_matrix(params, mean_rgb, vmax)` (colour) one colour
   matrix; consecutive audio steps that declare `stretch_args(params)` (time_stretch,
   pitch_shift) one Signalsmith pass. A fused result equals the chain of the steps' applies up
-  to rounding (one interpolation instead of several);
+  to rounding and clipping between steps (one interpolation instead of several);
 - planes: a JPEG -> JPEG image job runs on the JPEG's YCbCr planes when every step has a
   planar form (image/planar.py);
 - in place: a step that declares INPLACE also takes `apply(data, params, inplace=True)` and
@@ -47,13 +46,15 @@ Two kinds of step resolve differently, within the same contract:
 - mixing steps (mixup, cutmix: transforms/mix.py) sample while planning, from the copy's own
   stream, so that the class folder of a mixed copy is known before any pixel is made; their
   data is the pair (sample, partner) and the manifest records partner, lambda and box.
+
+tests/test_transform_contract.py checks all of this for every registered step of every modality.
 """
 from __future__ import annotations
 
 import difflib
 import math
-from itertools import accumulate
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Sequence
 
 from ..errors import RecipeError

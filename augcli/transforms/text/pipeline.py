@@ -70,6 +70,7 @@ class Pipeline:
         self.protect = re.compile("|".join(f"(?:{p})" for p in protect)) if protect else None
         self._lex_args = (lexicon, lexicon_mode)
         self._lexicon = None
+        self._ctx: TextContext | None = None  # reused from text to text
 
     @property
     def lexicon(self):
@@ -82,7 +83,8 @@ class Pipeline:
 
     def __call__(self, text: str | Doc, rng) -> tuple[str, list[dict]]:
         doc = (text if isinstance(text, Doc) else self.parse(text)).copy()  # the pipeline's own: edited in place
-        ctx = TextContext(doc, self._lexicon or self.lexicon)
+        ctx = self._ctx or TextContext(None, self.lexicon)
+        self._ctx, ctx.doc = ctx, doc
         ops = []
         for st in self.steps:
             st = fire(st, rng)

@@ -7,6 +7,8 @@ n = max(1, int(alpha * words)).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ...errors import RecipeError
 from ..base import Param, Step
 from .doc import _SENT, Doc, TextContext, _core, recase
@@ -254,10 +256,11 @@ class SentenceShuffle(TextStep):
         doc.protected = [p.get(w, False) for w in new.words]
 
 
-def _sentences(text: str) -> tuple[str, list[str], list[str], str]:
+@lru_cache(maxsize=256)  # sample and edit split the same text
+def _sentences(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...], str]:
     """(leading whitespace, sentences, the whitespace between them, trailing whitespace)."""
     parts = _SENT.split(text.strip())
-    return text[:len(text) - len(text.lstrip())], parts[0::2], parts[1::2], text[len(text.rstrip()):]
+    return text[:len(text) - len(text.lstrip())], tuple(parts[0::2]), tuple(parts[1::2]), text[len(text.rstrip()):]
 
 
 class CharNoise(TextStep):
