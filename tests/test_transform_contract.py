@@ -8,7 +8,8 @@ parameter has no fixture below, or a modality with no kit, fails loudly. For eve
   pipeline's output bytes, and `apply` is pure (same bytes twice; data and params untouched);
 - with p=0 it never fires, with p=1 it always does (through the pipeline, ops as recorded);
 - bad parameters (unknown, wrong type, out of range) give the one error sentence
-  `<where>: <value> <reason>; allowed: ...`.
+  `<where>: <value> <reason>; allowed: ...`;
+- and, for image steps with a form on a JPEG's YCbCr planes, the replay holds on planes too.
 """
 from __future__ import annotations
 
@@ -343,3 +344,29 @@ def test_bad_parameters_give_the_uniform_sentence(mod, name):
             msg = refused({**good, p.name: value})
             why = re.escape(reason) if reason else "(has the wrong type|is not allowed)"
             assert re.fullmatch(rf"{re.escape(where)}\.{p.name}: {re.escape(repr(value))} {why}; allowed: .+", msg), msg
+
+
+@pytest.mark.parametrize("name", list(importlib.import_module("augcli.transforms.image").STEPS))
+def test_on_jpeg_planes_apply_replays_the_pipeline_too(name):
+    """The planar path (JPEG -> JPEG on YCbCr planes) is an optimisation of the same contract."""
+    import cv2
+
+    from augcli.io.image import decode_planes, planar_available
+
+    m = importlib.import_module("augcli.transforms.image")
+    raw = {**fixture_cfg(m.__name__, name), "p": 1}
+    pipe = m.Pipeline(m.validate_steps([{name: raw}], "transforms"))
+    if not (pipe.planar and planar_available()):
+        pytest.skip("no planar form" if not pipe.planar else "augcli._planes not built")
+    step = m.make_step(*m.validate_steps([{name: raw}], "t")[0])
+    planes = decode_planes(cv2.imencode(".jpg", photo(48, 64, seed=4))[1].tobytes())
+
+    def planes_bytes(p):
+        return tuple(a.tobytes() for a in (p.y, p.cb, p.cr))
+
+    before = planes_bytes(planes)
+    for seed in SEEDS:
+        out, ops = pipe(planes, np.random.default_rng(seed))
+        params = roundtrip({k: v for k, v in ops[0].items() if k != "name"})
+        assert planes_bytes(made_by(step, ops[0]["name"]).apply(planes, params)) == planes_bytes(out), (name, seed)
+        assert planes_bytes(planes) == before
