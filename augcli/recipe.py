@@ -40,7 +40,7 @@ OPTIONS: dict[str, Param] = {p.name: p for p in (
           doc="audio: samples beyond full scale in integer/lossy output are limited, the clip normalised, or an error"),
     Param("text_column", "str", "text", doc="text: the column (or JSONL key) holding the text"),
     Param("id_column", "str", None, doc="text: column whose value goes into aug_of (default: the row index)"),
-    Param("encoding", "str", "utf-8", doc="text: input encoding"),
+    Param("encoding", "str", "utf-8", doc="text and tabular: the input's encoding"),
     Param("protect", "list", [], doc="text: regexes of tokens never altered (numbers, URLs, e-mails, @mentions always are)"),
     Param("lexicon", "str", None, doc="text: a TSV of word<TAB>synonym, synonym, ... "),
     Param("lexicon_mode", "choice", "extend", choices=("extend", "replace"), doc="text: the user lexicon extends or replaces WordNet"),

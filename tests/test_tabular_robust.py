@@ -21,8 +21,8 @@ from conftest import ROOT, run_cli
 from augcli.lock import OutputLock
 
 LOCK_MSG = re.compile(r"is being written by another augcli run \(pid \d+ on \S+\); wait for it or remove \S+ if it is gone")
-# a loser that reads the lock file between the holder's flock and its write of pid and host (lock.py) says "pid ?"
-RACE_MSG = re.compile(r"is being written by another augcli run \(pid (\d+|\?) on \S+\); wait for it or remove \S+ "
+# a loser names the holder's pid and host (lock.py waits for the holder to write them)
+RACE_MSG = re.compile(r"is being written by another augcli run \(pid (\d+) on \S+\); wait for it or remove \S+ "
                       r"if it is gone")
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from .base import Modality
 
-OPTIONS = ("method", "strategy", "k_neighbors", "categorical", "exclude", "impute", "shrinkage",
-           "noise_scale", "flag_column", "no_flag", "evaluate")
+OPTIONS = ("target", "method", "strategy", "k_neighbors", "categorical", "exclude", "impute", "drop_missing_target",
+           "shrinkage", "noise_scale", "flag_column", "no_flag", "evaluate", "encoding", "format", "force_overwrite")
 
 
 class TabularModality(Modality):
@@ -37,8 +37,11 @@ class TabularModality(Modality):
         lines = ["tabular has no per-sample transforms; it oversamples whole tables. Its options:"]
         for name in OPTIONS:
             p = specs[name]
-            lines.append(f"    {name:<12} default {p.describe_default():<14} {p.allowed()}"
-                         + (f"  - {p.doc}" if p.doc and p.kind != "any" else ""))
+            allowed, doc = p.allowed(), p.doc
+            if name == "format":
+                allowed, doc = "one of " + ", ".join(self.formats), "output table format (same: OUTPUT's extension)"
+            lines.append(f"    {name:<19} default {p.describe_default():<12} {allowed}"
+                         + (f"  - {doc}" if doc and p.kind != "any" else ""))
         return lines
 
     def run(self, cfg, quiet: bool = False, executor=None):
