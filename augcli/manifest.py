@@ -34,7 +34,7 @@ def row_values(source: str, label, split: str, copy, seed, ops, status: str = "o
     ok = status == "ok"
     if ops_json is None:
         ops_json = OPS_JSON(ops or [])
-    m = next((op for op in ops or [] if op.get("name") in ("mixup", "cutmix") and "lambda" in op), None) if ok else None
+    m = next((op for op in ops or [] if "lambda" in op and "partner" in op), None) if ok else None  # a mix op
     if m is None:
         mix = ["", "", "", SOFT_JSON({label: 1.0}) if label and ok else ""]
     else:

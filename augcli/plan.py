@@ -57,9 +57,9 @@ def _mixing(cfg, modality, items: list[Item], split: dict):
     """The position of the recipe's mix step and the training partners (None, None without)."""
     if not modality.mixing:
         return None, None
-    from .transforms.mix import Candidate, Partners
+    from .transforms.mix import MIX_NAMES, Candidate, Partners, mix_positions
 
-    at = next((i for i, (n, _) in enumerate(cfg.transforms) if n in ("mixup", "cutmix")), None)
+    at = mix_positions(cfg.transforms, "transforms", MIX_NAMES)  # validated with the recipe: no error here
     if at is None:
         return None, None
     train = [Candidate(it.path, it.source, it.label) for it in items if split[it.source] == "train"]

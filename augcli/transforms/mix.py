@@ -82,16 +82,19 @@ class CutMix(MixStep):
               PARTNER)
 
 
+MIX_NAMES = ("mixup", "cutmix")  # the steps that mix two sources (drawn while planning)
+
+
 def mix_positions(steps: list[tuple[str, dict]], where: str, allowed: tuple[str, ...]) -> int | None:
     """Index of the (single, top-level) mix step, or None; errors for mix steps where not allowed."""
     found = None
     for i, (name, cfg) in enumerate(steps):
         if name == "one_of":
             for child, _ in cfg["steps"]:
-                if child in ("mixup", "cutmix"):
+                if child in MIX_NAMES:
                     raise RecipeError(f"{where}[{i}]: {child} inside one_of is not allowed; allowed: {child} as a "
                                       "step of its own (with its own p)")
-        if name in ("mixup", "cutmix"):
+        if name in MIX_NAMES:
             if name not in allowed:
                 raise RecipeError(f"{where}[{i}]: {name} is not available here; allowed: {', '.join(allowed)}")
             if found is not None:

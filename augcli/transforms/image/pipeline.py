@@ -12,7 +12,7 @@ import numpy as np
 
 from ...io.image import Planes
 from ..base import OneOfBase, Step, fire, parse_steps
-from ..mix import mix_positions
+from ..mix import MIX_NAMES, mix_positions
 from .colour import (Brightness, ChannelShift, ColorJitter, ColorStep, Contrast, Grayscale, Hue, Saturation,
                      apply_color_matrix, apply_rgb, compose, mean_rgb)
 from .common import Size, maxval
@@ -67,7 +67,7 @@ def make_step(name: str, cfg: dict) -> Step:
 def validate_steps(raw, where: str) -> list[tuple[str, dict]]:
     """Validate a YAML list of image steps. Returns [(name, cfg)]."""
     out = parse_steps(raw, where, STEPS, ALIASES)
-    mix_positions(out, where, ("mixup", "cutmix"))
+    mix_positions(out, where, MIX_NAMES)
     Pipeline(out)  # checks that fused groups agree on their fill
     return out
 
