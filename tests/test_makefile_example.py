@@ -49,3 +49,10 @@ def test_makefile_builds_once_rebuilds_on_change_and_stops_on_failure(tmp_path):
     (tmp_path / "data" / "a" / "broken.jpg").unlink()
     p = make(tmp_path, env)
     assert p.returncode == 0, p.stdout + p.stderr
+
+    time.sleep(0.05)
+    (tmp_path / "data" / "b" / "img001.jpg").unlink()  # removed from a class folder: rebuilt without it
+    p = make(tmp_path, env)
+    assert p.returncode == 0 and "augcli run" in p.stdout, p.stdout + p.stderr
+    assert not list((tmp_path / "out" / "aug").rglob("img001*.jpg")) or all(
+        "/a/" in str(q) for q in (tmp_path / "out" / "aug").rglob("img001*.jpg"))

@@ -54,3 +54,15 @@ def test_the_readme_commands_work_in_order_after_make_demo(tmp_path):
             failures.append(f"augcli {shlex.join(args)} -> exit {p.returncode}: {p.stderr.strip()[-400:]}")
     print("\n".join(f"{s:6.1f} s  augcli {c}" for s, c in times))
     assert not failures, "\n".join(failures)
+
+
+def test_the_readme_python_api_example_runs(tmp_path):
+    """The README's Python API example (the ```python block that calls augcli.augment) runs as shown."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    code = next(b for b in blocks if "augcli.augment(" in b)
+    for name in ("sample_data", "examples"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), MPLBACKEND="Agg")
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert (tmp_path / "out" / "try" / "api" / "manifest.csv").is_file()
