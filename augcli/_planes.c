@@ -3,7 +3,7 @@
  *
  * Decoding to planes skips chroma upsampling and the YCbCr->BGR conversion; encoding from
  * planes skips the BGR->YCbCr conversion and chroma downsampling. The image pipeline uses it
- * for JPEG -> JPEG jobs whose steps can all run on planes (see transforms/planar.py).
+ * for JPEG -> JPEG jobs whose steps can all run on planes (see transforms/image/planar.py).
  * Optional: when this module cannot be built, augcli uses OpenCV alone.
  *
  *   decode(data) -> (width, height, y, y_stride, cb, cr, c_stride, h_div, v_div) or None

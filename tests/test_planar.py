@@ -1,4 +1,4 @@
-"""JPEG -> JPEG jobs on YCbCr 4:2:0 planes (augcli._planes + transforms/planar.py): same sampled
+"""JPEG -> JPEG jobs on YCbCr 4:2:0 planes (augcli._planes + transforms/image/planar.py): same sampled
 parameters as the BGR path, pixels within JPEG noise of it, and every other kind of file on
 the BGR path."""
 import csv

@@ -22,7 +22,7 @@ def chroma_size(w: int, h: int) -> tuple[int, int]:
 
 class Planes:
     """A JPEG's own YCbCr 4:2:0 samples: `y` (h x w), `cb` and `cr` (ceil(h/2) x ceil(w/2)),
-    full range as JFIF defines them. Steps that can run on planes do (transforms/planar.py),
+    full range as JFIF defines them. Steps that can run on planes do (transforms/image/planar.py),
     which saves the colour conversions and chroma resampling at both ends of a JPEG -> JPEG job.
     `shape`, `ndim` and `dtype` read like those of the 8-bit BGR array the planes stand for."""
 
