@@ -1,7 +1,10 @@
+import contextlib
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import cv2
@@ -53,3 +56,27 @@ def tree_hashes(root: Path) -> dict:
 @pytest.fixture
 def dataset(tmp_path):
     return make_dataset(tmp_path / "in", {"cat": 6, "dog": 3})
+
+
+def popen(*args):
+    """`augcli ARGS` started in the background (pipes for stdout and stderr)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, "-m", "augcli", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+@contextlib.contextmanager
+def tmpfs(size: str):
+    """A small tmpfs of `size` (e.g. "600k") for disk-full tests; None where one cannot be mounted."""
+    mnt = Path(f"/tmp/augcli-test-{uuid.uuid4().hex[:8]}")
+    mnt.mkdir()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True)
+    if p.returncode != 0:
+        mnt.rmdir()
+        yield None
+        return
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+        shutil.rmtree(mnt, ignore_errors=True)

@@ -1,7 +1,6 @@
 """Issue 13, tables: two runs into one OUTPUT, blank targets, --overwrite of a foreign file,
 resuming after a kill, infinite values, a full or read-only disk, non-UTF-8 text, the help.
 Each test reproduces a failure of the code before the fix."""
-import contextlib
 import csv
 import json
 import os
@@ -9,14 +8,12 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, popen, run_cli, tmpfs
 
 from augcli.lock import OutputLock
 
@@ -24,12 +21,6 @@ LOCK_MSG = re.compile(r"is being written by another augcli run \(pid \d+ on \S+\
 # a loser names the holder's pid and host (lock.py waits for the holder to write them)
 RACE_MSG = re.compile(r"is being written by another augcli run \(pid (\d+) on \S+\); wait for it or remove \S+ "
                       r"if it is gone")
-
-
-def popen(*args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen([sys.executable, "-m", "augcli", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
 
 
 def table(path: Path, n_major=120, n_minor=15, seed=0, cat=None, encoding="utf-8"):
@@ -246,22 +237,6 @@ def test_infinite_values_stop_the_run_naming_column_count_and_lines(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # 6. a full or read-only disk: one line, exit 3, the previous table intact
 # ---------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def tmpfs(size: str):
-    mnt = Path(f"/tmp/augcli-tab-{uuid.uuid4().hex[:8]}")
-    mnt.mkdir()
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True)
-    if p.returncode != 0:
-        mnt.rmdir()
-        yield None
-        return
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-        shutil.rmtree(mnt, ignore_errors=True)
-
-
 def one_error_line(p) -> str:
     assert "Traceback" not in p.stderr, p.stderr
     err = [ln for ln in p.stderr.splitlines() if ln.startswith("augcli: error")]
