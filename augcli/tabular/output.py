@@ -20,9 +20,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
-from .io import TMP_MARK, atomic_write
-from .io.tabular import EXT, table_format
+from ..errors import UsageError
+from ..io import TMP_MARK, atomic_write
+from ..io.tabular import EXT, table_format
 
 WRITTEN_BY = "augcli"
 
@@ -216,7 +216,7 @@ def write_whole(cfg, fmt_in: str, fmt_out: str, types, parts: list, tmp: Path, e
     import numpy as np
     import pyarrow as pa
 
-    from .io import tabular as tio
+    from ..io import tabular as tio
 
     orig = tio.read(cfg.input, fmt_in, types if fmt_in != "parquet" else {}, encoding=encoding)
     flag = None if cfg.no_flag else cfg.flag_column

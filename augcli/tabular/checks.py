@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 @dataclass
@@ -78,7 +78,7 @@ def columns(cfg, schema) -> tuple[Columns, dict]:
 def table_encoding(cfg) -> str:
     """--encoding for a table: one that spells ASCII as ASCII (the original records are copied
     byte for byte and split at line ends, which UTF-16/32 would not allow)."""
-    from .io.tabular import is_utf8
+    from ..io.tabular import is_utf8
 
     enc = cfg.encoding or "utf-8"
     if is_utf8(enc):
@@ -99,7 +99,7 @@ def check_text_columns(cfg, fmt: str, schema, encoding: str) -> None:
     column and its first such row, and offer --encoding (not "has type binary")."""
     import pyarrow as pa
 
-    from .io.tabular import not_text
+    from ..io.tabular import not_text
 
     if fmt == "parquet":
         return
@@ -120,7 +120,7 @@ def missing_target(cfg, fmt: str, ycol):
     import numpy as np
     import pyarrow.compute as pc
 
-    from .io.tabular import blank, locate
+    from ..io.tabular import blank, locate
 
     mask = blank(ycol)
     n = int(pc.sum(mask).as_py() or 0)
@@ -189,7 +189,7 @@ def features(cfg, fmt: str, table, cols: Columns, sel, rows):
 
 
 def _infinite(cfg, fmt: str, infinite: dict) -> None:
-    from .io.tabular import locate
+    from ..io.tabular import locate
 
     parts = [f"column {c!r} holds {_plural(len(r), 'infinite value')} ({locate(cfg.input, fmt, r[:6])})"
              for c, r in infinite.items()]
@@ -200,7 +200,7 @@ def _infinite(cfg, fmt: str, infinite: dict) -> None:
 def impute(cfg, fmt: str, X, y, cols: Columns, missing: dict):
     import numpy as np
 
-    from .io.tabular import locate
+    from ..io.tabular import locate
 
     if not missing:
         return X, y

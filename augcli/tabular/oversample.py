@@ -14,7 +14,7 @@ It works on the whole table, not per file:
    flag column) and the synthetic rows appended, formatted by pyarrow's C++ writer; Parquet is
    rewritten whole. A summary (counts before/after, method and parameters per class, columns,
    seed) is printed and written to OUTPUT.summary.json. A finished run is a no-op, an
-   interrupted one is finished (tabular_output.py). Input checks: tabular_checks.py.
+   interrupted one is finished (output.py). Input checks: checks.py.
 """
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from .errors import OutputDiskError, UsageError, disk_message, is_disk_error
-from .io.tabular import table_format
-from .lock import OutputLock
-from .seeds import table_seed
-from .tabular_checks import (Columns, check_free_text, check_text_columns, columns, features, impute,
+from ..errors import OutputDiskError, UsageError, disk_message, is_disk_error
+from ..io.tabular import table_format
+from ..lock import OutputLock
+from ..seeds import table_seed
+from .checks import (Columns, check_free_text, check_text_columns, columns, features, impute,
                              missing_target, split_list, table_encoding)
-from .tabular_output import (Paths, classify, evaluate, fingerprint, output_path, print_evaluation, print_plan,
+from .output import (Paths, classify, evaluate, fingerprint, output_path, print_evaluation, print_plan,
                              remove_state, synthetic_table, write_state, write_summary, write_whole)
 
 METHODS = ("auto", "smote", "borderline-smote", "svm-smote", "kmeans-smote", "adasyn", "random", "smotenc",
@@ -273,7 +273,7 @@ def prepare(cfg) -> Job:
     import pyarrow as pa
     import pyarrow.compute as pcmp
 
-    from .io import tabular as tio
+    from ..io import tabular as tio
 
     cfg.strategy = parse_strategy(cfg.strategy)
     fmt_in = table_format(cfg.input)
@@ -373,7 +373,7 @@ def _synthesis_input(job: Job):
     --evaluate needs them), checked and imputed: (X, y)."""
     import numpy as np
 
-    from .io import tabular as tio
+    from ..io import tabular as tio
 
     cfg, cols = job.cfg, job.cols
     wanted = [cfg.target] + cols.numeric + cols.categorical
@@ -424,7 +424,7 @@ def _make_table(job: Job, X, y, t0: float) -> dict:
     the summary (without the evaluation)."""
     import numpy as np
 
-    from .io import tabular as tio
+    from ..io import tabular as tio
 
     cfg, cols, paths = job.cfg, job.cols, job.paths
     spread = None
