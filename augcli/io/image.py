@@ -182,6 +182,28 @@ def _check_size(w: int, h: int, max_pixels: int) -> None:
                              "(possible decompression bomb; raise --max-pixels to allow)")
 
 
+def _header(data: bytes, head, max_pixels: int) -> tuple[int, int, int, bool]:
+    """(width, height, EXIF orientation, whether the header was readable), the size checked
+    against max_pixels before any decode: from the JPEG header, else through Pillow."""
+    if head is not None:
+        _check_size(head[0], head[1], max_pixels)
+        return head[0], head[1], head[2], True
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, with our own message
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            _check_size(w, h, max_pixels)
+            try:
+                orientation = int(im.getexif().get(0x0112, 1) or 1)
+            except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
+                orientation = 1
+            return w, h, orientation, True
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return 0, 0, 1, False
+
+
 def read_image(path: str | Path, max_pixels: int, planes: bool = False) -> tuple[np.ndarray | Planes, bytes, int]:
     """Decode an image keeping its depth and channels (grey, BGR, BGRA; 8 or 16 bit) and apply
     EXIF orientation. Returns (array, file bytes, orientation). Raises ImageReadError.
@@ -197,27 +219,8 @@ def read_image(path: str | Path, max_pixels: int, planes: bool = False) -> tuple
         raise ImageReadError(f"cannot read file ({e.strerror or e})")
     if not data:
         raise ImageReadError("empty file (0 bytes)")
-    orientation, pil_ok = 1, False
     head = jpeg_header(data)
-    if head is not None:
-        w, h, orientation = head
-        pil_ok = True
-        _check_size(w, h, max_pixels)
-    else:
-        from PIL import Image, UnidentifiedImageError
-
-        Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, with our own message
-        try:
-            with Image.open(io.BytesIO(data)) as im:
-                w, h = im.size
-                pil_ok = True
-                _check_size(w, h, max_pixels)
-                try:
-                    orientation = int(im.getexif().get(0x0112, 1) or 1)
-                except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
-                    orientation = 1
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            pass
+    w, h, orientation, pil_ok = _header(data, head, max_pixels)
     if data[:2] == b"\xff\xd8" and not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
         raise ImageReadError("truncated or corrupt JPEG (no end-of-image marker)")
     if planes and head is not None and w * h >= PLANAR_MIN_PIXELS:
