@@ -34,6 +34,9 @@ Format = Annotated[Optional[str], typer.Option("--format", help="same|jpg|png|we
 Quality = Annotated[Optional[int], typer.Option(help="JPEG/WebP quality [default: 95]")]
 Rescale = Annotated[Optional[float], typer.Option(help="factor for npy output, e.g. 0.00392156862745098 (1/255)")]
 MaxPixels = Annotated[Optional[int], typer.Option(help="refuse larger images [default: 100000000]")]
+Annots = Annotated[Optional[str], typer.Option(
+    help="auto|none|yolo|masks: YOLO labels or masks beside the images (INPUT/images + INPUT/labels or "
+         "INPUT/masks) move with the pixels [default: auto]")]
 Overwrite = Annotated[Optional[bool], typer.Option("--overwrite", help="replace a previous augcli output")]
 DryRun = Annotated[Optional[bool], typer.Option("--dry-run", help="print the plan (counts per split and class), write nothing")]
 Csv = Annotated[Optional[str], typer.Option("--csv", help="CSV listing image paths (and labels)")]
@@ -113,6 +116,7 @@ def image(
     recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
     format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
+    annotations: Annots = None,
     overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None, path_column: PathCol = None,
     label_column: LabelCol = None, root: Root = None, follow_links: FollowLinks = None, quiet: Quiet = False,
 ):
@@ -211,7 +215,8 @@ def run(
     copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
     format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
-    sample_rate: SampleRate = None, clip: Clip = None, text_column: TextCol = None, id_column: IdCol = None,
+    annotations: Annots = None, sample_rate: SampleRate = None, clip: Clip = None, text_column: TextCol = None,
+    id_column: IdCol = None,
     encoding: Encoding = None, overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None,
     path_column: PathCol = None, label_column: LabelCol = None, root: Root = None,
     follow_links: FollowLinks = None, quiet: Quiet = False,

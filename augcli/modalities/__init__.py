@@ -53,12 +53,14 @@ def resolve(cfg) -> Modality:
 
 
 def _register_builtins() -> None:
+    from .annotated import AnnotatedModality
     from .audio import AudioModality
     from .image import ImageModality
     from .tabular import TabularModality
     from .text import TextFolderModality, TextTableModality
 
-    for m in (ImageModality(), AudioModality(), TextTableModality(), TextFolderModality(), TabularModality()):
+    for m in (AnnotatedModality(), ImageModality(), AudioModality(), TextTableModality(), TextFolderModality(),
+              TabularModality()):
         register(m)
 
 

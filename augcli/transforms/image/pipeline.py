@@ -94,9 +94,13 @@ class Pipeline:
     _block_fill = staticmethod(fused_fill)
     _fire = staticmethod(fire)
 
-    def __call__(self, img: np.ndarray, rng, mix: dict | None = None) -> tuple[np.ndarray, list[dict]]:
+    def __call__(self, img: np.ndarray, rng, mix: dict | None = None,
+                 geometry: list | None = None) -> tuple[np.ndarray, list[dict]]:
         """`mix`: the mix step's draws made while planning (see transforms/mix.py), with the
-        decoded partner under "image"; None when the step does not fire for this copy."""
+        decoded partner under "image"; None when the step does not fire for this copy.
+        `geometry`: a list that receives, for every warp made, (number of ops before it, the 3x3
+        matrix, output width, output height): exactly what moved the pixels, in pixel-centre
+        coordinates (annotations follow it: augcli/annotations/)."""
         ops: list[dict] = []
         given = img  # never written to: copies of one decoded image share it
         for (kind, steps), fill in zip(self.blocks, self.fills):
@@ -106,7 +110,7 @@ class Pipeline:
             # made by an earlier step: may be written
             owned = not (planes_share(img, given) if isinstance(img, Planes) else np.may_share_memory(img, given))
             if kind == "geo":
-                img = self._geometric(steps, img, rng, fill, ops)
+                img = self._geometric(steps, img, rng, fill, ops, geometry)
             elif kind == "color":
                 img = self._colour(steps, img, rng, owned, ops)
             else:
@@ -115,13 +119,16 @@ class Pipeline:
                     continue
                 prm = st.sample(rng, Size(img.shape[1], img.shape[0]))
                 ops.append({"name": st.NAME, **prm})
+                if geometry is not None and st.GEOMETRIC:  # a geometric step a mixed one_of chose: its own warp
+                    geometry.append((len(ops) - 1, *st.matrix(prm, img.shape[1], img.shape[0])))
                 img = st.apply(img, prm, inplace=True) if st.INPLACE and owned else st.apply(img, prm)
         return img, ops
 
-    def _geometric(self, steps, img, rng, fill, ops):
-        """One warp: the steps' matrices composed."""
+    def _geometric(self, steps, img, rng, fill, ops, geometry=None):
+        """One warp: the steps' matrices composed (recorded in `geometry` when one is given)."""
         H, W = img.shape[:2]
         M, w, h = np.eye(3), W, H
+        n = len(ops)
         for st in steps:
             st = self._fire(st, rng)
             if st is None:
@@ -130,6 +137,8 @@ class Pipeline:
             A, w, h = st.matrix(prm, w, h)
             M = A @ M
             ops.append({"name": st.NAME, **prm})
+        if geometry is not None and len(ops) > n:
+            geometry.append((n, M, w, h))
         return warp(img, M, w, h, *fill)
 
     def _colour(self, steps, img, rng, owned, ops):

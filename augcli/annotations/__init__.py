@@ -1,0 +1,14 @@
+"""Annotated images: boxes, polygons, keypoints and masks that move with the pixels.
+
+The `image-annotated` modality (modalities/annotated.py) runs an image recipe on a dataset whose
+images come with annotations, and writes them in the same format and layout. This package holds
+what it needs beside the image pipeline:
+
+    options.py   the recipe's `annotations:` value (a format name or a mapping), validated
+    layout.py    which format an input holds (auto-detection), its data.yaml, its images and splits
+    yolo.py      Ultralytics YOLO label files: read (strict, line by line), write
+    geometry.py  objects through the pipeline's warps: polygon clipping, visibility, keypoints, mirrors
+    masks.py     semantic masks (class-index PNGs, 8/16-bit or palette): read, warp (nearest), write
+
+Heavy libraries (numpy, OpenCV, Pillow, PyYAML) are imported where they are used.
+"""

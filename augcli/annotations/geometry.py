@@ -1,0 +1,227 @@
+"""Objects through the warps the image pipeline made (transforms/image/pipeline.py records each
+warp's 3x3 matrix and output size): exactly the pixels' geometry, then the border rules.
+
+Coordinates. The pipeline's matrices map pixel centres (OpenCV's convention: pixel i's centre
+is at i); labels are continuous (pixel i spans [i, i + 1], its centre at i + 0.5). A matrix M
+becomes, for continuous coordinates, q' = M (q - 0.5) + 0.5 (`continuous`).
+
+Each object is followed as a polygon: its own (segmentation), else its box's four corners, or,
+under a rotation or shear and with `bbox_rotation: ellipse`, the box's inscribed ellipse (72
+points). After every warp the polygon is clipped to that warp's image (Sutherland-Hodgman),
+as pixels moved out of an image are lost to the next warp. Then:
+
+- dropped when nothing is left ("outside"), when what is left, less what cutout holes hide, is
+  under `min_visibility` of the moved (unclipped) area, or when its box is under `min_width`,
+  `min_height` or `min_area` pixels; its keypoints go with it;
+- keypoints keep their count and order: one that leaves an image, or lies under a hole, gets
+  visibility 0 (written 0 0 0);
+- a mirror (the composed matrix's determinant < 0: hflip, vflip, or any fused chain with an odd
+  number of them) swaps the keypoints of `flip_pairs` and the classes of `flip_classes` once.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+ELLIPSE_POINTS = 72
+EPS = 1e-9
+
+
+def continuous(M) -> tuple:
+    """(a, b, c, d, e, f): x' = a x + b y + c, y' = d x + e y + f, for continuous coordinates,
+    of the pixel-centre matrix M (3x3 or 2x3)."""
+    (a, b, c), (d, e, f) = M[0][:3], M[1][:3]
+    a, b, c, d, e, f = (float(v) for v in (a, b, c, d, e, f))
+    return a, b, c + 0.5 - 0.5 * (a + b), d, e, f + 0.5 - 0.5 * (d + e)
+
+
+def compose(p: tuple, q: tuple) -> tuple:
+    """The affine p after q."""
+    a, b, c, d, e, f = p
+    A, B, C, D, E, F = q
+    return a * A + b * D, a * B + b * E, a * C + b * F + c, d * A + e * D, d * B + e * E, d * C + e * F + f
+
+
+def det(t: tuple) -> float:
+    return t[0] * t[4] - t[1] * t[3]
+
+
+def apply(t: tuple, pts) -> list:
+    a, b, c, d, e, f = t
+    return [(a * x + b * y + c, d * x + e * y + f) for x, y in pts]
+
+
+def area(pts) -> float:
+    """The area of a simple polygon (shoelace)."""
+    s = 0.0
+    n = len(pts)
+    for i in range(n):
+        x0, y0 = pts[i - 1]
+        x1, y1 = pts[i]
+        s += x0 * y1 - x1 * y0
+    return abs(s) / 2.0
+
+
+def _cut(pts, axis: int, bound: float, keep_low: bool) -> list:
+    """One Sutherland-Hodgman pass: the part of pts on one side of the line coord[axis] = bound."""
+    out = []
+    n = len(pts)
+    for i in range(n):
+        p, q = pts[i - 1], pts[i]
+        pin = p[axis] <= bound if keep_low else p[axis] >= bound
+        qin = q[axis] <= bound if keep_low else q[axis] >= bound
+        if qin != pin:
+            t = (bound - p[axis]) / (q[axis] - p[axis])
+            o = p[1 - axis] + t * (q[1 - axis] - p[1 - axis])
+            out.append((bound, o) if axis == 0 else (o, bound))
+        if qin:
+            out.append(q)
+    return out
+
+
+def clip(pts, x0: float, y0: float, x1: float, y1: float) -> list:
+    """pts clipped to the rectangle [x0, x1] x [y0, y1], repeated points removed."""
+    for axis, bound, low in ((0, x0, False), (0, x1, True), (1, y0, False), (1, y1, True)):
+        if not pts:
+            return []
+        pts = _cut(pts, axis, bound, low)
+    out = []
+    for p in pts:
+        if not out or abs(p[0] - out[-1][0]) > EPS or abs(p[1] - out[-1][1]) > EPS:
+            out.append(p)
+    if len(out) > 1 and abs(out[0][0] - out[-1][0]) <= EPS and abs(out[0][1] - out[-1][1]) <= EPS:
+        out.pop()
+    return out
+
+
+def corners(box) -> list:
+    x0, y0, x1, y1 = box
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+
+
+def ellipse(box, n: int = ELLIPSE_POINTS) -> list:
+    """The box's inscribed ellipse as n points on it (the extreme points among them)."""
+    x0, y0, x1, y1 = box
+    cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
+    return [(cx + rx * math.cos(2 * math.pi * k / n), cy + ry * math.sin(2 * math.pi * k / n)) for k in range(n)]
+
+
+def bbox(pts) -> tuple:
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def hidden_area(pts, holes) -> float:
+    """The area of the polygon under the union of the holes ([x, y, w, h] in pixels): the holes
+    cut into disjoint bands and runs, each clipped exactly."""
+    bx0, by0, bx1, by1 = bbox(pts)
+    rects = [(max(x, bx0), max(y, by0), min(x + w, bx1), min(y + h, by1)) for x, y, w, h in holes]
+    rects = [r for r in rects if r[0] < r[2] and r[1] < r[3]]
+    if not rects:
+        return 0.0
+    ys = sorted({v for r in rects for v in (r[1], r[3])})
+    total = 0.0
+    for ya, yb in zip(ys, ys[1:]):
+        runs = sorted((r[0], r[2]) for r in rects if r[1] <= ya and r[3] >= yb)
+        merged: list = []
+        for xa, xb in runs:
+            if merged and xa <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], xb)
+            else:
+                merged.append([xa, xb])
+        for xa, xb in merged:
+            piece = clip(pts, xa, ya, xb, yb)
+            total += area(piece) if len(piece) >= 3 else 0.0
+    return total
+
+
+def _under(x: float, y: float, holes) -> bool:
+    return any(hx <= x < hx + hw and hy <= y < hy + hh for hx, hy, hw, hh in holes)
+
+
+def _keypoints(kpts, t: tuple, w: int, h: int) -> None:
+    for k in kpts:
+        if k[2]:
+            (x, y), = apply(t, [(k[0], k[1])])
+            k[0], k[1] = x, y
+            if not (0.0 <= x <= w and 0.0 <= y <= h):
+                k[2] = 0
+
+
+class Follower:
+    """Moves a copy's objects through its warps (continuous affines with their output sizes) and
+    applies the border rules; `opts` is the recipe's annotations mapping, `pairs` the keypoint
+    pairs a mirror swaps."""
+
+    def __init__(self, warps: list, holes: list, opts: dict, pairs: list):
+        self.warps, self.holes, self.opts = warps, holes, opts
+        self.aligned = all(abs(t[1]) < EPS and abs(t[3]) < EPS for t, _, _ in warps)
+        total = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+        for t, _, _ in warps:
+            total = compose(t, total)
+        self.mirrored = det(total) < 0
+        self.swap_cls = {a: b for a, b in opts["flip_classes"]} | {b: a for a, b in opts["flip_classes"]}
+        self.pairs = pairs
+
+    def shape(self, ob) -> list:
+        if ob.poly is not None:
+            return list(ob.poly)
+        if self.aligned or self.opts["bbox_rotation"] == "corners":
+            return corners(ob.box)
+        return ellipse(ob.box)
+
+    def move(self, ob):
+        """(the object as it ends up, a yolo.Obj, "") or (None, why it was dropped)."""
+        pts = self.shape(ob)
+        full = area(pts)
+        kpts = [list(k) for k in ob.kpts] if ob.kpts is not None else None
+        for t, w, h in self.warps:
+            pts = clip(apply(t, pts), 0.0, 0.0, w, h)
+            full *= abs(det(t))
+            if kpts is not None:
+                _keypoints(kpts, t, w, h)
+            if len(pts) < 3:
+                return None, "outside"
+        seen = area(pts)
+        if seen <= 0:
+            return None, "outside"
+        if self.holes:
+            seen -= hidden_area(pts, self.holes)
+        if seen < self.opts["min_visibility"] * full:
+            return None, "min_visibility"
+        x0, y0, x1, y1 = bbox(pts)
+        for reason, value in (("min_width", x1 - x0), ("min_height", y1 - y0), ("min_area", (x1 - x0) * (y1 - y0))):
+            if value < self.opts[reason]:
+                return None, reason
+        if kpts is not None and self.holes:
+            for k in kpts:
+                if k[2] and _under(k[0], k[1], self.holes):
+                    k[2] = 0
+        cls = ob.cls
+        if self.mirrored:
+            cls = self.swap_cls.get(cls, cls)
+            for i, j in self.pairs:
+                if kpts is not None and max(i, j) < len(kpts):
+                    kpts[i], kpts[j] = kpts[j], kpts[i]
+        if ob.poly is not None:
+            return replace(ob, cls=cls, poly=pts), ""
+        return replace(ob, cls=cls, box=(x0, y0, x1, y1), kpts=kpts), ""
+
+    def run(self, objs: list) -> tuple[list, dict]:
+        """The objects kept, and the manifest's record: objects in and out, drops by reason, how
+        boxes without polygon were made under a rotation/shear, whether the copy is mirrored."""
+        kept, dropped = [], {}
+        for ob in objs:
+            new, why = self.move(ob)
+            if new is None:
+                dropped[why] = dropped.get(why, 0) + 1
+            else:
+                kept.append(new)
+        info = {"name": "annotations", "objects_in": len(objs), "objects_out": len(kept)}
+        if dropped:
+            info["dropped"] = dict(sorted(dropped.items()))
+        if not self.aligned and any(ob.poly is None for ob in objs):
+            info["boxes"] = self.opts["bbox_rotation"]
+        if self.mirrored:
+            info["mirrored"] = True
+        return kept, info
