@@ -186,14 +186,17 @@ def make_pose(root: Path):
 MASK_SHAPES = {1: (RECTS[0][0], RECTS[0][1]), 2: (RECTS[1][0], RECTS[1][1])}
 
 
+MASK_MODES = {"chelsea_the_cat": ("L", 1), "coffee": ("P", 1), "astronaut": ("I;16", 1000)}  # mode, value of class 1
+
+
 def make_masks(root: Path):
-    """2 photos with a rectangle (class 1), a rectangle (class 2) and an ellipse (class 3) painted
-    and their class-index masks: one 8-bit grey, one palette PNG."""
+    """3 photos with a rectangle (class 1), a rectangle (class 2) and an ellipse (class 3) painted
+    and their class-index masks: 8-bit grey, palette, and 16-bit grey (classes 1000, 2000, 3000)."""
     from PIL import Image
 
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
-    for k, name in enumerate(("chelsea_the_cat.jpg", "coffee.jpg")):
+    for k, name in enumerate(("chelsea_the_cat.jpg", "coffee.jpg", "astronaut.jpg")):
         img = photo(name)
         h, w = img.shape[:2]
         mask = np.zeros((h, w), np.uint8)
@@ -209,6 +212,8 @@ def make_masks(root: Path):
         cv2.imwrite(str(root / "images" / f"{stem}.png"), img)
         if k == 0:
             cv2.imwrite(str(root / "masks" / f"{stem}.png"), mask)
+        elif k == 2:
+            cv2.imwrite(str(root / "masks" / f"{stem}.png"), mask.astype(np.uint16) * 1000)
         else:
             im = Image.fromarray(mask, "L").convert("P")
             im.putpalette([0, 0, 0, 200, 0, 200, 0, 200, 0, 220, 220, 0] + [0] * (256 - 4) * 3)
@@ -355,15 +360,15 @@ def test_masks_follow_every_geometric_step_by_nearest_neighbour(data, step):
         img = cv2.imread(str(out / r["path"]), cv2.IMREAD_COLOR)
         with Image.open(out / r["path"].replace("images/", "masks/", 1)) as im:
             mode, palette, mask = im.mode, im.getpalette(), np.asarray(im)
-        src_mode = "P" if "coffee" in r["source"] else "L"
+        src_mode, unit = MASK_MODES[Path(r["source"]).stem]
         assert mode == src_mode and mask.shape == img.shape[:2]
         if mode == "P":
             assert palette[:12] == [0, 0, 0, 200, 0, 200, 0, 200, 0, 220, 220, 0]
-        assert set(np.unique(mask)) <= {0, 1, 2, 3}  # no blended values
+        assert set(np.unique(mask)) <= {0, unit, 2 * unit, 3 * unit}  # no blended values
         for c, colour in {1: MASK_SHAPES[1][1], 2: MASK_SHAPES[2][1], 3: POLY[2]}.items():
             seen = region(img, colour)
             if seen.sum() > 200:
-                assert iou(mask == c, seen) >= 0.95, (step, r["path"], c)
+                assert iou(mask == c * unit, seen) >= 0.95, (step, r["path"], c)
         assert _ops(r)[-1] == {"name": "annotations", "mask": "nearest", "fill": 0}
 
 
@@ -405,6 +410,18 @@ def test_objects_leaving_the_frame_are_dropped_with_their_reason(data):
     for r in (r for r in manifest(out2) if r["augmented"] == "1" and "hubble" not in r["source"]):
         assert _ops(r)[-1]["dropped"] == {"outside": 5}
         assert (out2 / r["path"].replace("images/", "labels/", 1).replace(".png", ".txt")).read_bytes() == b""
+
+
+def test_small_objects_are_dropped_by_min_width_and_holes_by_visibility(data):
+    out = data["tmp"] / "small"
+    augment(data["det"], out, [{"resize": {"width": 64}}], copies=1,
+            annotations={"format": "yolo", "min_width": 20})
+    for r in (r for r in manifest(out) if r["augmented"] == "1" and "hubble" not in r["source"]):
+        assert _ops(r)[-1]["dropped"] == {"min_width": 5}
+    out = data["tmp"] / "hidden"  # a hole over the whole image hides every object
+    augment(data["det"], out, [{"hflip": {"p": 1}}, {"cutout": {"size": [1, 1], "p": 1}}], copies=1)
+    for r in (r for r in manifest(out) if r["augmented"] == "1" and "hubble" not in r["source"]):
+        assert _ops(r)[-1]["dropped"] == {"min_visibility": 5}
 
 
 def test_cutout_hides_objects_and_keypoints_by_visibility():
@@ -466,6 +483,16 @@ def test_split_folders_of_the_input_are_kept_and_val_is_not_augmented(tmp_path):
     assert not [f for f in files if f.startswith("images/val/") and "__aug" in f]
     assert len([f for f in files if f.startswith("labels/train/") and "__aug" in f]) == 4
     assert yaml.safe_load((out / "data.yaml").read_text())["names"] == {0: "0"}  # no data.yaml: ids
+
+
+def test_two_images_that_would_share_a_label_file_are_refused(tmp_path):
+    root = tmp_path / "in"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    for ext in (".jpg", ".png"):
+        cv2.imwrite(str(root / "images" / f"a{ext}"), photo("coffee.jpg", 1))
+    r = run_cli("image", root, tmp_path / "out", check=2)
+    assert "output name 'labels/train/a.txt' would be written for two images" in r.stderr
 
 
 MALFORMED = {

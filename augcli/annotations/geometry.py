@@ -81,6 +81,8 @@ def _cut(pts, axis: int, bound: float, keep_low: bool) -> list:
 
 def clip(pts, x0: float, y0: float, x1: float, y1: float) -> list:
     """pts clipped to the rectangle [x0, x1] x [y0, y1], repeated points removed."""
+    if all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in pts):
+        return list(pts)  # inside (the common case)
     for axis, bound, low in ((0, x0, False), (0, x1, True), (1, y0, False), (1, y1, True)):
         if not pts:
             return []

@@ -144,11 +144,7 @@ class AnnotatedModality(ImageModality):
                                      [Output(f"images/{split}/{it.out_key}{ext_of(it)}", None, None)]))
                 plan.counts.setdefault((split, None), {"originals": 0, "augmented": 0})["originals"] += 1
         plan.jobs.sort(key=lambda j: j.source)
-        paths = [o.path for j in plan.jobs for o in j.outputs]
-        if len(set(paths)) != len(paths):
-            dup = next(p for p in paths if paths.count(p) > 1)
-            raise UsageError(f"output name {dup!r} would be written twice (an image of the input's val/test "
-                             "folder named like one held out by --val-split); rename one of them")
+        _check_unique(plan, lay.format)
         plan.fingerprint = fingerprint({"plan": plan.fingerprint,
                                         "fixed": sorted((s, f) for s, f in fixed.items() if f != "train")})
         return plan
@@ -181,6 +177,19 @@ class AnnotatedModality(ImageModality):
             return super().worker(cfg)
         return AnnotatedWorker(cfg, self.steps().Pipeline(cfg.transforms), layout.read_yaml(lay),
                                layout.spec(cfg.annotations))
+
+
+def _check_unique(plan, fmt: str) -> None:
+    """No two outputs share an image or an annotation file (a.jpg and a.png would share a.txt)."""
+    from collections import Counter
+
+    images = Counter(o.path for j in plan.jobs for o in j.outputs)
+    beside = Counter(beside_path(p, fmt) for p in images)
+    dup = [p for p, n in images.items() if n > 1] or [p for p, n in beside.items() if n > 1]
+    if dup:
+        raise UsageError(f"output name {dup[0]!r} would be written for two images (same name with another "
+                         "extension, or an image of the input's val/test folder named like one held out by "
+                         "--val-split); rename one of them")
 
 
 def beside_path(image_path: str, fmt: str) -> str:
