@@ -36,8 +36,14 @@ STEPS = {
     # two warps (a colour step between): the first's clipping must carry into the second
     "chain": [{"hflip": {"p": 1}}, {"rotate": {"degrees": [-20, -10], **FILL}}, {"zoom": {"range": [0.85, 0.9], **FILL}},
               {"color_jitter": {"brightness": 0.1}}, {"shear": {"degrees": [5, 8], **FILL}}, {"resize": {"height": 380}}],
+    # out and back in two warps: what left the image in the first is gone (black), not back
+    "there_and_back": [{"shift": {"width": [0.4, 0.4], "height": 0, **FILL}}, {"gamma": {"gamma": 1}},
+                       {"shift": {"width": [-0.4, -0.4], "height": 0, **FILL}}],
+    # a one_of of a geometric and a pixel step: the geometric one warps alone (and is followed)
+    "one_of": [{"one_of": {"steps": [{"rotate": {"degrees": [-30, -20], **FILL}}, {"gaussian_blur": {}}],
+                           "weights": [1, 0]}}],
 }
-ROTATING = {"rotate", "shear", "chain"}
+ROTATING = {"rotate", "shear", "chain", "one_of"}
 
 # BGR paint colours, far from anything in the photos (checked by the fixture)
 RECTS = {0: ((0.08, 0.1, 0.3, 0.4), (255, 0, 255)), 1: ((0.55, 0.12, 0.8, 0.35), (0, 255, 0)),
@@ -235,10 +241,24 @@ def _ops(row):
     return json.loads(row["ops"])
 
 
-def check_detection(out: Path, mode: str, step: str):
+def area_scale(ops, w, h) -> float:
+    """|determinant| of the geometric ops together: how the area of an object changed."""
+    from augcli.transforms.image import STEPS as IMAGE_STEPS
+
+    s = 1.0
+    for op in ops:
+        cls = IMAGE_STEPS.get(op["name"])
+        if cls is not None and cls.GEOMETRIC:
+            A, w, h = cls({}).matrix(op, w, h)
+            s *= abs(np.linalg.det(A[:2, :2]))
+    return s
+
+
+def check_detection(out: Path, mode: str, step: str, src: Path):
     rows = [r for r in manifest(out) if r["augmented"] == "1"]
     assert rows and all(r["status"] == "ok" for r in rows)
     for r in rows:
+        before = cv2.imread(str(src / r["source"]), cv2.IMREAD_COLOR)
         img = cv2.imread(str(out / r["path"]), cv2.IMREAD_COLOR)
         h, w = img.shape[:2]
         lab = out / r["path"].replace("images/", "labels/", 1).rsplit(".", 1)[0]
@@ -250,13 +270,15 @@ def check_detection(out: Path, mode: str, step: str):
             continue
         assert op["objects_in"] - op["objects_out"] == sum(op.get("dropped", {}).values())
         colours = {c: col for c, (_, col) in RECTS.items()} | {POLY[0]: POLY[2], BOXED_ELLIPSE[0]: BOXED_ELLIPSE[2]}
+        scale = area_scale(_ops(r), before.shape[1], before.shape[0])
         for c, colour in colours.items():
             seen = region(img, colour)
             where = f"{step}/{mode} {r['path']} class {c}"
-            if c not in written:  # dropped: only by the border (cut off, or gone)
-                b = bbox_of(seen)
-                assert b is None or b[0] == 0 or b[1] == 0 or b[2] == w or b[3] == h, where
+            visible = seen.sum() / (region(before, colour).sum() * scale)  # of the moved area
+            if c not in written:  # dropped: less than min_visibility (0.25) left
+                assert visible < 0.27, (where, visible)
                 continue
+            assert visible > 0.23, (where, visible)
             box, poly, _ = written[c]
             found = bbox_of(seen)
             assert found is not None, where
@@ -278,11 +300,11 @@ def test_boxes_and_polygons_follow_every_geometric_step(data, step):
     out = data["tmp"] / f"det-{step}"
     res = augment(data["det"], out, STEPS[step] + [{"gaussian_noise": {"std": 2, "p": 0.5}}])
     assert res.exit_code == 0
-    check_detection(out, "corners", step)
+    check_detection(out, "corners", step, data["det"])
     if step in ROTATING:  # a box without polygon: the box of its inscribed ellipse is tight
         out = data["tmp"] / f"det-{step}-ellipse"
         augment(data["det"], out, STEPS[step], annotations={"format": "yolo", "bbox_rotation": "ellipse"})
-        check_detection(out, "ellipse", step)
+        check_detection(out, "ellipse", step, data["det"])
         assert all(_ops(r)[-1]["boxes"] == "ellipse" for r in manifest(out)
                    if r["augmented"] == "1" and "hubble" not in r["source"])
 
@@ -597,7 +619,7 @@ def test_one_or_two_workers_write_the_same_labels_and_manifest(data, tmp_path):
 def test_kill_9_then_resume_gives_the_labels_of_a_clean_run(data, tmp_path):
     src = tmp_path / "in"
     make_detection(src)
-    args = ["image", src, tmp_path / "out", "--copies", "12", "--workers", "2", "--seed", "2",
+    args = ["image", src, tmp_path / "out", "--copies", "30", "--workers", "2", "--seed", "2",
             "-r", ROOT / "examples" / "detection.yaml"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     p = subprocess.Popen([sys.executable, "-m", "augcli", *map(str, args), "--quiet"], env=env, start_new_session=True)
@@ -609,9 +631,20 @@ def test_kill_9_then_resume_gives_the_labels_of_a_clean_run(data, tmp_path):
         time.sleep(0.01)
     os.killpg(p.pid, signal.SIGKILL)
     p.wait()
-    assert 0 < len(manifest(tmp_path / "out")) < 52, "the run was expected to be cut off mid-way"
+    assert 0 < len(manifest(tmp_path / "out")) < 3 * 31 + 1, "the run was expected to be cut off mid-way"
     r = run_cli(*args, check=0)
     assert "already done" in r.stdout
     run_cli(*args[:2], tmp_path / "ref", *args[3:5], "--workers", "1", *args[7:], check=0)
     assert tree_hashes(tmp_path / "out") == tree_hashes(tmp_path / "ref")
     assert not [q for q in (tmp_path / "out").rglob("*") if ".augtmp" in q.name]
+
+
+def test_an_image_whose_label_file_is_gone_is_made_again(data, tmp_path):
+    out = tmp_path / "out"
+    args = ["image", data["det"], out, "--copies", "2", "-r", ROOT / "examples" / "detection.yaml"]
+    run_cli(*args, check=0)
+    before = tree_hashes(out)
+    (out / "labels/train/coffee__aug1.txt").unlink()
+    r = run_cli(*args, check=0)
+    assert "coffee__aug1.png: its annotation is missing; made again" in r.stderr
+    assert "1 written" in r.stdout and tree_hashes(out) == before
