@@ -21,10 +21,10 @@ demo: install
 	$(VENV)/bin/augcli run examples/audio.yaml --overwrite
 	$(VENV)/bin/augcli run examples/text.yaml --overwrite
 	$(VENV)/bin/augcli run examples/tabular.yaml --overwrite
-	$(PY) -m augcli run examples/detection.yaml --overwrite
+	$(VENV)/bin/augcli run examples/detection.yaml --overwrite
 	@echo
 	@echo "Look at out/images/ and out/audio/ (train/<class>/*__aug<k>.*, val/<class>/), out/text/train.csv,"
-	@echo "out/tabular/wine_balanced.csv (+ .summary.json), and each manifest.csv"
+	@echo "out/tabular/wine_balanced.csv (+ .summary.json), out/detection/ (images/ + labels/, YOLO), and each manifest.csv"
 
 test: install
 	$(PY) -m pytest -q
