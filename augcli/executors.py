@@ -9,6 +9,8 @@ import contextlib
 import signal
 import sys
 
+from .errors import AugError
+
 
 class LocalExecutor:
     """`workers` processes on this machine (fork on Linux), or this very process for one worker."""
@@ -45,13 +47,57 @@ def pooled(workers: int, initializer, initargs, fn, todo, chunksize: int = 1):
         return
     pool = _start_pool(workers, initializer, initargs)
     try:
-        yield pool.imap_unordered(fn, todo, chunksize=chunksize)
+        yield _watched(pool, pool.imap_unordered(fn, todo, chunksize=chunksize))
+    except WorkerDied:
+        _abandon(pool)
+        raise
     except BaseException:
         pool.terminate()
         pool.join()
         raise
     pool.close()
     pool.join()
+
+
+def _watched(pool, results):
+    """The pool's results, failing loudly when a worker process dies (e.g. killed for memory):
+    multiprocessing.Pool replaces a dead worker but never returns the job it held, so waiting
+    would last forever. No worker ends on its own while the pool works (no maxtasksperchild)."""
+    import multiprocessing as mp
+
+    procs = list(pool._pool)  # the worker processes (a private list: Pool offers no other view)
+    while True:
+        try:
+            yield results.next(timeout=2.0)
+        except StopIteration:
+            return
+        except mp.TimeoutError:
+            dead = [p for p in procs if p.exitcode is not None]
+            if dead:
+                code = dead[0].exitcode
+                how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+                raise WorkerDied(f"a worker process died ({how}; out of memory?); what was written is kept: "
+                                 "run the same command again to resume")
+
+
+def _abandon(pool) -> None:
+    """Stop a pool one of whose workers died. Pool.terminate() would wait for the task queue's
+    lock, which a worker killed at the wrong moment holds forever (CPython bpo-22393), at once
+    or at exit: cancel that finaliser, stop the thread that replaces workers, and kill them
+    (private names, for this fault only)."""
+    from multiprocessing import pool as mpool
+
+    pool._terminate.cancel()
+    pool._worker_handler._state = mpool.TERMINATE  # no more replacement workers
+    pool._worker_handler.join(timeout=2)
+    for p in list(pool._pool):
+        p.kill()
+    for p in list(pool._pool):
+        p.join(timeout=5)
+
+
+class WorkerDied(AugError):
+    """A worker process ended in the middle of a run (exit code 1: run again to resume)."""
 
 
 def reuse_heap() -> None:

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import OutputDiskError, disk_message, is_disk_error
+from .errors import AugError, OutputDiskError, disk_message, is_disk_error
 from .executors import LocalExecutor
 from .outdir import locked, prepare_output
 
@@ -102,6 +102,10 @@ def _run_locked(cfg, plan, work, out: Path, executor, quiet: bool) -> Result:
     except KeyboardInterrupt:
         res.interrupted = True
         work.stop(out, res)
+    except AugError:  # e.g. a worker died: what was written stays recorded
+        with contextlib.suppress(OSError):
+            work.stop(out, res)
+        raise
     except OSError as e:
         if not is_disk_error(e):
             raise

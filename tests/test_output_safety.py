@@ -244,3 +244,59 @@ def test_text_table_run_on_a_full_disk_stops_at_once_and_resumes(tmp_path):
     src = text_table(tmp_path / "t.csv", 4000)
     args = lambda o: ("text", src, o, "--copies", "3")  # noqa: E731
     _disk_full_then_resume(tmp_path, args, args, lambda ref: ["train.csv", "manifest.csv"], unit="rows")
+
+
+# ---------------------------------------------------------------------------------------------
+# a worker killed (e.g. by the OOM killer): the run fails loudly instead of waiting forever
+# ---------------------------------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_a_worker_killed_mid_run_fails_the_run_and_the_same_command_resumes(tmp_path):
+    import signal
+    import time
+
+    from conftest import photo
+    import cv2
+
+    if not Path("/proc/self/task").exists():
+        pytest.skip("needs /proc to find the worker processes")
+    src = tmp_path / "in"
+    for c in "ab":
+        (src / c).mkdir(parents=True)
+        for i in range(40):
+            cv2.imwrite(str(src / c / f"{i}.png"), photo(240, 320, seed=ord(c) * 100 + i))
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    args = ("image", src, out, "--copies", "4", "--workers", "2")
+    p = popen(*args)
+    t0 = time.time()
+    while len(_children(p.pid)) < 2 and time.time() - t0 < 60:
+        time.sleep(0.01)
+    def rows():
+        try:
+            return (out / "manifest.csv").read_text().count("\n")
+        except OSError:
+            return 0
+
+    while rows() < 6 and time.time() - t0 < 60:  # jobs are running in both workers
+        time.sleep(0.005)
+    for child in _children(p.pid):  # both workers: a job in flight is lost for sure
+        os.kill(child, signal.SIGKILL)
+    try:  # until the output pipes close: no worker may outlive the run either
+        _, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        for child in _children(p.pid):
+            os.kill(child, signal.SIGKILL)
+        pytest.fail("the run hung, or left worker processes behind, after its workers were killed")
+    rc = p.returncode
+    assert rc == 1 and "a worker process died (killed by signal 9" in err and "Traceback" not in err, err
+    whole_manifest(out)
+    run_cli(*args, check=0)
+    run_cli("image", src, ref, "--copies", "4", "--workers", "2", check=0)
+    assert tree_hashes(out) == tree_hashes(ref)
+    assert (out / "manifest.csv").read_bytes() == (ref / "manifest.csv").read_bytes()
