@@ -47,7 +47,11 @@ def pooled(workers: int, initializer, initargs, fn, todo, chunksize: int = 1):
         return
     pool = _start_pool(workers, initializer, initargs)
     try:
-        yield _watched(pool, pool.imap_unordered(fn, todo, chunksize=chunksize))
+        # batches made here, one per task, so that the pool returns its own iterator (with
+        # chunksize > 1 it returns a plain generator, which cannot wait with a timeout)
+        todo = list(todo)
+        batches = [(fn, todo[i:i + chunksize]) for i in range(0, len(todo), max(1, chunksize))]
+        yield (r for batch in _watched(pool, pool.imap_unordered(_apply_batch, batches)) for r in batch)
     except WorkerDied:
         _abandon(pool)
         raise
@@ -57,6 +61,11 @@ def pooled(workers: int, initializer, initargs, fn, todo, chunksize: int = 1):
         raise
     pool.close()
     pool.join()
+
+
+def _apply_batch(task):
+    fn, items = task
+    return [fn(x) for x in items]
 
 
 def _watched(pool, results):

@@ -300,3 +300,14 @@ def test_a_worker_killed_mid_run_fails_the_run_and_the_same_command_resumes(tmp_
     run_cli("image", src, ref, "--copies", "4", "--workers", "2", check=0)
     assert tree_hashes(out) == tree_hashes(ref)
     assert (out / "manifest.csv").read_bytes() == (ref / "manifest.csv").read_bytes()
+
+
+def test_many_jobs_in_batches_per_task_run_with_two_workers(tmp_path):
+    """More than 64 jobs per worker: jobs go to the workers in batches (a path small tests miss)."""
+    src = make_dataset(tmp_path / "in", {"a": 70, "b": 70}, size=(24, 32))
+    for w in (1, 2):
+        run_cli("image", src, tmp_path / f"w{w}", "--workers", w, check=0)
+    assert tree_hashes(tmp_path / "w1") == tree_hashes(tmp_path / "w2")
+    assert (tmp_path / "w1" / "manifest.csv").read_bytes() == (tmp_path / "w2" / "manifest.csv").read_bytes()
+    p = run_cli("stats", src, "--workers", "2", check=0)
+    assert "140 images" in p.stdout
