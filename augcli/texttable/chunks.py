@@ -22,9 +22,9 @@ _T: dict = {}
 def init_chunks(cfg, plan: TablePlan, parts: str) -> None:
     """Once per worker process: the plan, the parts folder and the text pipeline."""
     quiet_worker()
-    from ..transforms.text import Pipeline
+    from ..transforms.text import OPS_JSON, Pipeline, unique_copy
 
-    _T.update(cfg=cfg, plan=plan, parts=Path(parts),
+    _T.update(cfg=cfg, plan=plan, parts=Path(parts), ops_json=OPS_JSON, unique_copy=unique_copy,
               pipeline=Pipeline(cfg.transforms, cfg.protect, cfg.lexicon, cfg.lexicon_mode))
 
 
@@ -95,9 +95,7 @@ def run_chunk(chunk) -> dict:
 
 def _copies(out: _Parts, cfg, rec, text: str, ti, aug_of, source: str, label: str, nc: int) -> None:
     """A record's augmented copies (each unlike the text and its siblings, or dropped)."""
-    from ..transforms.text import OPS_JSON, unique_copy
-
-    pipe = _T["pipeline"]
+    pipe, OPS_JSON, unique_copy = _T["pipeline"], _T["ops_json"], _T["unique_copy"]  # imported once per worker
     doc = pipe.parse(text)
     seen: set = set()
     for c in range(nc):
