@@ -18,7 +18,7 @@ from conftest import ROOT, run_cli, tree_hashes
 
 import augcli
 from augcli.annotations import geometry
-from augcli.annotations.yolo import Obj
+from augcli.annotations.model import Obj
 
 PHOTOS = ROOT / "sample_data" / "images"
 FILL = {"fill": "constant"}
@@ -449,7 +449,7 @@ def test_small_objects_are_dropped_by_min_width_and_holes_by_visibility(data):
 def test_cutout_hides_objects_and_keypoints_by_visibility():
     opts = {"min_visibility": 0.25, "min_area": 1, "min_width": 1, "min_height": 1, "bbox_rotation": "corners",
             "flip_classes": []}
-    box = Obj(0, "pose", (100, 100, 200, 200), None, [[150, 150, 2], [110, 110, 2]])
+    box = Obj(0, "pose", (100, 100, 200, 200), kpts=[[150, 150, 2], [110, 110, 2]])
     kept, info = geometry.Follower([], [[100, 100, 100, 80]], opts, []).run([box])  # 80% hidden
     assert kept == [] and info["dropped"] == {"min_visibility": 1}
     kept, _ = geometry.Follower([], [[100, 100, 40, 40], [120, 120, 20, 20]], opts, []).run([box])  # 16% hidden

@@ -35,6 +35,12 @@ def continuous(M) -> tuple:
     return a, b, c + 0.5 - 0.5 * (a + b), d, e, f + 0.5 - 0.5 * (d + e)
 
 
+def pixel_centre(t: tuple) -> tuple:
+    """The inverse of `continuous`: the pixel-centre matrix (a, b, c, d, e, f) of a continuous affine."""
+    a, b, c, d, e, f = t
+    return a, b, c - 0.5 + 0.5 * (a + b), d, e, f - 0.5 + 0.5 * (d + e)
+
+
 def compose(p: tuple, q: tuple) -> tuple:
     """The affine p after q."""
     a, b, c, d, e, f = p
@@ -165,49 +171,89 @@ class Follower:
         self.swap_cls = {a: b for a, b in opts["flip_classes"]} | {b: a for a, b in opts["flip_classes"]}
         self.pairs = pairs
 
-    def shape(self, ob) -> list:
-        if ob.poly is not None:
-            return list(ob.poly)
+    def shapes(self, ob) -> list:
+        """The polygons followed for the object: its own, or made from its box."""
+        if ob.polys is not None:
+            return [list(p) for p in ob.polys]
         if self.aligned or self.opts["bbox_rotation"] == "corners":
-            return corners(ob.box)
-        return ellipse(ob.box)
+            return [corners(ob.box)]
+        return [ellipse(ob.box)]
 
     def move(self, ob):
-        """(the object as it ends up, a yolo.Obj, "") or (None, why it was dropped)."""
-        pts = self.shape(ob)
-        full = area(pts)
+        """(the object as it ends up, an Obj, "") or (None, why it was dropped)."""
+        if ob.mask is not None:
+            return self._move_mask(ob)
+        shapes = self.shapes(ob)
+        full = sum(area(p) for p in shapes)
         kpts = [list(k) for k in ob.kpts] if ob.kpts is not None else None
         for t, w, h in self.warps:
-            pts = clip(apply(t, pts), 0.0, 0.0, w, h)
+            shapes = [p for p in (clip(apply(t, p), 0.0, 0.0, w, h) for p in shapes) if len(p) >= 3]
             full *= abs(det(t))
             if kpts is not None:
                 _keypoints(kpts, t, w, h)
-            if len(pts) < 3:
+            if not shapes:
                 return None, "outside"
-        seen = area(pts)
+        seen = sum(area(p) for p in shapes)
         if seen <= 0:
             return None, "outside"
         if self.holes:
-            seen -= hidden_area(pts, self.holes)
-        if seen < self.opts["min_visibility"] * full:
-            return None, "min_visibility"
-        x0, y0, x1, y1 = bbox(pts)
-        for reason, value in (("min_width", x1 - x0), ("min_height", y1 - y0), ("min_area", (x1 - x0) * (y1 - y0))):
-            if value < self.opts[reason]:
-                return None, reason
+            seen -= sum(hidden_area(p, self.holes) for p in shapes)
+        box = bbox([q for p in shapes for q in p])
+        why = self._rules(seen, full, box)
+        if why:
+            return None, why
         if kpts is not None and self.holes:
             for k in kpts:
                 if k[2] and _under(k[0], k[1], self.holes):
                     k[2] = 0
-        cls = ob.cls
-        if self.mirrored:
-            cls = self.swap_cls.get(cls, cls)
-            for i, j in self.pairs:
-                if kpts is not None and max(i, j) < len(kpts):
-                    kpts[i], kpts[j] = kpts[j], kpts[i]
-        if ob.poly is not None:
-            return replace(ob, cls=cls, poly=pts), ""
-        return replace(ob, cls=cls, box=(x0, y0, x1, y1), kpts=kpts), ""
+        cls = self._mirror(ob.cls, kpts)
+        return replace(ob, cls=cls, box=box, kpts=kpts, polys=shapes if ob.polys is not None else None), ""
+
+    def _rules(self, seen: float, full: float, box: tuple) -> str:
+        """Why an object that covers `seen` of its moved area `full`, with this box, is dropped ("" if kept)."""
+        if seen < self.opts["min_visibility"] * full:
+            return "min_visibility"
+        x0, y0, x1, y1 = box
+        for reason, value in (("min_width", x1 - x0), ("min_height", y1 - y0), ("min_area", (x1 - x0) * (y1 - y0))):
+            if value < self.opts[reason]:
+                return reason
+        return ""
+
+    def _mirror(self, cls, kpts):
+        """The class after the copy's mirror (flip_classes), keypoints of flip_pairs swapped in place."""
+        if not self.mirrored:
+            return cls
+        for i, j in self.pairs:
+            if kpts is not None and max(i, j) < len(kpts):
+                kpts[i], kpts[j] = kpts[j], kpts[i]
+        return self.swap_cls.get(cls, cls)
+
+    def _move_mask(self, ob):
+        """An object with its own mask (COCO RLE): the mask warped by nearest neighbour, its box
+        from the pixels it keeps, visibility counted in pixels."""
+        import cv2
+        import numpy as np
+
+        m = ob.mask
+        full = float(np.count_nonzero(m))
+        for t, w, h in self.warps:
+            m = cv2.warpAffine(m, np.asarray(pixel_centre(t)).reshape(2, 3), (int(w), int(h)),
+                               flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            full *= abs(det(t))
+        seen = float(np.count_nonzero(m))
+        if seen <= 0:
+            return None, "outside"
+        if self.holes:
+            shown = m.copy()
+            for x, y, hw, hh in self.holes:
+                shown[max(0, int(y)):max(0, int(y + hh)), max(0, int(x)):max(0, int(x + hw))] = 0
+            seen = float(np.count_nonzero(shown))
+        rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+        box = (float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1))
+        why = self._rules(seen, full, box)
+        if why:
+            return None, why
+        return replace(ob, cls=self._mirror(ob.cls, None), box=box, mask=m), ""
 
     def run(self, objs: list) -> tuple[list, dict]:
         """The objects kept, and the manifest's record: objects in and out, drops by reason, how
@@ -222,7 +268,7 @@ class Follower:
         info = {"name": "annotations", "objects_in": len(objs), "objects_out": len(kept)}
         if dropped:
             info["dropped"] = dict(sorted(dropped.items()))
-        if not self.aligned and any(ob.poly is None for ob in objs):
+        if not self.aligned and any(ob.polys is None and ob.mask is None for ob in objs):
             info["boxes"] = self.opts["bbox_rotation"]
         if self.mirrored:
             info["mirrored"] = True

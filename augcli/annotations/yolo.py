@@ -12,22 +12,9 @@ Objects are kept in pixels (continuous coordinates: x in [0, width], a pixel's c
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .model import LabelError, Obj
 
 TOLERANCE = 1e-3
-
-
-class LabelError(ValueError):
-    pass
-
-
-@dataclass
-class Obj:
-    cls: int
-    kind: str  # "box", "polygon" or "pose"
-    box: tuple | None  # (x0, y0, x1, y1) in pixels, for box and pose objects
-    poly: list | None  # [(x, y), ...] in pixels, for polygons
-    kpts: list | None  # [[x, y, v], ...] in pixels; v 0 (not labelled / not visible), 1 or 2
 
 
 class _Line:
@@ -104,9 +91,9 @@ def parse_line(ln: _Line, n: int, w: int, h: int, names: dict, kpt_shape) -> Obj
             if v not in (0.0, 1.0, 2.0):
                 raise LabelError(f"{ln.where}: keypoint {j} visibility {v!r} is not allowed; allowed: 0, 1 or 2")
             kpts.append([x * w, y * h, int(v)])
-        return Obj(c, "pose", _box(ln, w, h), None, kpts)
+        return Obj(c, "pose", _box(ln, w, h), kpts=kpts)
     if n == 5:
-        return Obj(c, "box", _box(ln, w, h), None, None)
+        return Obj(c, "box", _box(ln, w, h))
     if n < 7 or n % 2 == 0:
         why = "a polygon with fewer than 3 points" if n in (3,) else f"{n} fields is a wrong field count"
         raise LabelError(f"{ln.where}: {why}; allowed: 5 fields (class cx cy w h) or class and 3 or more "
@@ -117,7 +104,7 @@ def parse_line(ln: _Line, n: int, w: int, h: int, names: dict, kpt_shape) -> Obj
     if area(pts) <= 0:
         raise LabelError(f"{ln.where}: a polygon with no area (its points are on one line); allowed: "
                          "3 or more points enclosing an area")
-    return Obj(c, "polygon", None, pts, None)
+    return Obj(c, "polygon", None, polys=[pts])
 
 
 def parse(data: bytes, where: str, w: int, h: int, names: dict, kpt_shape) -> tuple[list[Obj], bool]:
