@@ -122,6 +122,12 @@ def check_output(input_root: Path, output: Path) -> None:
                          "choose an output outside it (--overwrite could delete the input)")
 
 
+def walk(root: Path, exts: set[str], follow_links: bool = False) -> tuple[list[Path], list[str]]:
+    """The files under root with an accepted extension (hidden ones, non-regular files and, unless
+    follow_links, symlinked folders skipped), and warnings."""
+    return _Walker(root, exts, follow_links).run()
+
+
 def discover_folder(root: Path, exts: set[str], follow_links: bool = False) -> tuple[list[Item], list[str]]:
     """Items of a class-per-subfolder or flat folder; a single file is a flat dataset of one.
     The root is read even when it is a symlink; symlinked folders below it only with follow_links."""

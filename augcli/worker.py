@@ -27,7 +27,7 @@ def init_worker(cfg, out_dir: str, modality) -> None:
 
 def one_line(e: BaseException) -> str:
     msg = " ".join(str(e).split()) or type(e).__name__
-    plain = ("ImageReadError", "AudioReadError", "TextDecodeError", "ValueError")
+    plain = ("ImageReadError", "AudioReadError", "TextDecodeError", "ValueError", "LabelError")
     return msg if type(e).__name__ in plain else f"{type(e).__name__}: {msg}"
 
 

@@ -5,8 +5,10 @@ images come with annotations, and writes them in the same format and layout. Thi
 what it needs beside the image pipeline:
 
     options.py   the recipe's `annotations:` value (a format name or a mapping), validated
-    layout.py    which format an input holds (auto-detection), its data.yaml, its images and splits
-    yolo.py      Ultralytics YOLO label files: read (strict, line by line), write
+    model.py     Obj and Annotation: what every format reads into and writes from (in pixels)
+    format.py    the base class of a format: its layout, reading one image's annotation, writing one output's
+    formats.py   the registry: auto-detection, opening an input (or an output, for report and stats)
+    yolo.py      Ultralytics YOLO label files: read (strict, line by line), write; data.yaml
     geometry.py  objects through the pipeline's warps: polygon clipping, visibility, keypoints, mirrors
     masks.py     semantic masks (class-index PNGs, 8/16-bit or palette): read, warp (nearest), write
 

@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
-import numpy as np
+from .format import Format
+from .model import Annotation
 
 
 @dataclass
 class Mask:
-    arr: np.ndarray  # uint8 or uint16 class indices, h x w
+    arr: object  # numpy uint8 or uint16 class indices, h x w
     mode: str  # Pillow's mode as read: L, I;16, 1, P
     palette: list | None
     transparency: object
-    data: bytes  # the file's bytes (an original is a byte copy)
 
 
-_MODES = {"L": np.uint8, "P": np.uint8, "1": np.uint8, "I;16": np.uint16, "I;16B": np.uint16, "I": np.uint16}
+_MODES = {"L": "uint8", "P": "uint8", "1": "uint8", "I;16": "uint16", "I;16B": "uint16", "I": "uint16"}
 
 
 def read_mask(data: bytes, where: str, w: int, h: int) -> Mask:
     """The mask in `data` (a PNG), checked: a class-index image of the image's size w x h."""
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -48,12 +50,13 @@ def read_mask(data: bytes, where: str, w: int, h: int) -> Mask:
         raise ValueError(f"{where}: cannot read the mask ({' '.join(str(e).split())})")
     if mode == "I" and (arr.min() < 0 or arr.max() > 65535):
         raise ValueError(f"{where}: 32-bit mask values beyond 0..65535; allowed: 8- or 16-bit class indices")
-    return Mask(np.ascontiguousarray(arr.astype(_MODES[mode])), mode, palette, transparency, data)
+    return Mask(np.ascontiguousarray(arr.astype(_MODES[mode])), mode, palette, transparency)
 
 
-def warp_mask(arr: np.ndarray, warps: list, fill: int) -> np.ndarray:
+def warp_mask(arr, warps: list, fill: int):
     """`warps`: the pipeline's [(ops before, 3x3 matrix, w, h)] in order."""
     import cv2
+    import numpy as np
 
     fill = min(int(fill), int(np.iinfo(arr.dtype).max))
     for _, M, w, h in warps:
@@ -62,8 +65,9 @@ def warp_mask(arr: np.ndarray, warps: list, fill: int) -> np.ndarray:
     return arr
 
 
-def encode_mask(mask: Mask, arr: np.ndarray) -> bytes:
+def encode_mask(mask: Mask, arr) -> bytes:
     """`arr` as a PNG of the mask's mode (palette and transparency kept)."""
+    import numpy as np
     from PIL import Image
 
     if mask.mode == "P":
@@ -81,3 +85,25 @@ def encode_mask(mask: Mask, arr: np.ndarray) -> bytes:
     if not ok:
         raise ValueError(f"cannot encode a {arr.dtype} mask as PNG")
     return buf.tobytes()
+
+
+class MasksFormat(Format):
+    """INPUT/images/... + INPUT/masks/<same path>.png: a semantic mask per image."""
+
+    name, images_dir, side_dir = "masks", "images", "masks"
+
+    def side_paths(self, image_out: str) -> list[str]:
+        p = PurePosixPath(image_out)
+        return [str(PurePosixPath(self.side_dir, *p.parts[1:]).with_suffix(".png"))]
+
+    def read(self, src: str, source: str, w: int, h: int) -> Annotation:
+        name = self.side_paths(source)[0]
+        try:
+            data = (self.root / name).read_bytes()
+        except FileNotFoundError:
+            raise ValueError(f"{name}: no mask for this image; allowed: a mask PNG of the same name")
+        return Annotation(mask=read_mask(data, name, w, h), raw=data)
+
+    def write(self, ann: Annotation, w: int, h: int, image_out: str, source: str) -> dict[str, bytes]:
+        data = ann.raw if ann.raw is not None else encode_mask(ann.mask, ann.mask.arr)
+        return {self.side_paths(image_out)[0]: data}

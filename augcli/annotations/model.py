@@ -36,5 +36,5 @@ class Annotation:
 
     objs: list = field(default_factory=list)
     mask: object = None
-    raw: dict | None = None  # {relative path: bytes} of the input's files when an original may be a byte copy
+    raw: bytes | None = None  # the input file's bytes when an original may be a byte copy of them
     info: dict = field(default_factory=dict)  # the format's per-image record (COCO image fields, VOC XML)

@@ -12,7 +12,11 @@ Objects are kept in pixels (continuous coordinates: x in [0, width], a pixel's c
 """
 from __future__ import annotations
 
-from .model import LabelError, Obj
+from pathlib import Path, PurePosixPath
+
+from ..errors import UsageError
+from .format import Format
+from .model import Annotation, LabelError, Obj
 
 TOLERANCE = 1e-3
 
@@ -143,3 +147,142 @@ def format_objects(objs: list[Obj], w: int, h: int, kpt_dim: int | None) -> byte
             parts += xy + ([str(int(v))] if kpt_dim == 3 else [])
         lines.append(" ".join(parts))
     return "".join(line + "\n" for line in lines).encode()
+
+
+# -- the format: Ultralytics' layout ------------------------------------------------------------
+YAML_NAMES = ("data.yaml", "dataset.yaml")
+
+
+class YoloFormat(Format):
+    """INPUT/images/... + INPUT/labels/<same path>.txt (+ data.yaml): boxes, polygons, keypoints."""
+
+    name, images_dir, side_dir = "yolo", "images", "labels"
+    extra: dict = {}  # the input data.yaml's other keys (kpt_shape, flip_idx, nc, ...)
+    yaml_path: Path | None = None
+
+    def load(self) -> "YoloFormat":
+        self.names, self.extra, self.yaml_path = read_yaml(self.root)
+        _check_keypoints(self.extra, self.yaml_path)
+        return self
+
+    @property
+    def kpt_shape(self) -> tuple[int, int] | None:
+        k = self.extra.get("kpt_shape")
+        return (int(k[0]), int(k[1])) if k else None
+
+    def flip_pairs(self) -> list:
+        """The keypoint pairs a mirror swaps: the recipe's flip_pairs, else those of data.yaml's flip_idx."""
+        if self.opts["flip_pairs"]:
+            return self.opts["flip_pairs"]
+        f = self.extra.get("flip_idx") or []
+        return [[i, j] for i, j in enumerate(f) if i < j]
+
+    def note(self) -> str:
+        what = super().note()
+        if self.yaml_path is not None:
+            what += f", {len(self.names)} classes from {self.yaml_path.name}"
+        else:
+            what += ", no data.yaml: classes named by their ids"
+        if self.kpt_shape:
+            what += f", keypoints {self.kpt_shape[0]}x{self.kpt_shape[1]}"
+        return what
+
+    def fingerprint(self) -> dict:
+        import hashlib
+
+        return {"data_yaml": hashlib.sha256(self.yaml_path.read_bytes()).hexdigest() if self.yaml_path else None}
+
+    def side_paths(self, image_out: str) -> list[str]:
+        p = PurePosixPath(image_out)
+        return [str(PurePosixPath(self.side_dir, *p.parts[1:]).with_suffix(".txt"))]
+
+    def read(self, src: str, source: str, w: int, h: int) -> Annotation:
+        name = self.side_paths(source)[0]
+        try:
+            data = (self.root / name).read_bytes()
+        except FileNotFoundError:
+            data = b""  # a background image
+        objs, clipped = parse(data, name, w, h, self.names, self.kpt_shape)
+        return Annotation(objs, raw=None if clipped else data)
+
+    def write(self, ann: Annotation, w: int, h: int, image_out: str, source: str) -> dict[str, bytes]:
+        kdim = self.kpt_shape[1] if self.kpt_shape else None
+        data = ann.raw if ann.raw is not None else format_objects(ann.objs, w, h, kdim)
+        return {self.side_paths(image_out)[0]: data}
+
+    def begin(self, out: Path, plan) -> None:
+        """OUTPUT/data.yaml, before the first image."""
+        from ..io import atomic_write
+
+        splits = {j.split for j in plan.jobs}
+        ids = set() if self.names else class_ids(self, [j.source for j in plan.jobs])
+        atomic_write(out / "data.yaml", output_yaml(self, splits, ids))
+
+
+def read_yaml(root: Path) -> tuple[dict, dict, Path | None]:
+    """(names, other keys, path) of root/data.yaml (or dataset.yaml); ({}, {}, None) without one."""
+    import yaml
+
+    for name in YAML_NAMES:
+        p = root / name
+        if p.is_file():
+            break
+    else:
+        return {}, {}, None
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise UsageError(f"{p}: cannot read it as YAML ({' '.join(str(e).split())[:200]})")
+    if not isinstance(data, dict):
+        raise UsageError(f"{p}: not a mapping; allowed: keys such as names, kpt_shape, flip_idx")
+    extra = {k: v for k, v in data.items() if k not in ("names", "path", "train", "val", "test", "download")}
+    return _names(data.get("names"), p), extra, p
+
+
+def _names(raw, p: Path) -> dict:
+    if raw is None:
+        return {}
+    if isinstance(raw, list):
+        return {i: str(n) for i, n in enumerate(raw)}
+    if isinstance(raw, dict) and all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in raw):
+        return {int(k): str(v) for k, v in sorted(raw.items())}
+    raise UsageError(f"{p}: names: {raw!r} is not allowed; allowed: a list of names, or a mapping id: name")
+
+
+def _check_keypoints(extra: dict, p: Path | None) -> None:
+    k = extra.get("kpt_shape")
+    if k is not None and not (isinstance(k, list) and len(k) == 2 and all(isinstance(v, int) for v in k)
+                              and k[0] >= 1 and k[1] in (2, 3)):
+        raise UsageError(f"{p}: kpt_shape: {k!r} is not allowed; allowed: [keypoints, 2 or 3]")
+    f = extra.get("flip_idx")
+    if f is not None and (k is None or not isinstance(f, list) or sorted(f) != list(range(k[0]))):
+        raise UsageError(f"{p}: flip_idx: {f!r} is not allowed; allowed: a permutation of the {k and k[0]} "
+                         "keypoint indices (with kpt_shape)")
+
+
+def class_ids(fmt: YoloFormat, sources: list[str]) -> set[int]:
+    """The class ids the label files of `sources` use (for names when the input has no data.yaml;
+    malformed lines are skipped here: the run reports them)."""
+    ids = set()
+    for source in sources:
+        try:
+            text = (fmt.root / fmt.side_paths(source)[0]).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            first = line.split(maxsplit=1)[:1]
+            if first and first[0].isdigit():
+                ids.add(int(first[0]))
+    return ids
+
+
+def output_yaml(fmt: YoloFormat, splits: set, ids: set) -> bytes:
+    """OUTPUT/data.yaml: the splits written (paths relative to the file), the input's names (or
+    the ids used, named by number), and the input data.yaml's other keys (kpt_shape, flip_idx, ...)."""
+    import yaml
+
+    data: dict = {s: f"images/{s}" for s in ("train", "val", "test") if s in splits}
+    data["names"] = fmt.names or {i: str(i) for i in range(max(ids) + 1 if ids else 0)}
+    data.update(fmt.extra)
+    head = "# Written by augcli: the augmented dataset in Ultralytics' layout; paths are relative to this file.\n"
+    return (head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)).encode()

@@ -15,7 +15,6 @@ format asked for. It is the image modality with three differences:
 """
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path, PurePosixPath
 
@@ -26,10 +25,10 @@ from .image import ImageModality, ImageWorker
 ALLOWED_STEPS = "geometric, colour, gamma, noise, blur and cutout (after the geometric steps)"
 
 
-def _layout():
-    from ..annotations import layout
+def _formats():
+    from ..annotations import formats
 
-    return layout
+    return formats
 
 
 def _step_classes(steps_module, name: str, cfg: dict) -> list:
@@ -45,24 +44,25 @@ class AnnotatedModality(ImageModality):
     recipe_name = "image"
 
     def accepts(self, cfg) -> bool:
-        return _layout().detect(cfg) is not None
+        return _formats().detect(cfg) is not None
 
     def check(self, cfg, where: str, require_io: bool) -> None:
         super().check(cfg, where, require_io)
-        layout = _layout()
-        why = layout.missing(cfg)
+        formats = _formats()
+        why = formats.missing(cfg)
         if why:
-            fmt = layout.spec(cfg.annotations)["format"]
+            fmt = formats.spec(cfg.annotations)["format"]
             raise RecipeError(f"{where}: annotations: {fmt!r} {why}; allowed: auto, none, or a format whose "
                               "folders INPUT holds")
-        lay = layout.detect(cfg)
-        if lay is None:
+        fmt = formats.detect(cfg)
+        if fmt is None:
             return
         if cfg.balance:
             raise RecipeError(f"{where}: balance: true is not supported with annotations yet (an image holds "
                               "objects of several classes: there is no image class to balance); allowed: copies")
         self._check_steps(cfg, where)
-        self._check_flips(cfg, layout.read_yaml(lay), where)
+        if require_io:
+            self._check_flips(fmt.load(), where)
 
     def _check_steps(self, cfg, where: str) -> None:
         mod = self.steps()
@@ -84,67 +84,63 @@ class AnnotatedModality(ImageModality):
                               "allowed: cutout after the last geometric step")
 
     @staticmethod
-    def _check_flips(cfg, lay, where: str) -> None:
-        opts = _layout().spec(cfg.annotations)
-        k = lay.kpt_shape[0] if lay.kpt_shape else 0
-        for pair in opts["flip_pairs"]:
+    def _check_flips(fmt, where: str) -> None:
+        shape = getattr(fmt, "kpt_shape", None)
+        k = shape[0] if shape else 0
+        for pair in fmt.opts["flip_pairs"]:
             if max(pair) >= k:
                 raise RecipeError(f"{where}: annotations.flip_pairs: {pair!r} is not allowed; allowed: keypoint "
                                   f"indices below {k} (data.yaml's kpt_shape)")
-        for pair in opts["flip_classes"]:
-            if lay.names and not set(pair) <= set(lay.names):
+        for pair in fmt.opts["flip_classes"]:
+            if fmt.names and not set(pair) <= set(fmt.names):
                 raise RecipeError(f"{where}: annotations.flip_classes: {pair!r} is not allowed; allowed: class ids "
                                   "of data.yaml's names")
 
     def describe(self, cfg) -> str:
-        lay = _layout().detect(cfg)
-        return super().describe(cfg) + ("" if lay is None else f"; annotations: {lay.format}")
+        fmt = _formats().detect(cfg)
+        return super().describe(cfg) + ("" if fmt is None else f"; annotations: {fmt.name}")
 
     def fingerprint(self, cfg) -> dict:
         fp = super().fingerprint(cfg)
-        layout = _layout()
-        lay = layout.detect(cfg)
-        if lay is not None:
-            lay = layout.read_yaml(lay)
-            yaml_hash = hashlib.sha256(lay.yaml_path.read_bytes()).hexdigest() if lay.yaml_path else None
-            fp["annotations"] = {**layout.spec(cfg.annotations), "format": lay.format, "data_yaml": yaml_hash}
+        fmt = _formats().open_input(cfg)
+        if fmt is not None:
+            fp["annotations"] = {**fmt.opts, "format": fmt.name, **fmt.fingerprint()}
         return fp
 
     def discover(self, cfg):
-        layout = _layout()
-        lay = layout.detect(cfg)
-        if lay is None:
+        fmt = _formats().open_input(cfg)
+        if fmt is None:
             return super().discover(cfg)
         from ..sources import check_output
 
-        items, warnings = layout.discover(lay, self.extensions(), cfg.follow_links)
+        items, warnings = fmt.discover(self.extensions(), cfg.follow_links)
         if cfg.output:
-            check_output(lay.root, Path(cfg.output))
+            check_output(fmt.root, Path(cfg.output))
         return items, warnings
 
     def plan(self, cfg):
         from ..plan import Job, Output, fingerprint, make_plan
         from ..sources import deduplicate_names
 
-        layout = _layout()
-        lay = layout.read_yaml(layout.detect(cfg))
+        formats = _formats()
+        fmt = formats.open_input(cfg)
         items, warnings = self.discover(cfg)
         if not items:
-            raise UsageError(f"{lay.images}: no {self.noun} found (looked for {', '.join(sorted(self.extensions()))})")
-        fixed = {it.source: layout.split_of(it.source)[0] for it in items}
+            raise UsageError(f"{fmt.images}: no {self.noun} found (looked for {', '.join(sorted(self.extensions()))})")
+        fixed = {it.source: fmt.split_of(it.source)[0] for it in items}
         pool = [it for it in items if fixed[it.source] == "train"]
-        plan = make_plan(pool, cfg, self, [lay.note()] + self._fill_notes(cfg) + warnings)
+        plan = make_plan(pool, cfg, self, [fmt.note()] + self._fill_notes(cfg) + warnings)
         for job in plan.jobs:
             for o in job.outputs:
-                o.path = "images/" + o.path
+                o.path = fmt.output_image(o.path)
         ext_of = lambda it: self.output_ext(PurePosixPath(it.source).suffix, cfg.format)  # noqa: E731
         for split in ("val", "test"):
             for it in deduplicate_names([it for it in items if fixed[it.source] == split], ext_of):
                 plan.jobs.append(Job(it.path, it.source, None, split,
-                                     [Output(f"images/{split}/{it.out_key}{ext_of(it)}", None, None)]))
+                                     [Output(fmt.output_image(f"{split}/{it.out_key}{ext_of(it)}"), None, None)]))
                 plan.counts.setdefault((split, None), {"originals": 0, "augmented": 0})["originals"] += 1
         plan.jobs.sort(key=lambda j: j.source)
-        _check_unique(plan, lay.format)
+        formats.check_unique([o.path for j in plan.jobs for o in j.outputs], fmt)
         plan.fingerprint = fingerprint({"plan": plan.fingerprint,
                                         "fixed": sorted((s, f) for s, f in fixed.items() if f != "train")})
         return plan
@@ -166,91 +162,40 @@ class AnnotatedModality(ImageModality):
                 "label; fill: constant (with fill_value) avoids that"]
 
     def work(self, cfg, plan):
-        if _layout().detect(cfg) is None:
+        if _formats().detect(cfg) is None:
             return super().work(cfg, plan)
         return AnnotatedWork(cfg, plan, self)
 
     def worker(self, cfg):
-        layout = _layout()
-        lay = layout.detect(cfg)
-        if lay is None:
+        fmt = _formats().open_input(cfg)
+        if fmt is None:
             return super().worker(cfg)
-        return AnnotatedWorker(cfg, self.steps().Pipeline(cfg.transforms), layout.read_yaml(lay),
-                               layout.spec(cfg.annotations))
-
-
-def _check_unique(plan, fmt: str) -> None:
-    """No two outputs share an image or an annotation file (a.jpg and a.png would share a.txt)."""
-    from collections import Counter
-
-    images = Counter(o.path for j in plan.jobs for o in j.outputs)
-    beside = Counter(beside_path(p, fmt) for p in images)
-    dup = [p for p, n in images.items() if n > 1] or [p for p, n in beside.items() if n > 1]
-    if dup:
-        raise UsageError(f"output name {dup[0]!r} would be written for two images (same name with another "
-                         "extension, or an image of the input's val/test folder named like one held out by "
-                         "--val-split); rename one of them")
-
-
-def beside_path(image_path: str, fmt: str) -> str:
-    """images/<split>/<name>.<ext> -> labels/<split>/<name>.txt (YOLO) or masks/<split>/<name>.png."""
-    p = PurePosixPath(image_path)
-    return str(PurePosixPath(_layout().BESIDE[fmt], *p.parts[1:]).with_suffix(".txt" if fmt == "yolo" else ".png"))
+        return AnnotatedWorker(cfg, self.steps().Pipeline(cfg.transforms), fmt)
 
 
 class AnnotatedWorker(ImageWorker):
-    """The image worker, with each source's annotation read in `load` and written beside each output."""
+    """The image worker, with each source's annotation read in `load` and written beside each output.
+    `last`: the annotation of the output made last, in its pixels (preview draws it)."""
 
-    def __init__(self, cfg, pipeline, lay, opts: dict):
+    def __init__(self, cfg, pipeline, fmt):
         super().__init__(cfg, pipeline)
-        self.lay, self.opts = lay, opts
-        self.pairs = _layout().flip_pairs(lay, opts)
-        self.kdim = lay.kpt_shape[1] if lay.kpt_shape else None
+        self.fmt, self.opts = fmt, fmt.opts
+        self.pairs = fmt.flip_pairs() if hasattr(fmt, "flip_pairs") else []
         self.out: Path | None = None  # OUTPUT in a run's workers; None (a preview): nothing is written beside
         self.job = None  # the job being run (for the original's output path)
+        self.last = None
 
     def load(self, src: str):
         img, data, orientation = super().load(src)
-        return img, data, orientation, self._annotation(src, img.shape[1], img.shape[0])
-
-    def _annotation(self, src: str, w: int, h: int):
-        rel = PurePosixPath(Path(src).relative_to(self.lay.images).as_posix())
-        if self.lay.format == "masks":
-            from ..annotations.masks import read_mask
-
-            name = rel.with_suffix(".png")
-            try:
-                data = (self.lay.beside / name).read_bytes()
-            except FileNotFoundError:
-                raise ValueError(f"masks/{name}: no mask for this image; allowed: a mask PNG of the same name")
-            return read_mask(data, f"masks/{name}", w, h)
-        from ..annotations.yolo import LabelError, parse
-
-        name = rel.with_suffix(".txt")
-        try:
-            data = (self.lay.beside / name).read_bytes()
-        except FileNotFoundError:
-            data = b""  # a background image
-        try:
-            objs, clipped = parse(data, f"labels/{name}", w, h, self.lay.names, self.lay.kpt_shape)
-        except LabelError as e:
-            raise ValueError(str(e)) from None
-        return objs, (None if clipped else data)
+        source = Path(src).relative_to(self.fmt.root).as_posix()
+        return img, data, orientation, self.fmt.read(src, source, img.shape[1], img.shape[0]), source
 
     def original(self, state, src: str, ext: str, seed_key: int):
         data, ops = super().original(state[:3], src, ext, seed_key)
+        self.last = state[3]
         if self.out is not None:
             o = next(o for o in self.job.outputs if o.copy is None)
-            ann = state[3]
-            if self.lay.format == "masks":
-                side = ann.data
-            else:
-                from ..annotations.yolo import format_objects
-
-                objs, raw = ann
-                side = raw if raw is not None else format_objects(objs, state[0].shape[1], state[0].shape[0],
-                                                                 self.kdim)
-            self._write_beside(o.path, side)
+            self._write_beside(state[3], state[0], o.path, state[4])
         return data, ops
 
     def augment(self, state, job, o, ext: str, seed_key: int):
@@ -261,34 +206,40 @@ class AnnotatedWorker(ImageWorker):
         img, ann = state[0], state[3]
         warps: list = []
         aug, ops = self.pipeline(img, np.random.default_rng(o.seed), None, warps)
-        side, op = self._follow(ann, warps, ops, aug)
+        self.last, op = self._follow(ann, warps, ops)
         ops.append(op)
         if self.out is not None:
-            self._write_beside(o.path, side)
+            self._write_beside(self.last, aug, o.path, state[4])
         return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
 
-    def _follow(self, ann, warps: list, ops: list, aug) -> tuple[bytes, dict]:
-        """The output's annotation file and the manifest's `annotations` op."""
-        if self.lay.format == "masks":
-            from ..annotations.masks import encode_mask, warp_mask
+    def _follow(self, ann, warps: list, ops: list):
+        """The output's annotation (in its pixels) and the manifest's `annotations` op."""
+        from dataclasses import replace
 
-            fill = self.opts["mask_fill"]
-            return encode_mask(ann, warp_mask(ann.arr, warps, fill)), {"name": "annotations", "mask": "nearest",
-                                                                       "fill": fill}
         from ..annotations.geometry import Follower, continuous
-        from ..annotations.yolo import format_objects
+        from ..annotations.model import Annotation
 
         holes = [hole for op in ops if op["name"] == "cutout" for hole in op["holes"]]
         follower = Follower([(continuous(M), w, h) for _, M, w, h in warps], holes, self.opts, self.pairs)
-        kept, info = follower.run(ann[0])
-        return format_objects(kept, aug.shape[1], aug.shape[0], self.kdim), info
+        kept, info = follower.run(ann.objs)
+        mask = None
+        if ann.mask is not None:
+            from ..annotations.masks import warp_mask
 
-    def _write_beside(self, image_path: str, data: bytes) -> None:
+            fill = self.opts["mask_fill"]
+            mask = replace(ann.mask, arr=warp_mask(ann.mask.arr, warps, fill))
+            if not ann.objs:
+                info = {"name": "annotations"}  # a semantic mask alone: no objects to count
+            info.update(mask="nearest", fill=fill)
+        return Annotation(kept, mask, None, dict(ann.info)), info
+
+    def _write_beside(self, ann, img, image_path: str, source: str) -> None:
         from ..io import atomic_write
 
-        dst = self.out / beside_path(image_path, self.lay.format)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(dst, data)
+        for rel, data in self.fmt.write(ann, img.shape[1], img.shape[0], image_path, source).items():
+            dst = self.out / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(dst, data)
 
 
 def init_annotated_worker(cfg, out_dir: str, modality) -> None:
@@ -307,24 +258,30 @@ def run_annotated_job(job):
 
 
 class AnnotatedWork(FileWork):
-    """A file plan's work, plus data.yaml (YOLO) and images without their annotation made again."""
+    """A file plan's work, plus the format's files for the whole dataset (data.yaml, COCO JSON ...),
+    and images without their annotation made again on resume."""
 
     unit_fn, init_fn = staticmethod(run_annotated_job), staticmethod(init_annotated_worker)
 
-    def resume(self, out: Path, res):
-        layout = _layout()
-        lay = layout.read_yaml(layout.detect(self.cfg))
-        if lay.format == "yolo":
-            from ..io import atomic_write
+    def __init__(self, cfg, plan, modality):
+        super().__init__(cfg, plan, modality)
+        self.fmt = _formats().open_input(cfg)
 
-            splits = {j.split for j in self.plan.jobs}
-            ids = set() if lay.names else layout.class_ids(lay, [j.source for j in self.plan.jobs])
-            atomic_write(out / "data.yaml", layout.output_yaml(lay, splits, ids))
+    def resume(self, out: Path, res):
+        self.fmt.begin(out, self.plan)
         if (out / "manifest.csv").exists():
             for job in self.plan.jobs:
                 for o in job.outputs:
                     img = out / o.path
-                    if img.exists() and not (out / beside_path(o.path, lay.format)).exists():
+                    if img.exists() and not all((out / p).exists() for p in self.fmt.side_paths(o.path)):
                         print(f"warning: {img}: its annotation is missing; made again", file=sys.stderr)
                         img.unlink()
         return super().resume(out, res)
+
+    def finish(self, out: Path, res) -> None:
+        super().finish(out, res)
+        self.fmt.finish(out, self.plan, not res.failed)
+
+    def stop(self, out: Path, res) -> None:
+        super().stop(out, res)
+        self.fmt.finish(out, self.plan, False)
