@@ -35,8 +35,10 @@ Quality = Annotated[Optional[int], typer.Option(help="JPEG/WebP quality [default
 Rescale = Annotated[Optional[float], typer.Option(help="factor for npy output, e.g. 0.00392156862745098 (1/255)")]
 MaxPixels = Annotated[Optional[int], typer.Option(help="refuse larger images [default: 100000000]")]
 Annots = Annotated[Optional[str], typer.Option(
-    help="auto|none|yolo|masks: YOLO labels or masks beside the images (INPUT/images + INPUT/labels or "
-         "INPUT/masks) move with the pixels [default: auto]")]
+    help="auto|none|yolo|coco|voc|masks: boxes, polygons, keypoints and masks move with the pixels; YOLO "
+         "(INPUT/images + INPUT/labels), COCO (--coco FILE.json), Pascal VOC (INPUT/JPEGImages + INPUT/Annotations), "
+         "masks (INPUT/images + INPUT/masks) [default: auto]")]
+Coco = Annotated[Optional[str], typer.Option("--coco", help="COCO instances JSON of the images under INPUT")]
 Overwrite = Annotated[Optional[bool], typer.Option("--overwrite", help="replace a previous augcli output")]
 DryRun = Annotated[Optional[bool], typer.Option("--dry-run", help="print the plan (counts per split and class), write nothing")]
 Csv = Annotated[Optional[str], typer.Option("--csv", help="CSV listing image paths (and labels)")]
@@ -116,7 +118,7 @@ def image(
     recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
     format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
-    annotations: Annots = None,
+    annotations: Annots = None, coco: Coco = None,
     overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None, path_column: PathCol = None,
     label_column: LabelCol = None, root: Root = None, follow_links: FollowLinks = None, quiet: Quiet = False,
 ):
@@ -215,7 +217,7 @@ def run(
     copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
     format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
-    annotations: Annots = None, sample_rate: SampleRate = None, clip: Clip = None, text_column: TextCol = None,
+    annotations: Annots = None, coco: Coco = None, sample_rate: SampleRate = None, clip: Clip = None, text_column: TextCol = None,
     id_column: IdCol = None,
     encoding: Encoding = None, overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None,
     path_column: PathCol = None, label_column: LabelCol = None, root: Root = None,

@@ -36,8 +36,10 @@ OPTIONS: dict[str, Param] = {p.name: p for p in (
     Param("quality", "int", 95, lo=1, hi=100, doc="JPEG/WebP quality"),
     Param("rescale", "float", None, lo=-1e9, hi=1e9, doc="factor applied to npy output (e.g. 0.00392156862745098 for 1/255)"),
     Param("max_pixels", "int", 100_000_000, lo=1, hi=10**12, doc="refuse images with more pixels (decompression bombs)"),
-    AnnotationsParam("annotations", "any", "auto", doc="image: auto|none|yolo|masks, or a mapping {format, min_visibility, "
-                     "min_area, min_width, min_height, bbox_rotation, flip_pairs, flip_classes, mask_fill}"),
+    AnnotationsParam("annotations", "any", "auto", doc="image: auto|none|yolo|coco|voc|masks, or a mapping {format, "
+                     "min_visibility, min_area, min_width, min_height, bbox_rotation, on_cut, max_tries, flip_pairs, "
+                     "flip_classes, mask_fill}"),
+    Param("coco", "str", None, doc="image: COCO instances JSON of the images under INPUT (annotations: coco)"),
     Param("sample_rate", "int", None, lo=1000, hi=768000, doc="audio: resample every output to this rate (soxr)"),
     Param("clip", "choice", "limit", choices=("limit", "normalize", "error"),
           doc="audio: samples beyond full scale in integer/lossy output are limited, the clip normalised, or an error"),
@@ -93,6 +95,7 @@ class Config:
     rescale: float | None = None
     max_pixels: int = 100_000_000
     annotations: Any = "auto"  # validated: the mapping annotations/options.py makes
+    coco: str | None = None
     sample_rate: int | None = None
     clip: str = "limit"
     text_column: str = "text"

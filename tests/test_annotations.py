@@ -548,7 +548,7 @@ def test_malformed_label_files_fail_their_source_naming_file_and_line(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--annotations", "coco"], "--annotations: 'coco' is not supported yet (COCO comes later); allowed: auto, none"),
+    (["--annotations", "yoloo"], "--annotations: 'yoloo' is not allowed; allowed: "),
     (["--balance"], "balance: true is not supported with annotations yet"),
 ])
 def test_unsupported_options_are_refused_at_validation(data, tmp_path, args, message):

@@ -265,7 +265,7 @@ class Follower:
                 dropped[why] = dropped.get(why, 0) + 1
             else:
                 kept.append(new)
-        info = {"name": "annotations", "objects_in": len(objs), "objects_out": len(kept)}
+        info = counts(objs, kept)
         if dropped:
             info["dropped"] = dict(sorted(dropped.items()))
         if not self.aligned and any(ob.polys is None and ob.mask is None for ob in objs):
@@ -273,3 +273,14 @@ class Follower:
         if self.mirrored:
             info["mirrored"] = True
         return kept, info
+
+
+def counts(objs: list, kept: list) -> dict:
+    """The manifest's `annotations` op of a copy: objects in and out, and per class [in, out]."""
+    per: dict = {}
+    for ob in objs:
+        per.setdefault(str(ob.cls), [0, 0])[0] += 1
+    for ob in kept:
+        per.setdefault(str(ob.cls), [0, 0])[1] += 1
+    return {"name": "annotations", "objects_in": len(objs), "objects_out": len(kept),
+            "classes": dict(sorted(per.items()))}

@@ -12,8 +12,7 @@ from __future__ import annotations
 from ..errors import RecipeError
 from ..transforms.base import Param, suggest
 
-FORMATS = ("auto", "none", "yolo", "masks")
-LATER = {"coco": "COCO", "voc": "Pascal VOC"}  # named in the issue, not in this version
+FORMATS = ("auto", "none", "yolo", "coco", "voc", "masks")
 
 OPTION_PARAMS = (
     Param("format", "choice", "auto", choices=FORMATS, doc="auto-detect, plain images, YOLO labels, or semantic masks"),
@@ -24,6 +23,10 @@ OPTION_PARAMS = (
     Param("min_height", "float", 1.0, lo=0, hi=1e6, doc="drop an object whose box is lower (pixels)"),
     Param("bbox_rotation", "choice", "corners", choices=("corners", "ellipse"),
           doc="a box without polygon under rotation/shear: box of its corners, or of its inscribed ellipse"),
+    Param("on_cut", "choice", "drop", choices=("drop", "resample"),
+          doc="an object cut by the border or a hole: drop it (by the rules above), or draw the copy again"),
+    Param("max_tries", "int", 10, lo=1, hi=1000,
+          doc="on_cut: resample: draws per copy before the copy is dropped"),
     Param("flip_pairs", "list", [], doc="keypoint index pairs swapped by a mirror, e.g. [[1, 2], [3, 4]]"),
     Param("flip_classes", "list", [], doc="class id pairs swapped by a mirror, e.g. [[0, 1]]"),
     Param("mask_fill", "int", 0, lo=0, hi=65535, doc="mask value of pixels from outside the image"),
@@ -33,9 +36,6 @@ DEFAULTS = {p.name: p.default for p in OPTION_PARAMS}
 
 
 def _format(value, where: str) -> str:
-    if isinstance(value, str) and value.lower() in LATER:
-        raise RecipeError(f"{where}: {value!r} is not supported yet ({LATER[value.lower()]} comes later); "
-                          f"allowed: {', '.join(FORMATS)}")
     return _PARAMS["format"].validate(value, where)
 
 

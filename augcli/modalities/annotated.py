@@ -193,6 +193,10 @@ class AnnotatedWorker(ImageWorker):
     def original(self, state, src: str, ext: str, seed_key: int):
         data, ops = super().original(state[:3], src, ext, seed_key)
         self.last = state[3]
+        if state[3].objs:
+            from ..annotations.geometry import counts
+
+            ops.append(counts(state[3].objs, state[3].objs))
         if self.out is not None:
             o = next(o for o in self.job.outputs if o.copy is None)
             self._write_beside(state[3], state[0], o.path, state[4])
