@@ -34,6 +34,9 @@ def short(ops: list[dict]) -> str:
         name = op.get("name", "?")
         if "skipped" in op:
             continue
+        if name == "annotations" and "objects_in" in op:  # annotated images: objects in -> out
+            out.append(f"objects:{op['objects_in']}->{op['objects_out']}")
+            continue
         for key in ("degrees", "lambda", "rate", "semitones", "db", "snr_db", "factor", "std", "gamma"):
             if key in op and isinstance(op[key], (int, float)):
                 name += f"({op[key]:.3g})"
@@ -57,7 +60,13 @@ def _pick(jobs, n: int):
 
 
 def _variants(cfg: Config, samples: int, variants: int):
-    """[(job, [(output, bytes, ops) for each variant])] made by the modality's worker code."""
+    """[(job, state, [(output, bytes, ops) for each variant])] made by the modality's worker code."""
+    return [row[:3] for row in _made(cfg, samples, variants)]
+
+
+def _made(cfg: Config, samples: int, variants: int):
+    """_variants' rows, each with its labels: for a worker that keeps the annotation of what it
+    made (`last`: annotated images), [the original's, each variant's (None when dropped)], else None."""
     from dataclasses import replace
 
     from .. import modalities
@@ -75,10 +84,12 @@ def _variants(cfg: Config, samples: int, variants: int):
     jobs = [j for j in plan.jobs if j.split == "train" and any(o.copy is not None for o in j.outputs)]
     modality.worker_setup()
     kind = modality.worker(run_cfg)
+    labelled = hasattr(kind, "last")
     out = []
     for job in _pick(jobs, samples):
         try:
             state = kind.load(job.src)
+            labels = [_original_label(kind, state, job.src)] if labelled else None
         except Exception as e:  # noqa: BLE001
             print(f"preview: {job.source}: {e}", file=sys.stderr)
             continue
@@ -92,8 +103,17 @@ def _variants(cfg: Config, samples: int, variants: int):
             except Dropped as e:
                 data, ops = None, [{"name": "dropped", "reason": str(e)}]
             made.append((o, data, ops))
-        out.append((job, state, made))
+            if labelled:
+                labels.append(kind.last if data is not None else None)
+        out.append((job, state, made, labels))
     return out
+
+
+def _original_label(kind, state, src: str):
+    """The annotation of the source as loaded (what the worker's `original` keeps as `last`)."""
+    kind.last = None
+    kind.original(state, src, Path(src).suffix.lower(), 0)
+    return kind.last
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,9 +142,10 @@ def image_sheet(cfg: Config, samples: int, variants: int, out: Path, tile: int =
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
 
-    rows = _variants(cfg, samples, variants)
+    rows = _made(cfg, samples, variants)
     if not rows:
         raise UsageError("preview: no source could be read")
+    names = _names(cfg) if any(row[3] is not None for row in rows) else {}
     cap = 30
     sheet = Image.new("RGB", (tile * (variants + 1), (tile + cap) * len(rows)), "white")
     draw = ImageDraw.Draw(sheet)
@@ -139,12 +160,13 @@ def image_sheet(cfg: Config, samples: int, variants: int, out: Path, tile: int =
         for i, line in enumerate(_wrap(caption, 34)[:2]):
             draw.text((c * tile + 4, r * (tile + cap) + tile + 2 + 13 * i), line, fill="black", font=font)
 
-    for r, (job, state, made) in enumerate(rows):
-        put(state[0], r, 0, f"original: {Path(job.source).name}")
+    for r, (job, state, made, labels) in enumerate(rows):
+        labels = labels or [None] * (len(made) + 1)
+        put(_labelled(state[0], labels[0], names), r, 0, f"original: {Path(job.source).name}")
         for c, (o, data, ops) in enumerate(made, start=1):
-            img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if o.path.endswith(
-                (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")) else state[0]
-            put(img, r, c, short(ops))
+            decoded = o.path.endswith((".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"))
+            img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if decoded else state[0]
+            put(_labelled(img, labels[c], names) if decoded else img, r, c, short(ops))
     out.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     sheet.save(buf, format="PNG")
@@ -152,6 +174,28 @@ def image_sheet(cfg: Config, samples: int, variants: int, out: Path, tile: int =
 
     atomic_write(out, buf.getvalue())
     return out
+
+
+def _names(cfg: Config) -> dict:
+    """The class names of cfg's annotated input ({} when it has none)."""
+    from ..annotations import formats
+
+    try:
+        fmt = formats.open_input(cfg)
+    except Exception:  # noqa: BLE001 - names are a nicety: ids are shown instead
+        return {}
+    return fmt.names if fmt is not None else {}
+
+
+def _labelled(img, ann, names: dict):
+    """img with the annotation drawn on it (BGR uint8), or img itself without one."""
+    if ann is None:
+        return img
+    import cv2
+
+    from ..annotations.draw import draw
+
+    return draw(cv2.cvtColor(_to_rgb8(img), cv2.COLOR_RGB2BGR), ann, names)
 
 
 def _wrap(text: str, width: int) -> list[str]:
