@@ -557,9 +557,8 @@ def test_unsupported_options_are_refused_at_validation(data, tmp_path, args, mes
 
 
 @pytest.mark.parametrize("steps, message", [
-    ("[{mixup: {p: 1}}]", "transforms[0].mixup: mixup is not supported with annotations yet"),
     ("[{one_of: {steps: [{hflip: {}}, {custom: {function: 'os.path:join'}}]}}]",
-     "transforms[0].one_of: custom is not supported with annotations yet"),
+     "transforms[0].one_of: custom is not supported with annotations (it cannot move"),
     ("[{cutout: {}}, {rotate: {}}]", "transforms[0].cutout: a cutout before a geometric step (transforms[1].rotate)"),
     ("[{hflip: {}}]\nannotations: {format: yolo, min_visibilty: 0.5}", "annotations.min_visibilty: unknown option"),
     ("[{hflip: {}}]\nannotations: {flip_pairs: [[0, 9]]}", "annotations.flip_pairs: [0, 9] is not allowed; allowed: "

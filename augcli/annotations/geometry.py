@@ -156,13 +156,22 @@ def _keypoints(kpts, t: tuple, w: int, h: int) -> None:
                 k[2] = 0
 
 
+def _hide(kpts, window) -> None:
+    """Keypoints outside the window get visibility 0."""
+    x0, y0, x1, y1 = window
+    for k in kpts:
+        if k[2] and not (x0 <= k[0] <= x1 and y0 <= k[1] <= y1):
+            k[2] = 0
+
+
 class Follower:
     """Moves a copy's objects through its warps (continuous affines with their output sizes) and
     applies the border rules; `opts` is the recipe's annotations mapping, `pairs` the keypoint
     pairs a mirror swaps."""
 
-    def __init__(self, warps: list, holes: list, opts: dict, pairs: list):
-        self.warps, self.holes, self.opts = warps, holes, opts
+    def __init__(self, warps: list, holes: list, opts: dict, pairs: list, window: tuple | None = None):
+        self.warps, self.holes, self.opts, self.window = warps, holes, opts, window
+        self.cut = 0  # objects dropped or not wholly visible (on_cut: resample draws the copy again)
         self.aligned = all(abs(t[1]) < EPS and abs(t[3]) < EPS for t, _, _ in warps)
         total = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
         for t, _, _ in warps:
@@ -193,6 +202,10 @@ class Follower:
                 _keypoints(kpts, t, w, h)
             if not shapes:
                 return None, "outside"
+        if self.window is not None:  # a CutMix partner's objects: only what the box shows
+            shapes = [p for p in (clip(p, *self.window) for p in shapes) if len(p) >= 3]
+            if kpts is not None:
+                _hide(kpts, self.window)
         seen = sum(area(p) for p in shapes)
         if seen <= 0:
             return None, "outside"
@@ -211,6 +224,8 @@ class Follower:
 
     def _rules(self, seen: float, full: float, box: tuple) -> str:
         """Why an object that covers `seen` of its moved area `full`, with this box, is dropped ("" if kept)."""
+        if seen < full * (1 - 1e-6):
+            self.cut += 1
         if seen < self.opts["min_visibility"] * full:
             return "min_visibility"
         x0, y0, x1, y1 = box
@@ -240,6 +255,10 @@ class Follower:
             m = cv2.warpAffine(m, np.asarray(pixel_centre(t)).reshape(2, 3), (int(w), int(h)),
                                flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             full *= abs(det(t))
+        if self.window is not None:
+            x0, y0, x1, y1 = (int(round(v)) for v in self.window)
+            m = m.copy()
+            m[:y0], m[y1:], m[:, :x0], m[:, x1:] = 0, 0, 0, 0
         seen = float(np.count_nonzero(m))
         if seen <= 0:
             return None, "outside"
@@ -262,6 +281,7 @@ class Follower:
         for ob in objs:
             new, why = self.move(ob)
             if new is None:
+                self.cut += why == "outside"  # the other reasons counted it in _rules
                 dropped[why] = dropped.get(why, 0) + 1
             else:
                 kept.append(new)

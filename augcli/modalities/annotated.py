@@ -22,7 +22,8 @@ from ..errors import RecipeError, UsageError
 from ..filework import FileWork
 from .image import ImageModality, ImageWorker
 
-ALLOWED_STEPS = "geometric, colour, gamma, noise, blur and cutout (after the geometric steps)"
+ALLOWED_STEPS = ("geometric, colour, gamma, noise, blur steps; mosaic (first); cutout, mixup and cutmix (after the "
+                 "geometric steps)")
 
 
 def _formats():
@@ -42,6 +43,9 @@ def _step_classes(steps_module, name: str, cfg: dict) -> list:
 class AnnotatedModality(ImageModality):
     name = "image-annotated"
     recipe_name = "image"
+
+    def mosaic_allowed(self, cfg) -> bool:
+        return not (cfg.input or cfg.csv) or _formats().detect(cfg) is not None
 
     def accepts(self, cfg) -> bool:
         return _formats().detect(cfg) is not None
@@ -65,23 +69,28 @@ class AnnotatedModality(ImageModality):
             self._check_flips(fmt.load(), where)
 
     def _check_steps(self, cfg, where: str) -> None:
+        """Steps that cannot move annotations are refused, and those whose place matters: cutout and
+        mixup/cutmix after the last geometric step, mosaic first."""
         mod = self.steps()
-        geometric_at, cutout_at = [], []
+        geometric_at, after = [], []
         for i, (name, step_cfg) in enumerate(cfg.transforms):
             for cls in _step_classes(mod, name, step_cfg):
-                if getattr(cls, "MIX", False) or cls.NAME == "custom":
+                if cls.NAME == "custom":
                     raise RecipeError(f"{where}: transforms[{i}].{name}: {cls.NAME} is not supported with "
-                                      "annotations yet (it cannot move boxes, polygons, keypoints or masks); "
+                                      "annotations (it cannot move boxes, polygons, keypoints or masks); "
                                       f"allowed: {ALLOWED_STEPS}")
+                if cls.NAME == "mosaic" and i:
+                    raise RecipeError(f"{where}: transforms[{i}].{name}: mosaic must be the first step with "
+                                      "annotations (its partners are taken as read); allowed: mosaic first")
                 if cls.GEOMETRIC:
                     geometric_at.append(i)
-                if cls.NAME == "cutout":
-                    cutout_at.append(i)
-        if cutout_at and geometric_at and max(geometric_at) > min(cutout_at):
-            i, j = min(cutout_at), max(geometric_at)
-            raise RecipeError(f"{where}: transforms[{i}].{cfg.transforms[i][0]}: a cutout before a geometric step "
-                              f"(transforms[{j}].{cfg.transforms[j][0]}) is not supported with annotations yet; "
-                              "allowed: cutout after the last geometric step")
+                if cls.NAME in ("cutout", "mixup", "cutmix"):
+                    after.append(i)
+        if after and geometric_at and max(geometric_at) > min(after):
+            i, j = min(after), max(geometric_at)
+            raise RecipeError(f"{where}: transforms[{i}].{cfg.transforms[i][0]}: a {cfg.transforms[i][0]} before a "
+                              f"geometric step (transforms[{j}].{cfg.transforms[j][0]}) is not supported with "
+                              f"annotations; allowed: {cfg.transforms[i][0]} after the last geometric step")
 
     @staticmethod
     def _check_flips(fmt, where: str) -> None:
@@ -203,39 +212,54 @@ class AnnotatedWorker(ImageWorker):
         return data, ops
 
     def augment(self, state, job, o, ext: str, seed_key: int):
+        """The copy and its annotation; with `on_cut: resample`, drawn again (new pipeline draws, the
+        same partners) while an object is cut, up to max_tries, then dropped."""
         import numpy as np
 
+        from ..annotations.follow import follow
+        from ..errors import Dropped
         from ..io.image import encode
 
         img, ann = state[0], state[3]
-        warps: list = []
-        aug, ops = self.pipeline(img, np.random.default_rng(o.seed), None, warps)
-        self.last, op = self._follow(ann, warps, ops)
+        mix = self._mix_input(o, img)
+        tries = self.opts["max_tries"] if self.opts["on_cut"] == "resample" else 1
+        for t in range(tries):
+            warps: list = []
+            rng = np.random.default_rng(o.seed if t == 0 else [o.seed, t])
+            aug, ops = self.pipeline(img, rng, mix, warps)
+            self.last, op, cut = follow(ann, mix, warps, ops, (aug.shape[1], aug.shape[0]), self.opts, self.pairs)
+            if not (cut and tries > 1):
+                break
+        else:
+            raise Dropped(f"on_cut: resample: each of {tries} draws cut an object (border, hole or box)")
+        if tries > 1:
+            op["tries"] = t + 1
         ops.append(op)
         if self.out is not None:
             self._write_beside(self.last, aug, o.path, state[4])
         return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
 
-    def _follow(self, ann, warps: list, ops: list):
-        """The output's annotation (in its pixels) and the manifest's `annotations` op."""
-        from dataclasses import replace
+    def _mix_input(self, o, img) -> dict | None:
+        """The mix step's draws with the partners' images and annotations read (None: no mix)."""
+        if o.mix is None:
+            return None
+        mix = dict(o.mix)
+        if "skipped" in mix:
+            return mix
+        from ..io.image import read_image
 
-        from ..annotations.geometry import Follower, continuous
-        from ..annotations.model import Annotation
-
-        holes = [hole for op in ops if op["name"] == "cutout" for hole in op["holes"]]
-        follower = Follower([(continuous(M), w, h) for _, M, w, h in warps], holes, self.opts, self.pairs)
-        kept, info = follower.run(ann.objs)
-        mask = None
-        if ann.mask is not None:
-            from ..annotations.masks import warp_mask
-
-            fill = self.opts["mask_fill"]
-            mask = replace(ann.mask, arr=warp_mask(ann.mask.arr, warps, fill))
-            if not ann.objs:
-                info = {"name": "annotations"}  # a semantic mask alone: no objects to count
-            info.update(mask="nearest", fill=fill)
-        return Annotation(kept, mask, None, dict(ann.info)), info
+        found = mix.get("partners") or [{"partner": mix["partner"], "partner_path": mix["partner_path"]}]
+        images, anns = [], []
+        for p in found:
+            try:
+                im = read_image(p["partner_path"], self.cfg.max_pixels)[0]
+                anns.append(self.fmt.read(p["partner_path"], p["partner"], im.shape[1], im.shape[0]))
+            except Exception as e:  # noqa: BLE001
+                raise ValueError(f"{mix['name']} partner {p['partner']}: {' '.join(str(e).split())}")
+            images.append(im)
+        mix["image"] = images if "partners" in mix else images[0]
+        mix.update(shape=img.shape[:2], partner_anns=anns, partner_shapes=[im.shape[:2] for im in images])
+        return mix
 
     def _write_beside(self, ann, img, image_path: str, source: str) -> None:
         from ..io import atomic_write

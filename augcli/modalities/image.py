@@ -23,6 +23,20 @@ class ImageModality(FileModality):
     mixing = True
     preview_kind = "image"
 
+    def mosaic_allowed(self, cfg) -> bool:
+        """Mosaic places objects: annotated datasets only (modalities/annotated.py)."""
+        return False
+
+    def check(self, cfg, where: str, require_io: bool) -> None:
+        super().check(cfg, where, require_io)
+        for i, (name, _) in enumerate(cfg.transforms):
+            if name == "mosaic" and not self.mosaic_allowed(cfg):
+                from ..errors import RecipeError
+
+                raise RecipeError(f"{where}: transforms[{i}].mosaic: mosaic is for annotated datasets (it places "
+                                  "the objects of 4 images); allowed: with annotations (INPUT/images + labels, "
+                                  "--coco, VOC)")
+
     def fingerprint(self, cfg) -> dict:
         from ..io.image import planar_available
 

@@ -1,4 +1,4 @@
-"""Mixing steps: Mixup (images, audio) and CutMix (images), with soft labels.
+"""Mixing steps: Mixup (images, audio) and CutMix (images), with soft labels; Mosaic (annotated images).
 
 A mix step's draws (does it fire, the partner, lambda, CutMix's box) come from their own stream,
 seeded by the copy's seed and the step's position, so the parent can make them while planning:
@@ -82,7 +82,36 @@ class CutMix(MixStep):
               PARTNER)
 
 
-MIX_NAMES = ("mixup", "cutmix")  # the steps that mix two sources (drawn while planning)
+class Mosaic(MixStep):
+    """YOLO's mosaic: this image and 3 training partners, each scaled so its longest side is `size`,
+    meet at a centre drawn in the `center` fraction of the size x size output, in the order
+    top-left (this image), top-right, bottom-left, bottom-right (as Ultralytics places them).
+    For annotated (detection) datasets: their objects are moved and clipped with them."""
+
+    NAME = "mosaic"
+    DOC = "4 images in a 2x2 grid around a random centre (YOLO's mosaic); for annotated datasets"
+    DEFAULT_P = 1.0
+    PARAMS = (Param("size", "int", 640, lo=8, hi=16384, doc="output side in pixels; each image's longest side"),
+              Param("center", "range", [0.25, 0.75], lo=0, hi=1, center=None,
+                    doc="where the 4 images meet, as a fraction of the side (Ultralytics: [0, 1])"),
+              Param("fill_value", "int", 114, lo=0, hi=255, doc="grey level where no image reaches"))
+
+    def sample(self, rng, ctx: MixContext) -> dict:
+        """The 3 partners (any class, never this source, distinct while the split has enough) and the centre."""
+        lo, hi = self.cfg["center"]
+        u = rng.random(5)
+        found = ctx.partners.distinct(ctx.source, [float(v) for v in u[:3]])
+        if found is None:
+            return {"skipped": "no partner in the training split"}
+        return {"partners": [{"partner": p.source, "partner_path": p.path} for p in found],
+                "center": [round(lo + (hi - lo) * float(v), 6) for v in u[3:]]}
+
+    def op(self, params: dict, data) -> dict:
+        return {"name": self.NAME, "partners": [p["partner"] for p in params["partners"]],
+                "center": params["center"], "size": self.cfg["size"]}
+
+
+MIX_NAMES = ("mixup", "cutmix", "mosaic")  # the steps that mix sources (drawn while planning)
 
 
 def mix_positions(steps: list[tuple[str, dict]], where: str, allowed: tuple[str, ...]) -> int | None:
@@ -144,6 +173,27 @@ class Partners:
         return self.items[k + 1 if me is not None and k >= me else k]
 
 
+    def distinct(self, source: str, us: list[float]) -> list[Candidate] | None:
+        """One partner per u, never `source`, none twice until every other one is taken (O(k^2))."""
+        import bisect
+
+        me = self.index.get(source)
+        base = [] if me is None else [me]
+        taken, out = list(base), []
+        for u in us:
+            if len(self.items) - len(taken) <= 0:
+                taken = list(base)
+                if len(self.items) - len(taken) <= 0:
+                    return None
+            k = int(u * (len(self.items) - len(taken)))
+            for e in taken:  # rank k among the free ones -> index
+                if k >= e:
+                    k += 1
+            out.append(self.items[k])
+            bisect.insort(taken, k)
+        return out
+
+
 def decide(name: str, cfg: dict, copy_seed: int, position: int, source: str, label, partners: Partners) -> dict | None:
     """The mix step's draws for one copy (its p, then its `sample`): None when it does not fire."""
     import numpy as np
@@ -158,7 +208,7 @@ def decide(name: str, cfg: dict, copy_seed: int, position: int, source: str, lab
 
 def dominant(d: dict | None, label):
     """The class an output goes under: the source's unless the partner's weight is larger."""
-    if not d or "skipped" in d:
+    if not d or "skipped" in d or "lambda" not in d:
         return label
     lam = d.get("lambda_estimate", d["lambda"])
     return d["partner_label"] if lam < 0.5 and d["partner_label"] is not None else label
@@ -182,4 +232,4 @@ def cutmix_box(box: list[float], w: int, h: int) -> tuple[int, int, int, int]:
     return x1, y1, x2, y2
 
 
-STEPS = {cls.NAME: cls for cls in (MixUp, CutMix)}
+STEPS = {cls.NAME: cls for cls in (MixUp, CutMix, Mosaic)}

@@ -18,7 +18,7 @@ from .colour import (Brightness, ChannelShift, ColorJitter, ColorStep, Contrast,
 from .common import Size, maxval
 from .geometric import (CenterCrop, Geometric, HFlip, RandomCrop, RandomResizedCrop, Resize, Rotate, Shear, Shift,
                         VFlip, Zoom, fused_fill)
-from .mixing import CutMix, MixUp
+from .mixing import CutMix, MixUp, Mosaic
 from .pixel import Custom, Cutout, GaussianBlur, GaussianNoise, Gamma
 from .planar import shares as planes_share
 from .warp import warp
@@ -46,7 +46,7 @@ STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
     for cls in (HFlip, VFlip, Rotate, Shift, Shear, Zoom, RandomCrop, CenterCrop, RandomResizedCrop, Resize,
                 Brightness, Contrast, Saturation, Hue, ColorJitter, ChannelShift, Grayscale, Gamma,
-                GaussianNoise, GaussianBlur, Cutout, Custom, OneOf, MixUp, CutMix)
+                GaussianNoise, GaussianBlur, Cutout, Custom, OneOf, MixUp, CutMix, Mosaic)
 }
 ALIASES = {"random_erasing": "cutout"}
 
