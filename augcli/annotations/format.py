@@ -116,5 +116,5 @@ class Format:
         (root = OUTPUT); None when it has none."""
         from ..io.image import read_image
 
-        img = read_image(str(self.root / image_rel), None)[0]
+        img = read_image(str(self.root / image_rel), getattr(self.cfg, "max_pixels", None) or 10**12)[0]
         return self.read(str(self.root / image_rel), image_rel, img.shape[1], img.shape[0])
