@@ -3,6 +3,8 @@
 Counts per split and class (originals, augmented, on disk), failures grouped by reason, how
 often each step fired and the range of each sampled parameter; `--html` writes one
 self-contained page (charts and thumbnails inline as data: URIs, no network, no JavaScript).
+An annotated dataset (the manifest's `annotations` ops) also gets its objects per class in the
+input and in the output, the objects dropped by reason, and (HTML) its samples with labels drawn.
 """
 from __future__ import annotations
 
@@ -131,11 +133,82 @@ def collect(out: Path) -> dict:
     for r in failed:
         by_reason[r["error"]].append(r["source"])
     steps, params = _stats(rows)
-    return {"out": str(out), "modality": info.get("modality", "?"), "planned": planned, "done": done,
+    objects = _objects(rows, out)
+    return {"objects": objects} | {"out": str(out), "modality": info.get("modality", "?"), "planned": planned, "done": done,
             "ok": len(ok), "failed": len(failed), "dropped": len(dropped), "incomplete": incomplete, "note": note,
             "counts": {f"{s}\t{c}": v for (s, c), v in sorted(counts.items())}, "failures": dict(by_reason),
             "steps": dict(steps.most_common()), "params": {f"{n}.{k}": v for (n, k), v in sorted(params.items())},
             "rows": rows}
+
+
+def _annotations_op(r: dict) -> dict | None:
+    """The `annotations` op of a written row of an annotated run (None for any other row)."""
+    if r["status"] != "ok" or '"annotations"' not in (r.get("ops") or ""):
+        return None
+    try:
+        return next((op for op in json.loads(r["ops"]) if op.get("name") == "annotations"), None)
+    except (ValueError, AttributeError):
+        return None
+
+
+def _objects(rows: list[dict], out: Path) -> dict | None:
+    """Objects per class [input, output] and dropped by reason, from the `annotations` ops: the
+    input counted once per source (its original's op, else its first copy's), the output summed
+    over every written image; None when no row has such an op (not an annotated dataset)."""
+    first: dict = {}  # source -> the classes of its original's op (else of its first copy's)
+    out_n, dropped, found = Counter(), Counter(), False
+    for r in rows:
+        op = _annotations_op(r)
+        if op is None:
+            continue
+        found = True
+        classes = op.get("classes") or {}
+        if r["augmented"] == "0" or r["source"] not in first:
+            first[r["source"]] = classes
+        for c, (_, n) in classes.items():
+            out_n[c] += n
+        dropped.update(op.get("dropped") or {})
+    if not found:
+        return None
+    in_n = Counter()
+    for classes in first.values():
+        for c, (n, _) in classes.items():
+            in_n[c] += n
+    names = _class_names(out)
+    from ..annotations.draw import class_name
+
+    keys = sorted(set(in_n) | set(out_n), key=lambda c: (0, int(c), c) if c.isdigit() else (1, 0, c))
+    return {"classes": {c: {"name": class_name(names, c), "input": in_n[c], "output": out_n[c]} for c in keys},
+            "input": sum(in_n.values()), "output": sum(out_n.values()), "sources": len(first),
+            "dropped": dict(dropped.most_common())}
+
+
+def _class_names(out: Path) -> dict:
+    """The class names of the dataset augcli wrote to `out` ({} when it has none or they cannot be read)."""
+    from ..annotations import formats
+
+    try:
+        fmt = formats.open_output(out)
+    except Exception:  # noqa: BLE001 - names are a nicety: ids are shown instead
+        return {}
+    return fmt.names if fmt is not None else {}
+
+
+def _class_label(c: str, info: dict) -> str:
+    """"person (0)": a class's name and id ("car" when the class is named, not numbered)."""
+    return info["name"] if info["name"] == c else f"{info['name']} ({c})"
+
+
+def print_objects(obj: dict, file=sys.stdout) -> None:
+    print("objects per class (input: each source once; output: every image written):", file=file)
+    print(f"  {'class':<30} {'input':>8} {'output':>8}", file=file)
+    for c, info in obj["classes"].items():
+        print(f"  {_class_label(c, info):<30} {info['input']:>8} {info['output']:>8}", file=file)
+    print(f"  {'total':<30} {obj['input']:>8} {obj['output']:>8}", file=file)
+    if obj["dropped"]:
+        print(f"objects dropped by reason ({sum(obj['dropped'].values())} in all):", file=file)
+        for reason, n in obj["dropped"].items():
+            print(f"  {n:>5} x {reason}", file=file)
 
 
 def _ranges(rep: dict, step: str) -> str:
@@ -164,6 +237,8 @@ def print_report(rep: dict, file=sys.stdout) -> None:
     for key, c in rep["counts"].items():
         s, label = key.split("\t")
         print(f"  {s:<6} {label:<24} {c['originals']:>9} {c['augmented']:>9} {c['on_disk']:>8}", file=file)
+    if rep.get("objects"):
+        print_objects(rep["objects"], file)
     if rep["failures"]:
         print("failures by reason:", file=file)
         for reason, sources in sorted(rep["failures"].items(), key=lambda kv: -len(kv[1])):
@@ -202,7 +277,9 @@ def _balance_chart(rep: dict) -> bytes:
     return data
 
 
-def _thumb(path: Path, size: int = 160) -> str | None:
+def _thumb(path: Path, size: int = 160, fmt=None, rel: str = "") -> str | None:
+    """A JPEG thumbnail of the image at `path` as a data: URI; with `fmt` (the output's annotation
+    format), the annotation of its image `rel` drawn on it first."""
     try:
         import cv2
         import numpy as np
@@ -212,6 +289,8 @@ def _thumb(path: Path, size: int = 160) -> str | None:
         img = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_UNCHANGED)
         if img is None:
             return None
+        if fmt is not None:
+            img = _drawn(img, fmt, rel)
         h, w = img.shape[:2]
         s = size / max(h, w)
         small = cv2.resize(_to_rgb8(img), (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
@@ -221,10 +300,38 @@ def _thumb(path: Path, size: int = 160) -> str | None:
         return None
 
 
+def _drawn(img, fmt, rel: str):
+    """img (as read) with the annotation fmt reads for the output image `rel` drawn on it (BGR uint8)."""
+    import cv2
+
+    from ..annotations.draw import draw
+    from .preview import _to_rgb8
+
+    try:
+        ann = fmt.read_output(rel)
+    except Exception:  # noqa: BLE001 - a sample without its labels is still worth showing
+        return img
+    return draw(cv2.cvtColor(_to_rgb8(img), cv2.COLOR_RGB2BGR), ann, fmt.names)
+
+
+def _output_format(rep: dict, out_dir: Path):
+    """The annotation format of an annotated output (None otherwise, or when it cannot be opened)."""
+    if not rep.get("objects"):
+        return None
+    from ..annotations import formats
+
+    try:
+        return formats.open_output(out_dir)
+    except Exception:  # noqa: BLE001 - the samples are then shown without labels
+        return None
+
+
 def _samples_html(rep: dict, out_dir: Path, samples: int) -> list[str]:
-    """One row per source: its name as the row's heading, then its original and copies."""
+    """One row per source: its name as the row's heading, then its original and copies (with their
+    labels drawn, for an annotated dataset)."""
     e = html.escape
-    p = ["<h2>Samples: outputs next to their sources</h2>"]
+    fmt = _output_format(rep, out_dir)
+    p = ["<h2>Samples: outputs next to their sources" + (", labels drawn" if fmt else "") + "</h2>"]
     by_src = defaultdict(list)
     for r in rep["rows"]:
         if r["status"] == "ok":
@@ -237,7 +344,7 @@ def _samples_html(rep: dict, out_dir: Path, samples: int) -> list[str]:
             continue
         p.append(f'<div class="sample"><h3>{e(source)}</h3>')
         for r in ([orig] if orig else []) + aug:
-            uri = _thumb(out_dir / r["path"])
+            uri = _thumb(out_dir / r["path"], fmt=fmt, rel=r["path"])
             if uri:
                 cap = "original" if r["augmented"] == "0" else f"copy {r['copy']}"
                 p.append(f'<figure><img alt="{e(r["path"])}" src="{uri}"><figcaption>{e(cap)}</figcaption></figure>')
@@ -245,6 +352,20 @@ def _samples_html(rep: dict, out_dir: Path, samples: int) -> list[str]:
         shown += 1
         if shown >= samples:
             break
+    return p
+
+
+def _objects_html(obj: dict) -> list[str]:
+    e = html.escape
+    p = ["<h2>Objects per class</h2><p>Input: each source once; output: every image written.</p>",
+         "<table><tr><th>class</th><th>input</th><th>output</th></tr>"]
+    for c, info in obj["classes"].items():
+        p.append(f"<tr><td>{e(_class_label(c, info))}</td><td>{info['input']}</td><td>{info['output']}</td></tr>")
+    p.append(f"<tr><th>total</th><th>{obj['input']}</th><th>{obj['output']}</th></tr></table>")
+    if obj["dropped"]:
+        p.append("<h3>Objects dropped by reason</h3><table><tr><th>count</th><th>reason</th></tr>")
+        p += [f"<tr><td>{n}</td><td>{e(reason)}</td></tr>" for reason, n in obj["dropped"].items()]
+        p.append("</table>")
     return p
 
 
@@ -273,6 +394,8 @@ def write_html(rep: dict, out_dir: Path, dst: Path, samples: int = 8) -> None:
     p.append("</table>")
     if rep["counts"]:
         p.append(f'<p><img alt="class balance chart" src="{_data_uri(_balance_chart(rep))}"></p>')
+    if rep.get("objects"):
+        p += _objects_html(rep["objects"])
     if rep["steps"]:
         p.append("<h2>Steps</h2><table><tr><th>step</th><th>fired</th><th>sampled ranges</th></tr>")
         for name, n in rep["steps"].items():
