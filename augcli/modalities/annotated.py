@@ -75,7 +75,7 @@ class AnnotatedModality(ImageModality):
         geometric_at, after = [], []
         for i, (name, step_cfg) in enumerate(cfg.transforms):
             for cls in _step_classes(mod, name, step_cfg):
-                if cls.NAME == "custom":
+                if not cls.ANNOTATIONS:
                     raise RecipeError(f"{where}: transforms[{i}].{name}: {cls.NAME} is not supported with "
                                       "annotations (it cannot move boxes, polygons, keypoints or masks); "
                                       f"allowed: {ALLOWED_STEPS}")

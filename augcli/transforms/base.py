@@ -260,6 +260,9 @@ class Step:
     DEFAULT_P = 1.0
     INPLACE = False  # True: apply() also takes inplace=True and may then write into its data
     OPEN_PARAMS = False  # True: keys other than PARAMS are accepted (custom: the function's parameters)
+    # images: True when the step keeps annotations valid (pixel steps) or moves them (geometric steps,
+    # whose matrices the pipeline records); False: refused on annotated datasets (custom)
+    ANNOTATIONS = True
 
     def __post_init__(self):
         """Subclasses prepare derived state here."""

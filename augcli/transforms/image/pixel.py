@@ -195,6 +195,7 @@ class Custom(PixelStep):
     and the same ones give the same image."""
 
     NAME = "custom"
+    ANNOTATIONS = False  # what a user's function does to the geometry is unknown
     DOC = "your own function (image, rng, **params) -> image; image is RGB(A) or grey in its dtype"
     PARAMS = (Param("function", "str", None, required=True, doc="'package.module:function'"),)
     OPEN_PARAMS = True  # any other key is a parameter of the function
