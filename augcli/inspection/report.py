@@ -141,37 +141,47 @@ def collect(out: Path) -> dict:
             "rows": rows}
 
 
-def _annotations_op(r: dict) -> dict | None:
-    """The `annotations` op of a written row of an annotated run (None for any other row)."""
+def _annotations_op(r: dict) -> tuple[dict | None, bool]:
+    """(the `annotations` op of a written row of an annotated run, whether a mixing step brought
+    partners' objects into it); (None, False) for any other row."""
     if r["status"] != "ok" or '"annotations"' not in (r.get("ops") or ""):
-        return None
+        return None, False
     try:
-        return next((op for op in json.loads(r["ops"]) if op.get("name") == "annotations"), None)
-    except (ValueError, AttributeError):
-        return None
+        ops = json.loads(r["ops"])
+        op = next((op for op in ops if op.get("name") == "annotations"), None)
+        return op, any(("partner" in o or "partners" in o) and "skipped" not in o for o in ops)
+    except (ValueError, AttributeError, TypeError):
+        return None, False
+
+
+def _source_rank(r: dict, op: dict, mixed: bool) -> tuple:
+    """Which row tells a source's own objects best (lowest first): its original, an unmixed copy,
+    then the mixed copy with the fewest objects in (mixing only adds the partners' objects)."""
+    return (0 if r["augmented"] == "0" else 1 + mixed, op.get("objects_in", 0))
 
 
 def _objects(rows: list[dict], out: Path) -> dict | None:
     """Objects per class [input, output] and dropped by reason, from the `annotations` ops: the
-    input counted once per source (its original's op, else its first copy's), the output summed
-    over every written image; None when no row has such an op (not an annotated dataset)."""
-    first: dict = {}  # source -> the classes of its original's op (else of its first copy's)
+    input counted once per source (see _source_rank), the output summed over every written image;
+    None when no row has such an op (not an annotated dataset)."""
+    best: dict = {}  # source -> (rank, classes of that row)
     out_n, dropped, found = Counter(), Counter(), False
     for r in rows:
-        op = _annotations_op(r)
+        op, mixed = _annotations_op(r)
         if op is None:
             continue
         found = True
         classes = op.get("classes") or {}
-        if r["augmented"] == "0" or r["source"] not in first:
-            first[r["source"]] = classes
+        rank = _source_rank(r, op, mixed)
+        if r["source"] not in best or rank < best[r["source"]][0]:
+            best[r["source"]] = (rank, classes)
         for c, (_, n) in classes.items():
             out_n[c] += n
         dropped.update(op.get("dropped") or {})
     if not found:
         return None
     in_n = Counter()
-    for classes in first.values():
+    for _, classes in best.values():
         for c, (n, _) in classes.items():
             in_n[c] += n
     names = _class_names(out)
@@ -179,8 +189,8 @@ def _objects(rows: list[dict], out: Path) -> dict | None:
 
     keys = sorted(set(in_n) | set(out_n), key=lambda c: (0, int(c), c) if c.isdigit() else (1, 0, c))
     return {"classes": {c: {"name": class_name(names, c), "input": in_n[c], "output": out_n[c]} for c in keys},
-            "input": sum(in_n.values()), "output": sum(out_n.values()), "sources": len(first),
-            "dropped": dict(dropped.most_common())}
+            "input": sum(in_n.values()), "output": sum(out_n.values()), "sources": len(best),
+            "mixed_only": sum(rank[0] == 2 for rank, _ in best.values()), "dropped": dict(dropped.most_common())}
 
 
 def _class_names(out: Path) -> dict:
@@ -199,12 +209,20 @@ def _class_label(c: str, info: dict) -> str:
     return info["name"] if info["name"] == c else f"{info['name']} ({c})"
 
 
+def _mixed_note(obj: dict) -> str:
+    n = obj["mixed_only"]
+    return (f"{n} source{'s' if n > 1 else ''} written only in mixed copies: counted with the mixing partners' "
+            "objects")
+
+
 def print_objects(obj: dict, file=sys.stdout) -> None:
     print("objects per class (input: each source once; output: every image written):", file=file)
     print(f"  {'class':<30} {'input':>8} {'output':>8}", file=file)
     for c, info in obj["classes"].items():
         print(f"  {_class_label(c, info):<30} {info['input']:>8} {info['output']:>8}", file=file)
     print(f"  {'total':<30} {obj['input']:>8} {obj['output']:>8}", file=file)
+    if obj["mixed_only"]:
+        print(f"  (input: {_mixed_note(obj)})", file=file)
     if obj["dropped"]:
         print(f"objects dropped by reason ({sum(obj['dropped'].values())} in all):", file=file)
         for reason, n in obj["dropped"].items():
@@ -362,6 +380,8 @@ def _objects_html(obj: dict) -> list[str]:
     for c, info in obj["classes"].items():
         p.append(f"<tr><td>{e(_class_label(c, info))}</td><td>{info['input']}</td><td>{info['output']}</td></tr>")
     p.append(f"<tr><th>total</th><th>{obj['input']}</th><th>{obj['output']}</th></tr></table>")
+    if obj["mixed_only"]:
+        p.append(f"<p>Input: {e(_mixed_note(obj))}.</p>")
     if obj["dropped"]:
         p.append("<h3>Objects dropped by reason</h3><table><tr><th>count</th><th>reason</th></tr>")
         p += [f"<tr><td>{n}</td><td>{e(reason)}</td></tr>" for reason, n in obj["dropped"].items()]
