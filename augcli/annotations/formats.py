@@ -14,10 +14,11 @@ from .options import spec
 
 def registry() -> dict[str, type[Format]]:
     """The formats in the order `auto` tries them."""
+    from .coco import CocoFormat
     from .masks import MasksFormat
     from .yolo import YoloFormat
 
-    return {f.name: f for f in (YoloFormat, MasksFormat)}
+    return {f.name: f for f in (YoloFormat, CocoFormat, MasksFormat)}
 
 
 def detect(cfg) -> Format | None:
