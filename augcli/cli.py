@@ -331,6 +331,10 @@ def stats(
         for c, m, s in zip("RGB", st["mean"], st["std"]):
             typer.echo(f"{c:<7} {m:>8.4f} {s:>8.4f}")
         typer.echo(f"mean={st['mean']} std={st['std']}")
+        from .inspection.stats import annotation_lines
+
+        for line in annotation_lines(st):
+            typer.echo(line)
         for path, err in st["failed"]:
             typer.echo(f"failed: {path}: {err}", err=True)
     raise typer.Exit(1 if st["failed"] else 0)
