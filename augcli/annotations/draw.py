@@ -3,11 +3,11 @@ report's sample grid): a pure function, no I/O.
 
     draw(img_bgr_uint8, ann, names) -> a new BGR uint8 image
 
-- boxes: an outline in the class's colour (a fixed palette of 20, by class id; a class name by
-  its CRC-32), drawn on the box's edge pixels;
+- boxes: an outline in the class's colour (a fixed palette of 20: see `colour`), drawn on the
+  box's edge pixels;
 - polygons: their outlines;
-- masks (an object's own, and the semantic mask): a translucent overlay (ALPHA), value 0
-  (background) and the void value (255; 65535 in a 16-bit mask) not coloured;
+- masks (an object's own, and the semantic mask): a translucent overlay (ALPHA) with a thin
+  outline, value 0 (background) and the void value (255; 65535 in a 16-bit mask) not coloured;
 - keypoints: dots (visibility 2 filled, 1 a ring; 0 not drawn);
 - class names: on a small filled label above the object (inside it when there is no room above).
 
@@ -26,13 +26,14 @@ PALETTE = [(56, 56, 255), (151, 157, 255), (31, 112, 255), (29, 178, 255), (49, 
 
 
 def colour(cls) -> tuple:
-    """The BGR colour of a class: by its id (int, or a string of digits), else by its name's CRC-32."""
+    """The BGR colour of a class: ids 0-19 (an int, or its string) in the palette's order; other
+    ids (16-bit mask values such as 1000, 2000 ...) and names by their CRC-32."""
     import zlib
 
     if isinstance(cls, str) and cls.isdigit():
         cls = int(cls)
-    if isinstance(cls, int) and not isinstance(cls, bool):
-        return PALETTE[cls % len(PALETTE)]
+    if isinstance(cls, int) and not isinstance(cls, bool) and 0 <= cls < len(PALETTE):
+        return PALETTE[cls]
     return PALETTE[zlib.crc32(str(cls).encode("utf-8")) % len(PALETTE)]
 
 
@@ -87,12 +88,12 @@ def draw(img, ann, names: dict | None = None):
     if ann is None:
         return out
     h, w = out.shape[:2]
+    t, scale = widths(h, w)
     if ann.mask is not None and getattr(ann.mask, "arr", None) is not None and ann.mask.arr.shape[:2] == (h, w):
-        _semantic(out, ann.mask.arr)
+        _semantic(out, ann.mask.arr, t)
     for ob in ann.objs:
         if ob.mask is not None and getattr(ob.mask, "shape", None) == (h, w):
             _overlay(out, np.asarray(ob.mask) != 0, np.array(colour(ob.cls), np.float32))
-    t, scale = widths(h, w)
     for ob in ann.objs:
         _outline(out, ob, t)
     for ob in ann.objs:
@@ -113,8 +114,10 @@ def _overlay(out, m, col) -> None:
     out[m] = np.clip(px * (1 - ALPHA) + c * ALPHA + 0.5, 0, 255).astype(np.uint8)
 
 
-def _semantic(out, arr) -> None:
-    """The semantic mask's classes, each in its colour; background (0) and void left as they are."""
+def _semantic(out, arr, t: int) -> None:
+    """The semantic mask's classes, each in its colour (translucent, its regions outlined thinly);
+    background (0) and void left as they are."""
+    import cv2
     import numpy as np
 
     void = 255 if arr.dtype == np.uint8 else 65535
@@ -123,6 +126,9 @@ def _semantic(out, arr) -> None:
     keep = (vals != 0) & (vals != void)
     inv = inv.reshape(arr.shape)
     _overlay(out, keep[inv], cols[inv])
+    for i in np.flatnonzero(keep):
+        contours, _ = cv2.findContours((inv == i).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(out, contours, -1, colour(int(vals[i])), max(1, t // 2), cv2.LINE_AA)
 
 
 def _pt(x: float, y: float) -> tuple[int, int]:
@@ -147,7 +153,7 @@ def _outline(out, ob, t: int) -> None:
         x0, y0, x1, y1 = ob.box
         # the first and last pixel rows/columns inside the box: the outline covers the box's edge pixels
         cv2.rectangle(out, _pt(x0 + 0.5, y0 + 0.5), _pt(x1 - 0.5, y1 - 0.5), col, t, cv2.LINE_8, shift=4)
-    r = t + 1
+    r = 2 * t
     for x, y, v in ob.kpts or []:
         if v:
             cv2.circle(out, _pt(x, y), r * 16, col, -1 if v >= 2 else max(1, t // 2), cv2.LINE_AA, shift=4)
