@@ -124,7 +124,8 @@ def report(output: str | Path, html: str | Path | None = None) -> int:
 
 
 def stats(input: str | Path | None = None, **options) -> dict:
-    """Per-channel (R, G, B) mean and std over every pixel of an image dataset, on the 0-1 scale."""
+    """Per-channel (R, G, B) mean and std over every pixel of an image dataset, on the 0-1 scale;
+    for an annotated dataset also "annotations": objects per class, background images, box sizes."""
     from .inspection.stats import stats as _stats
 
     o = {k: v for k, v in {"input": None if input is None else str(input), **options}.items() if v is not None}

@@ -312,7 +312,8 @@ def stats(
     workers: Workers = None, max_pixels: MaxPixels = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ):
-    """Per-channel mean and std (R, G, B; 0-1 scale) of a dataset, for normalisation.
+    """Per-channel mean and std (R, G, B; 0-1 scale) of a dataset, for normalisation; on an annotated
+    dataset also objects per class, background images and box sizes.
 
     Example: augcli stats sample_data/images
     """
