@@ -207,3 +207,177 @@ def test_objects_follow_every_geometric_step(data, step):
     res = augment(data["flat"].with_suffix(""), out, STEPS[step], coco=str(data["flat"]), annotations=OPTS)
     assert res.exit_code == 0
     check_step(out, data["flat"].with_suffix(""), step)
+
+
+# ------------------------------------------------------------------------------------------------
+# the dataset: layout, ids, fields carried through, splits, background, warnings
+# ------------------------------------------------------------------------------------------------
+def _plain(anns):
+    return [{k: v for k, v in a.items() if k not in ("id", "image_id")} for a in anns]
+
+
+def test_layout_ids_fields_splits_and_background(data, tmp_path):
+    src, out = data["splits"].with_suffix(""), tmp_path / "out"
+    r = run_cli("image", src, out, "--coco", data["splits"], "--copies", "2", "--val-split", "0.34", "--seed", "5",
+                check=0)
+    assert f"annotations: coco (detected: {data['splits']} for the images in {src}), 5 images, 15 annotations, " \
+           "5 categories, keypoints 3" in r.stderr
+    assert "splits.json: 1 image(s) listed are not image files" in r.stderr and "(e.g. gone.png)" in r.stderr
+    assert "1 image file(s) not in splits.json: not augmented" in r.stderr and "(e.g. unlisted.png)" in r.stderr
+    src_json = json.loads(data["splits"].read_text())
+    src_anns = {im["file_name"]: [a for a in src_json["annotations"] if a["image_id"] == im["id"]]
+                for im in src_json["images"]}
+    rows = manifest(out)
+    for split in ("train", "val"):
+        d = json.loads((out / f"annotations/instances_{split}.json").read_text())
+        coco = load_coco(out / f"annotations/instances_{split}.json")
+        check_ids(d)
+        assert list(d) == ["info", "licenses", "custom_top", "images", "annotations", "categories"]
+        assert [d[k] for k in ("info", "licenses", "custom_top", "categories")] == \
+            [src_json[k] for k in ("info", "licenses", "custom_top", "categories")]
+        paths = [r["path"] for r in rows if r["split"] == split]
+        assert [f"images/{split}/{im['file_name']}" for im in d["images"]] == paths  # plan order
+        for im, row in zip(d["images"], (r for r in rows if r["split"] == split)):
+            assert im["license"] == 3 and im["coco_url"].endswith(row["source"])
+            if row["augmented"] == "0":  # an original: its file and annotations as they were
+                assert (out / row["path"]).read_bytes() == (src / row["source"]).read_bytes()
+                assert _plain(coco.imgToAnns[im["id"]]) == _plain(src_anns[row["source"]])
+            if "hubble" in row["source"]:
+                assert coco.imgToAnns[im["id"]] == []
+    val = [r for r in rows if r["split"] == "val"]
+    assert sorted(r["source"] for r in val) == ["train/astronaut.png", "val/chelsea_the_cat.png"]
+    assert all(r["augmented"] == "0" for r in val) and (out / "images/val/chelsea_the_cat.png").is_file()
+    assert not list(out.glob("images/val/*__aug*"))
+    fmt = formats.open_output(out)  # the inspection commands read the dataset back
+    ann = fmt.read_output("images/train/coffee__aug1.png")
+    assert fmt.name == "coco" and fmt.kpt_shape == (3, 3) and ann.info["file_name"] == "coffee__aug1.png"
+    assert len(ann.objs) == len(json.loads(fmt.write(ann, 1, 1, "images/train/x.png", "")
+                                           [".augcli/coco/images/train/x.png.json"])["annotations"])
+
+
+MALFORMED = {
+    "size": ({"bbox": [10, 10, 0, 5]}, "a box of zero or negative size (0.0 x 5.0)"),
+    "points": ({"segmentation": [[10, 10, 40, 40]], "bbox": [10, 10, 30, 30]}, "a polygon with fewer than 3 points"),
+    "category": ({"category_id": 99, "bbox": [10, 10, 5, 5]}, "category_id 99 is not in categories"),
+    "number": ({"bbox": [10, "x", 5, 5]}, "bbox value 'x' is not a number"),
+    "fields": ({"bbox": [10, 10, 5]}, "bbox [10, 10, 5] is not allowed; allowed: [x, y, width, height]"),
+    "outside": ({"bbox": [10, 10, 300, 5]}, "bbox x + width 310.0 is outside the image (0..160)"),
+    "rle": ({"segmentation": {"size": [10, 10], "counts": [100]}}, "RLE size [10, 10] is not its image's 160x106"),
+    "runs": ({"segmentation": {"size": [106, 160], "counts": [5, 6]}}, "RLE runs cover 11 pixels"),
+    "keypoints": ({"bbox": [10, 10, 5, 5], "keypoints": [1, 2, 2, 3]}, "keypoints of 4 values"),
+    "visibility": ({"bbox": [10, 10, 5, 5], "keypoints": [1, 2, 7] * 3}, "keypoint 0 visibility 7.0 is not allowed"),
+}
+
+
+def test_malformed_annotations_fail_their_image_naming_file_and_annotation(tmp_path):
+    root = tmp_path / "in"
+    root.mkdir()
+    img = photo("coffee.jpg", 0.5)
+    h, w = img.shape[:2]
+    images, anns = [], []
+    cases = {**MALFORMED, "hair": ({"bbox": [-0.4, 10, 30.6, 20], "segmentation": [[-0.3, 10, 160.5, 10, 80, 50]],
+                                    "keypoints": [-0.2, 5, 2] + [0, 0, 0] * 2}, "")}
+    for i, (name, (fields, _)) in enumerate(cases.items()):
+        cv2.imwrite(str(root / f"{name}.png"), img)
+        images.append({"id": i, "file_name": f"{name}.png", "width": w, "height": h})
+        anns.append({"id": 100 + i, "image_id": i, "category_id": 2, "bbox": [1, 1, 5, 5]})  # a good one
+        anns.append({"id": 200 + i, "image_id": i, "category_id": 1, **fields})
+    cv2.imwrite(str(root / "wrong_size.png"), img)
+    images.append({"id": 99, "file_name": "wrong_size.png", "width": w + 1, "height": h})
+    (tmp_path / "c.json").write_text(json.dumps({"images": images, "annotations": anns, "categories": CATS}))
+    out = tmp_path / "out"
+    r = run_cli("image", root, out, "--coco", tmp_path / "c.json", "--copies", "1", check=1)
+    err = {row["source"]: row["error"] for row in manifest(out) if row["status"] == "failed"}
+    assert set(err) == {f"{n}.png" for n in MALFORMED} | {"wrong_size.png"}
+    for i, (name, (_, msg)) in enumerate(MALFORMED.items()):
+        assert err[f"{name}.png"].startswith(f"c.json annotation id {200 + i} (image '{name}.png'): {msg}"), \
+            err[f"{name}.png"]
+    assert err["wrong_size.png"] == ("c.json image id 99 ('wrong_size.png'): width x height 161x106, the image file "
+                                     "is 160x106; allowed: the image's own size")
+    assert "c.json annotation id 200 (image 'size.png')" in r.stdout
+    d = json.loads((out / "annotations/instances_train.json").read_text())
+    hair = [a for a in d["annotations"] if a["category_id"] == 1]  # a hair outside: clipped, not an error
+    assert len(d["images"]) == 2 and len(hair) == 2
+    assert hair[0]["bbox"] == [0.0, 10.0, 30.2, 20.0] and hair[0]["segmentation"] == [[0.0, 10.0, 160.0, 10.0, 80.0, 50.0]]
+    assert hair[0]["keypoints"][:3] == [0.0, 5.0, 2] and hair[0]["num_keypoints"] == 1
+
+
+@pytest.mark.parametrize("content, args, message", [
+    ("{not json", [], "c.json: not JSON"),
+    ('{"annotations": []}', [], "c.json: no `images` list"),
+    ('{"images": [{"id": 1, "width": 5, "height": 5}], "categories": []}', [],
+     "images[0]: file_name None is not allowed"),
+    ('{"images": [], "categories": []}', ["--annotations", "coco", "--coco", "missing.json"],
+     "annotations: 'coco' cannot run: --coco missing.json: file not found"),
+])
+def test_errors_of_the_whole_file_are_usage_errors(tmp_path, content, args, message):
+    root = tmp_path / "in"
+    root.mkdir()
+    cv2.imwrite(str(root / "a.png"), photo("coffee.jpg", 0.25))
+    (tmp_path / "c.json").write_text(content)
+    r = run_cli("image", root, tmp_path / "out", *(args or ["--coco", tmp_path / "c.json"]), cwd=tmp_path, check=2)
+    assert message in r.stderr, r.stderr
+    r = run_cli("image", root, tmp_path / "out", "--annotations", "coco", check=2)
+    assert "annotations: 'coco' is used without --coco: --coco FILE.json is required with annotations: coco" in r.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# the engine's guarantees: workers, kill -9 + resume
+# ------------------------------------------------------------------------------------------------
+RECIPE = """modality: image
+annotations: {format: coco, flip_pairs: [[1, 2]]}
+transforms:
+  - hflip: {p: 0.5}
+  - rotate: {degrees: 15, fill: constant}
+  - zoom: {range: [0.8, 1.2], fill: constant}
+  - color_jitter: {brightness: 0.2}
+"""
+
+
+def test_one_or_two_workers_write_the_same_instances_files(data, tmp_path):
+    (tmp_path / "r.yaml").write_text(RECIPE)
+    args = ["--coco", data["splits"], "--copies", "3", "--seed", "11", "-r", tmp_path / "r.yaml", "--val-split", "0.34"]
+    src = data["splits"].with_suffix("")
+    run_cli("image", src, tmp_path / "w1", "--workers", "1", *args, check=0)
+    run_cli("image", src, tmp_path / "w2", "--workers", "2", *args, check=0)
+    assert tree_hashes(tmp_path / "w1") == tree_hashes(tmp_path / "w2")
+    assert (tmp_path / "w1/manifest.csv").read_bytes() == (tmp_path / "w2/manifest.csv").read_bytes()
+    assert {"annotations/instances_train.json", "annotations/instances_val.json"} <= set(tree_hashes(tmp_path / "w1"))
+
+
+def test_kill_9_then_resume_gives_the_instances_files_of_a_clean_run(data, tmp_path):
+    (tmp_path / "r.yaml").write_text(RECIPE)
+    args = ["image", data["flat"].with_suffix(""), tmp_path / "out", "--coco", data["flat"], "--copies", "20",
+            "--workers", "2", "--seed", "2", "-r", tmp_path / "r.yaml"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.Popen([sys.executable, "-m", "augcli", *map(str, args), "--quiet"], env=env, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        m = tmp_path / "out" / "manifest.csv"
+        if m.exists() and m.read_text().count("\n") > 12:
+            break
+        time.sleep(0.01)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    assert 0 < len(manifest(tmp_path / "out")) < 4 * 21, "the run was expected to be cut off mid-way"
+    assert list((tmp_path / "out/.augcli/coco/images/train").glob("*.json"))
+    r = run_cli(*args, check=0)
+    assert "already done" in r.stdout
+    run_cli(*args[:2], tmp_path / "ref", *args[3:7], "--workers", "1", *args[9:], check=0)
+    hashes = tree_hashes(tmp_path / "out")
+    assert hashes == tree_hashes(tmp_path / "ref") and "annotations/instances_train.json" in hashes
+    assert not [q for q in (tmp_path / "out").rglob("*") if ".augtmp" in q.name]
+    check_ids(json.loads((tmp_path / "out/annotations/instances_train.json").read_text()))
+
+
+def test_an_image_whose_part_is_gone_is_made_again_and_overwrite_clears_the_parts(data, tmp_path):
+    out = tmp_path / "out"
+    args = ["image", data["flat"].with_suffix(""), out, "--coco", data["flat"], "--copies", "1"]
+    run_cli(*args, check=0)
+    before = tree_hashes(out)
+    (out / ".augcli/coco/images/train/coffee__aug0.png.json").unlink()
+    r = run_cli(*args, check=0)
+    assert "coffee__aug0.png: its annotation is missing; made again" in r.stderr and tree_hashes(out) == before
+    (out / ".augcli/coco/images/train/stale.json").write_text("{}")
+    run_cli(*args, "--overwrite", check=0)
+    assert not (out / ".augcli/coco/images/train/stale.json").exists() and tree_hashes(out) == before
