@@ -16,9 +16,10 @@ def registry() -> dict[str, type[Format]]:
     """The formats in the order `auto` tries them."""
     from .coco import CocoFormat
     from .masks import MasksFormat
+    from .voc import VocFormat
     from .yolo import YoloFormat
 
-    return {f.name: f for f in (YoloFormat, CocoFormat, MasksFormat)}
+    return {f.name: f for f in (YoloFormat, CocoFormat, VocFormat, MasksFormat)}
 
 
 def detect(cfg) -> Format | None:
