@@ -52,8 +52,17 @@ def load(path: Path, name: str, prefix: str = "") -> CocoFile:
         raise UsageError(f"{path}: cannot read the COCO file ({e.strerror or e})")
     key = (str(path.resolve()), prefix, st.st_size, st.st_mtime_ns)
     if key not in _CACHE:
+        import gc
+
         _CACHE.clear()  # one dataset at a time (a 100 MB file is ~1 GB of objects)
-        _CACHE[key] = _read(path, name, prefix)
+        enabled = gc.isenabled()
+        gc.disable()  # millions of new containers: the cyclic collector would more than double the time
+        try:
+            _CACHE[key] = _read(path, name, prefix)
+        finally:
+            if enabled:
+                gc.enable()
+        gc.freeze()  # kept for the process (and forked workers): never scanned again
     return _CACHE[key]
 
 
