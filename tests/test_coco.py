@@ -21,6 +21,8 @@ from test_annotations import (POLY, RECTS, ROTATING, STEPS, _box_px, _ops, area_
 
 from augcli.annotations import formats
 
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # pycocotools, numpy 2
+
 SCALE = 2.0
 BLUE = ((0.38, 0.38, 0.5, 0.52), (255, 0, 0))  # a box-only object
 GREEN_PARTS = [(0.55, 0.08, 0.66, 0.4), [(0.70, 0.4), (0.88, 0.4), (0.79, 0.06)]]  # a rectangle and a triangle
@@ -317,8 +319,14 @@ def test_errors_of_the_whole_file_are_usage_errors(tmp_path, content, args, mess
     (tmp_path / "c.json").write_text(content)
     r = run_cli("image", root, tmp_path / "out", *(args or ["--coco", tmp_path / "c.json"]), cwd=tmp_path, check=2)
     assert message in r.stderr, r.stderr
-    r = run_cli("image", root, tmp_path / "out", "--annotations", "coco", check=2)
+
+
+def test_coco_asked_for_without_a_file_is_refused_and_none_turns_it_off(data, tmp_path):
+    src = data["flat"].with_suffix("")
+    r = run_cli("image", src, tmp_path / "out", "--annotations", "coco", check=2)
     assert "annotations: 'coco' is used without --coco: --coco FILE.json is required with annotations: coco" in r.stderr
+    r = run_cli("image", src, tmp_path / "out", "--coco", data["flat"], "--annotations", "none", "--dry-run", check=0)
+    assert "annotations" not in r.stderr
 
 
 # ------------------------------------------------------------------------------------------------
