@@ -18,7 +18,9 @@ and height, each moved `bndbox` its new box, and `truncated` 1 when the transfor
 to the image's border (the input's value otherwise, and for a box that touched the border
 already: the annotator judged that one). Parts (a person's head, hand, foot with their own
 bndbox) move as boxes of their own, counted as class "<object>/<part>": a part dropped by the
-rules (outside, min_visibility ...) is removed from its object, an object dropped takes its parts.
+rules (outside, min_visibility ...) is removed from its object, an object dropped takes its parts
+(the manifest still counts such a part as kept). Not changed by a mirror: `pose` (Left stays
+Left); `flip_classes` (class ids) does not apply to VOC's class names.
 
 SegmentationClass/<name>.png (palette, 255 = void) is the image's semantic mask when present:
 warped by nearest neighbour with fill `mask_fill` (default 0; 255 marks void in VOC). Resume
