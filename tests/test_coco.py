@@ -389,3 +389,19 @@ def test_an_image_whose_part_is_gone_is_made_again_and_overwrite_clears_the_part
     (out / ".augcli/coco/images/train/stale.json").write_text("{}")
     run_cli(*args, "--overwrite", check=0)
     assert not (out / ".augcli/coco/images/train/stale.json").exists() and tree_hashes(out) == before
+
+
+def test_keypoints_of_an_rle_object_move_with_its_mask():
+    from augcli.annotations import geometry
+    from augcli.annotations.model import Obj
+
+    opts = {"min_visibility": 0.25, "min_area": 1, "min_width": 1, "min_height": 1, "bbox_rotation": "corners",
+            "flip_classes": []}
+    m = np.zeros((20, 40), np.uint8)
+    m[5:15, 2:12] = 1
+    ob = Obj(1, "mask", (2, 5, 12, 15), kpts=[[3.5, 6.5, 2], [10.5, 14.5, 1], [0, 0, 0]], mask=m)
+    hflip = ((-1.0, 0.0, 40.0, 0.0, 1.0, 0.0), 40, 20)  # continuous: x' = 40 - x
+    (new,), info = geometry.Follower([hflip], [[28, 13, 3, 3]], opts, [[0, 1]]).run([ob])
+    assert info["mirrored"] and new.box == (28.0, 5.0, 38.0, 15.0) and new.mask[5:15, 28:38].all()
+    # mirrored: keypoints 0 and 1 swap (flip_pairs); the one now at (29.5, 14.5) is under the hole
+    assert new.kpts == [[29.5, 14.5, 0], [36.5, 6.5, 2], [0, 0, 0]]

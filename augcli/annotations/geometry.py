@@ -245,20 +245,25 @@ class Follower:
 
     def _move_mask(self, ob):
         """An object with its own mask (COCO RLE): the mask warped by nearest neighbour, its box
-        from the pixels it keeps, visibility counted in pixels."""
+        from the pixels it keeps, visibility counted in pixels; its keypoints as a polygon's."""
         import cv2
         import numpy as np
 
         m = ob.mask
         full = float(np.count_nonzero(m))
+        kpts = [list(k) for k in ob.kpts] if ob.kpts is not None else None
         for t, w, h in self.warps:
             m = cv2.warpAffine(m, np.asarray(pixel_centre(t)).reshape(2, 3), (int(w), int(h)),
                                flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             full *= abs(det(t))
+            if kpts is not None:
+                _keypoints(kpts, t, w, h)
         if self.window is not None:
             x0, y0, x1, y1 = (int(round(v)) for v in self.window)
             m = m.copy()
             m[:y0], m[y1:], m[:, :x0], m[:, x1:] = 0, 0, 0, 0
+            if kpts is not None:
+                _hide(kpts, self.window)
         seen = float(np.count_nonzero(m))
         if seen <= 0:
             return None, "outside"
@@ -272,7 +277,10 @@ class Follower:
         why = self._rules(seen, full, box)
         if why:
             return None, why
-        return replace(ob, cls=self._mirror(ob.cls, None), box=box, mask=m), ""
+        for k in kpts or []:
+            if k[2] and _under(k[0], k[1], self.holes):
+                k[2] = 0
+        return replace(ob, cls=self._mirror(ob.cls, kpts), box=box, mask=m, kpts=kpts), ""
 
     def run(self, objs: list) -> tuple[list, dict]:
         """The objects kept, and the manifest's record: objects in and out, drops by reason, how
