@@ -5,13 +5,14 @@ PY     := $(VENV)/bin/python
 
 .PHONY: install demo test bench clean
 
-# (Re)install when pyproject.toml changes; the stamp keeps repeated `make test` fast.
+# (Re)install when pyproject.toml changes; the stamp keeps repeated `make test` fast. The dask
+# extra too, so that tests/test_dask.py runs (a user's `pip install augcli` has it only on request).
 # Editable in "compat" mode: a plain path entry, not setuptools' import-hook finder, which
 # costs ~20 ms at every start of `augcli` (a user's regular install has neither).
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e
 $(VENV)/.installed: pyproject.toml setup.py augcli/_planes.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL) '.[test]'
+	$(PIP_INSTALL) '.[test,dask]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -30,6 +30,10 @@ ValSplit = Annotated[Optional[float], typer.Option(help="stratified fraction of 
 NoOrig = Annotated[Optional[bool], typer.Option("--no-originals", help="do not write the training originals")]
 Seed = Annotated[Optional[int], typer.Option(help="run seed [default: 0]")]
 Workers = Annotated[Optional[int], typer.Option(help="worker processes [default: all cores]")]
+Scheduler = Annotated[Optional[str], typer.Option(
+    help="where the jobs run: processes (a process pool here), local (a Dask cluster of --workers processes "
+         "started here, with a dashboard) or tcp://HOST:PORT (a running Dask scheduler whose workers share INPUT and OUTPUT); "
+         "Dask needs pip install 'augcli[dask]' [default: processes]")]
 Format = Annotated[Optional[str], typer.Option("--format", help="same|jpg|png|webp|tif|npy [default: same]")]
 Quality = Annotated[Optional[int], typer.Option(help="JPEG/WebP quality [default: 95]")]
 Rescale = Annotated[Optional[float], typer.Option(help="factor for npy output, e.g. 0.00392156862745098 (1/255)")]
@@ -117,6 +121,7 @@ def image(
     output: Annotated[Optional[str], typer.Argument(help="output folder")] = None,
     recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
+    scheduler: Scheduler = None,
     format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
     annotations: Annots = None, coco: Coco = None,
     overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None, path_column: PathCol = None,
@@ -137,7 +142,7 @@ def audio(
     output: Annotated[Optional[str], typer.Argument(help="output folder")] = None,
     recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
-    format: AudioFormat = None, sample_rate: SampleRate = None, clip: Clip = None,
+    scheduler: Scheduler = None, format: AudioFormat = None, sample_rate: SampleRate = None, clip: Clip = None,
     overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None, path_column: PathCol = None,
     label_column: LabelCol = None, root: Root = None, follow_links: FollowLinks = None, quiet: Quiet = False,
 ):
@@ -154,7 +159,7 @@ def text(
     output: Annotated[Optional[str], typer.Argument(help="output folder")] = None,
     recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
-    text_column: TextCol = None, label_column: LabelCol = None, id_column: IdCol = None,
+    scheduler: Scheduler = None, text_column: TextCol = None, label_column: LabelCol = None, id_column: IdCol = None,
     encoding: Encoding = None, protect: Protect = None, lexicon: Lexicon = None, lexicon_mode: LexMode = None,
     max_tries: MaxTries = None, overwrite: Overwrite = None, dry_run: DryRun = None,
     follow_links: FollowLinks = None, quiet: Quiet = False,
@@ -194,6 +199,9 @@ def tabular(
     drop_missing_target: Annotated[Optional[bool], typer.Option(
         "--drop-missing-target", help="leave rows with an empty target out (kept unchanged in OUTPUT)")] = None,
     encoding: Encoding = None, seed: Seed = None, workers: Workers = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="refused: tabular runs on this machine only (imbalanced-learn holds the whole table in memory); "
+             "only processes")] = None,
     overwrite: Annotated[Optional[bool], typer.Option("--overwrite", help="replace a table augcli wrote")] = None,
     force_overwrite: Annotated[Optional[bool], typer.Option(
         "--force-overwrite", help="replace OUTPUT (and its summary) even if augcli did not write them")] = None,
@@ -203,6 +211,8 @@ def tabular(
     """Balance the classes of a table with imbalanced-learn (SMOTE and friends).
 
     Example: augcli tabular sample_data/tabular/wine.csv out/wine.csv --target cultivar --evaluate
+
+    Runs on this machine only (imbalanced-learn works on the whole table in memory): no --scheduler.
 
     The same command again is a no-op ("already done"); after an interruption it finishes the run.
     """
@@ -216,6 +226,7 @@ def run(
     output: Annotated[Optional[str], typer.Option(help="override the recipe's output")] = None,
     copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
+    scheduler: Scheduler = None,
     format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
     annotations: Annots = None, coco: Coco = None, sample_rate: SampleRate = None, clip: Clip = None, text_column: TextCol = None,
     id_column: IdCol = None,

@@ -1,5 +1,5 @@
-"""Executors: where the runner's jobs run. Today one, the local process pool; a cluster executor
-(Dask) slots in beside it with the same `map_unordered` (see runner.py).
+"""Executors: where the runner's jobs run. Here the local process pool; the Dask cluster's is
+dask_executor.py, with the same `map_unordered` (runner.executor_for picks one).
 
 Also the set-up every worker process shares (Ctrl-C is the parent's; glibc's heap kept for reuse).
 """
@@ -131,5 +131,9 @@ def reuse_heap() -> None:
 
 
 def quiet_worker() -> None:
-    """In every worker process: Ctrl-C is the parent's to handle (it terminates the pool)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """In every worker process: Ctrl-C is the parent's to handle (it terminates the pool). A Dask
+    worker runs tasks in a thread, where signals cannot be set (its nanny handles them)."""
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -4,8 +4,9 @@
   the jobs keep only the outputs left.
 - collect: a job's rows are appended to the manifest as it ends (a killed run keeps them) and
   counted per split and class folder (the class the plan decided, for mixed copies too).
+  A retried unit (a Dask worker died) may report an output again: each path is counted once.
 - finish / stop: the manifest is rewritten in plan order, so it is the same bytes for any
-  worker count or executor.
+  worker count or executor; finish also removes temp files a dead worker left.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class FileWork:
         self.cfg, self.plan, self.modality = cfg, plan, modality
         self.manifest: Manifest | None = None
         self.cls = {o.path: o.cls for j in plan.jobs for o in j.outputs}  # class folder, decided by the plan
+        self.collected: set[str] = set()
         self.init_args = (cfg, str(cfg.output), modality)
 
     def run_info(self) -> dict:
@@ -60,6 +62,8 @@ class FileWork:
         return sum(len(j.outputs) for j in todo)
 
     def collect(self, rows: list[dict], res) -> int:
+        rows = [r for r in rows if r["path"] not in self.collected]
+        self.collected.update(r["path"] for r in rows)
         self.manifest.append(rows)
         for r in rows:
             if r["status"] == "ok":
@@ -73,6 +77,7 @@ class FileWork:
 
     def finish(self, out: Path, res) -> None:
         self.manifest.finish()  # on a full disk the journal, whole, stays; the next run orders it
+        clean_temp(out)  # a worker killed mid-write (its unit ran again elsewhere) left its temp file
 
     def stop(self, out: Path, res) -> None:
         if self.manifest is not None:

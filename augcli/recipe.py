@@ -8,6 +8,7 @@ Relative paths in a recipe are relative to the current directory (as in a Makefi
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,10 @@ OPTIONS: dict[str, Param] = {p.name: p for p in (
     Param("val_split", "float", 0.0, lo=0.0, hi=0.95, doc="fraction of originals held out (stratified) in OUTPUT/val"),
     Param("no_originals", "bool", False, doc="do not write the training originals"),
     Param("seed", "int", 0, lo=0, hi=2**63 - 1, doc="run seed: same seed, same bytes"),
-    Param("workers", "int", None, lo=1, hi=1024, doc="worker processes (default: all cores)"),
+    Param("workers", "int", None, lo=1, hi=1024, doc="worker processes (default: all cores; --scheduler local: "
+          "the cluster's worker processes)"),
+    Param("scheduler", "str", "processes", doc="where the jobs run: processes (this machine's process pool), "
+          "local (a Dask cluster started on this machine) or tcp://HOST:PORT (a running Dask scheduler)"),
     Param("format", "choice", "same", choices=ALL_FORMATS, doc="output format (image: same|jpg|png|webp|tif|npy; "
           "audio: same|wav|flac|ogg|mp3)"),
     Param("quality", "int", 95, lo=1, hi=100, doc="JPEG/WebP quality"),
@@ -90,6 +94,7 @@ class Config:
     no_originals: bool = False
     seed: int = 0
     workers: int | None = None
+    scheduler: str = "processes"
     format: str = "same"
     quality: int = 95
     rescale: float | None = None
@@ -206,6 +211,7 @@ def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe"
     if cfg.target_per_class is not None:
         cfg.balance = True
     _check_text_options(cfg, merged)
+    _check_scheduler(cfg, merged)
     cfg.explicit = frozenset(k for k, (v, _) in merged.items() if v is not None)
     modality.check(cfg, where, require_io)
     if require_io:
@@ -222,6 +228,17 @@ def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe"
 def load_config(recipe: str | None, overrides: dict, require_io: bool = True) -> Config:
     raw = load_yaml(recipe) if recipe else {}
     return build_config(raw, overrides, where=str(recipe) if recipe else "options", require_io=require_io)
+
+
+_TCP = re.compile(r"tcp://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})")
+
+
+def _check_scheduler(cfg: Config, merged: dict) -> None:
+    s = cfg.scheduler
+    m = _TCP.fullmatch(s)
+    if s not in ("processes", "local") and not (m and 0 < int(m.group(2)) < 65536):
+        raise RecipeError(f"{merged['scheduler'][1]}: {s!r} is not a scheduler; allowed: processes, local, "
+                          "tcp://HOST:PORT (a Dask scheduler)")
 
 
 def _check_text_options(cfg: Config, merged: dict) -> None:

@@ -5,8 +5,9 @@ table's chunks, texttable/), a dry run prints the plan; otherwise OUTPUT is lock
 (outdir.py: one run at a time, ownership, settings), and the plan's work object says what is left
 (`resume`), what a unit of work is (`unit_fn`, run by the executor in its workers), what a
 result means (`collect`: manifest rows appended, counts) and how the output is completed
-(`finish`: the manifest in plan order; a table's parts joined). The executor (executors.py) is
-where the units run: today the local process pool; a cluster executor slots in beside it.
+(`finish`: the manifest in plan order; a table's parts joined). The executor is where the units
+run, picked from `cfg.scheduler` here (`executor_for`): the local process pool (executors.py) or a
+Dask cluster (dask_executor.py, imported only then).
 A full or read-only disk stops the run with one line (exit 3), Ctrl-C with exit 130; both resume.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from .errors import AugError, OutputDiskError, disk_message, is_disk_error
 from .executors import LocalExecutor
-from .outdir import locked, prepare_output
+from .outdir import MARKER, locked, prepare_output
 
 
 class _Silent:
@@ -75,7 +76,7 @@ def run(cfg, modality, quiet: bool = False, executor=None) -> Result:
         return Result()
     work = modality.work(cfg, plan)
     out = Path(cfg.output)
-    executor = executor or LocalExecutor(cfg.n_workers())
+    executor = executor or executor_for(cfg, quiet)
     with locked(out):
         res = _run_locked(cfg, plan, work, out, executor, quiet)
     if not quiet:
@@ -83,6 +84,20 @@ def run(cfg, modality, quiet: bool = False, executor=None) -> Result:
     elif res.failed:  # --quiet still fails loudly (a Makefile's log shows what broke)
         print_failures(res, out, file=sys.stderr)
     return res
+
+
+def executor_for(cfg, quiet: bool = False):
+    """Where the units run, from `cfg.scheduler` (the one place it is read): `processes`, the local
+    pool; `local` or `tcp://HOST:PORT`, a Dask cluster (which must see INPUT and OUTPUT)."""
+    if cfg.scheduler == "processes":
+        return LocalExecutor(cfg.n_workers())
+    from .dask_executor import DaskExecutor
+
+    if cfg.scheduler != "local" and "workers" in cfg.explicit:
+        print(f"warning: --workers is ignored with --scheduler {cfg.scheduler}: the cluster's workers run the jobs",
+              file=sys.stderr)
+    shared = [cfg.input, cfg.csv, cfg.root, cfg.lexicon, cfg.coco, Path(cfg.output) / MARKER / "run.json"]
+    return DaskExecutor(cfg.scheduler, cfg.n_workers(), quiet, shared=[p for p in shared if p])
 
 
 def _run_locked(cfg, plan, work, out: Path, executor, quiet: bool) -> Result:

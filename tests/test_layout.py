@@ -69,6 +69,6 @@ def test_every_module_imports_alone():
 def test_cli_start_imports_no_heavy_library():
     code = ("import sys, augcli.cli, augcli.api, augcli.recipe\n"
             "print(','.join(m for m in ('numpy', 'cv2', 'soundfile', 'pyarrow', 'sklearn', 'imblearn', 'scipy',"
-            " 'PIL', 'yaml', 'tqdm', 'matplotlib') if m in sys.modules))")
+            " 'PIL', 'yaml', 'tqdm', 'matplotlib', 'dask', 'distributed') if m in sys.modules))")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert p.stdout.strip() == ""

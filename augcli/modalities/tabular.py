@@ -25,6 +25,9 @@ class TabularModality(Modality):
     def check(self, cfg, where: str, require_io: bool) -> None:
         from ..errors import RecipeError
 
+        if cfg.scheduler != "processes":
+            raise RecipeError(f"{where}: scheduler {cfg.scheduler!r} is refused: augcli tabular runs on this machine only "
+                              "(imbalanced-learn holds the whole table in memory); allowed: processes")
         if require_io and not cfg.target:
             raise RecipeError(f"{where}: target is missing; allowed: the name of the class column (--target)"
                               f"{_columns_hint(cfg.input)}")

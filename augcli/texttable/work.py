@@ -2,7 +2,8 @@
 
 - resume: a finished output (done.json matches, no damage) is "already done"; a damaged one is
   made again; otherwise the chunks with a marker in OUTPUT/.augcli/parts/ are done.
-- collect: a chunk's counts. finish: the parts joined (join.py). stop: nothing (parts stay).
+- collect: a chunk's counts (once per chunk). finish: the parts joined (join.py). stop: nothing
+  (parts stay).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class TableWork:
         self.parts = Path(cfg.output) / MARKER / "parts"
         self.init_args = (cfg, plan, str(self.parts))
         self.done = False
+        self.collected: set[int] = set()  # chunks counted (a retried chunk may report again)
 
     def run_info(self) -> dict:
         return {}
@@ -61,12 +63,16 @@ class TableWork:
         return sum(c[4] for c in todo)
 
     def collect(self, s: dict, res) -> int:
+        if s["idx"] in self.collected:
+            return 0
+        self.collected.add(s["idx"])
         res.written += s.get("orig", 0) + s.get("aug", 0) + s.get("val", 0)
         res.dropped += s.get("dropped", 0)
         return self.plan.chunks[s["idx"]][4]
 
     def finish(self, out: Path, res) -> None:
         if not self.done:
+            clean_temp(out)  # a worker killed mid-write (its chunk ran again elsewhere) left its temp file
             assemble(self.cfg, self.plan, out, self.parts, len(self.plan.chunks))
         res.per_class = Counter({(s, label or ""): c["originals"] + c["augmented"]
                                  for (s, label), c in self.plan.counts.items() if c["originals"] + c["augmented"]})
