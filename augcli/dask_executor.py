@@ -3,9 +3,9 @@
 the results of fn over items in completion order. Imported only when `--scheduler` asks for Dask.
 
 - The plan is made in the client (this process), which alone writes the manifest: resume and the
-  summary work as with the local pool. Units go to the workers in batches (`batch_size`: enough
-  work per task that the scheduler's cost per task stays small), at most MAX_IN_FLIGHT tasks
-  pending at once; results stream back with `as_completed`, each batch once.
+  summary work as with the local pool. Units go to the workers in batches (`batch_sizes`: large
+  enough that the scheduler's cost per task stays a small share, smaller towards the end), at
+  most MAX_IN_FLIGHT tasks pending at once; results stream back with `as_completed`, each batch once.
 - The workers' set-up (initializer + initargs: the modality's worker object, OUTPUT) travels once
   as a task of its own whose result every worker fetches once, and runs once per worker process
   and run (`_Setup.ensure`, keyed by the run's token). Tasks run one at a time in a worker process
@@ -21,6 +21,7 @@ the results of fn over items in completion order. Imported only when `--schedule
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import socket
@@ -34,14 +35,23 @@ from .executors import WorkerDied
 
 CONNECT_TIMEOUT = 10  # seconds to reach a tcp:// scheduler, and to wait for its first worker
 MAX_IN_FLIGHT = 1000  # tasks submitted and not yet collected
-TASKS_PER_WORKER = 16  # batches are cut so that each worker process gets about this many tasks
-MAX_BATCH = 64  # units per task at most (what a worker death costs again)
+GUIDE = 3  # a task holds 1/(GUIDE * workers) of the units left: big tasks first, small ones last
+MAX_BATCH = 256  # units per task at most (what a worker's death costs again)
 
 
-def batch_size(n_units: int, workers: int, at_least: int = 1) -> int:
-    """Units per task: ~TASKS_PER_WORKER tasks per worker (the last ones end close together),
-    no more than MAX_BATCH units, no fewer than the work's own `at_least`."""
-    return max(1, at_least, min(MAX_BATCH, n_units // max(1, workers * TASKS_PER_WORKER)))
+def batch_sizes(n_units: int, workers: int, at_least: int = 1) -> list[int]:
+    """Units per task, in order (guided self-scheduling): each task takes 1/(GUIDE * workers) of
+    the units left, so that tasks are large (the scheduler's cost per task, a few ms, stays a
+    small share) and shrink towards the end (the workers finish together); no fewer than the
+    work's `at_least` nor 1/(64 * workers) of all units (up to MAX_BATCH / 8: no long tail of tiny
+    tasks), no more than MAX_BATCH."""
+    lo = max(1, at_least, min(MAX_BATCH // 8, n_units // (64 * max(1, workers))))
+    sizes, left = [], n_units
+    while left > 0:
+        size = min(left, max(lo, min(MAX_BATCH, -(-left // (GUIDE * max(1, workers))))))
+        sizes.append(size)
+        left -= size
+    return sizes
 
 
 def _distributed():
@@ -177,7 +187,7 @@ class DaskExecutor:
     def __init__(self, scheduler: str, workers: int = 1, quiet: bool = False, shared=(), batch: int | None = None):
         self.scheduler, self.workers, self.quiet = scheduler, max(1, workers), quiet
         self.shared = [str(p) for p in shared if p]  # paths every worker must see (INPUT, OUTPUT/...)
-        self.batch = batch  # units per task (None: batch_size()); benchmarks/bench_cluster.py sets it
+        self.batch = batch  # units per task (None: batch_sizes()); benchmarks/bench_cluster.py sets it
         _distributed()
         if scheduler != "local":
             _probe(scheduler)
@@ -187,11 +197,13 @@ class DaskExecutor:
         items = list(items)
         with self._client(len(items)) as client:
             n = self._check_workers(client)
-            size = self.batch or batch_size(len(items), n, chunksize)
+            sizes = batch_sizes(len(items), n, chunksize) if not self.batch else \
+                [self.batch] * -(-len(items) // self.batch)
             token = uuid.uuid4().hex[:12]
             setup = client.submit(_hold, _Setup(token, initializer, tuple(initargs), os.getcwd()),
                                   key=f"augcli-setup-{token}", pure=False)
-            batches = [_Batch(i, fn, items[s:s + size]) for i, s in enumerate(range(0, len(items), size))]
+            starts = itertools.accumulate(sizes, initial=0)
+            batches = [_Batch(i, fn, items[s:s + k]) for i, (s, k) in enumerate(zip(starts, sizes))]
             stream = _Stream(client, setup, batches, token, self.scheduler)
             try:
                 yield stream.results()
