@@ -218,7 +218,7 @@ class DaskExecutor:
         if self.scheduler == "local":
             n = min(self.workers, max(1, n_units))
             with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                          silence_logs=logging.ERROR) as cluster:
+                                          silence_logs=logging.ERROR, preload=[__name__]) as cluster:
                 with distributed.Client(cluster, set_as_default=False) as client:
                     self._say(f"dask: a local cluster of {n} worker processes; dashboard: {_dashboard(cluster)}")
                     yield client
@@ -257,6 +257,15 @@ class DaskExecutor:
     def _say(self, line: str, always: bool = False) -> None:
         if always or not self.quiet:
             print(line, file=sys.stderr, flush=True)
+
+
+def dask_setup(worker) -> None:
+    """The preload of the LocalCluster's workers (`local`): Ctrl-C in a terminal reaches the whole
+    process group, and the workers would die printing tracebacks; the client stops them."""
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _dashboard(obj) -> str:
