@@ -81,7 +81,7 @@ def _wait_rows(out: Path, n: int, p, timeout=60):
 
 
 @needs_dask
-def test_local_cluster_gives_the_bytes_of_the_process_pool(tmp_path):
+def test_a_local_cluster_gives_the_bytes_of_the_process_pool_for_images_and_a_text_table(tmp_path):
     src = make_dataset(tmp_path / "in", {"cat": 7, "dog": 4})
     args = ("--copies", "2", "--val-split", "0.2", "--seed", "3")
     for w in (1, 2):
@@ -93,6 +93,15 @@ def test_local_cluster_gives_the_bytes_of_the_process_pool(tmp_path):
     _same(tmp_path / "p2", tmp_path / "dask")
     p = run_cli("image", src, tmp_path / "dask", *args, "--scheduler", "local", "-q", check=0)  # all done: no cluster
     assert p.stderr == ""
+
+    from test_output_safety import text_table
+
+    table = text_table(tmp_path / "t.csv", 4500)  # three chunks of 2,000 records
+    targs = ("--label-column", "label", "--copies", "2", "--val-split", "0.1", "--seed", "5")
+    run_cli("text", table, tmp_path / "tp", *targs, "--workers", "2", check=0)
+    run_cli("text", table, tmp_path / "td", *targs, "--scheduler", "local", "--workers", "2", "-q", check=0)
+    assert sorted(os.listdir(tmp_path / "td")) == sorted(os.listdir(tmp_path / "tp"))
+    _same(tmp_path / "tp", tmp_path / "td")
 
 
 def test_image_and_text_table_on_a_two_worker_cluster_are_the_same_bytes(cluster, tmp_path):
