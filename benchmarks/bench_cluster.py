@@ -12,12 +12,14 @@ in reverse order):
     (d) the cluster, and stopping them);
 (t) (d) with one photo per task instead of augcli's batches, through the Python API: the
     scheduler's cost per task = ((t) - (d)) / (tasks of (t) - tasks of (d)).
-Reported: d/p (wall time), the same without each path's fixed cost, the cost per task and its
-share of the work at augcli's batch size. Needs the dask extra (pip install 'augcli[dask]').
+Reported: d/p (wall time), the same without each path's fixed cost, CPU time of all the
+processes of each command (the cluster's workers included), the cost per task and its share of
+the work at augcli's batch size. Needs the dask extra (pip install 'augcli[dask]').
 """
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -39,10 +41,19 @@ assert augcli.run(cfg, executor=ex).exit_code == 0
 """
 
 
+CPU: dict = {}  # the last command's CPU seconds (user + system, all its processes: the workers too)
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(cmd: list[str], out: Path) -> float:
     shutil.rmtree(out, ignore_errors=True)
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(), time.perf_counter()
     subprocess.run(cmd, check=True, cwd=ROOT)
+    CPU["last"] = _cpu() - c0
     return time.perf_counter() - t0
 
 
@@ -91,7 +102,9 @@ def main():
                 ("t", lambda: per_task(one, photos, work / "out_t", s, a.workers)),
                 ("p1", lambda: augcli(one, single, work / "out_p1", "--workers", w)),
                 ("d1", lambda: augcli(one, single, work / "out_d1", "--workers", w, "--scheduler", s))]
-        r = {key: f() for key, f in (runs if len(rounds) % 2 == 0 else runs[::-1])}
+        r = {}
+        for key, f in (runs if len(rounds) % 2 == 0 else runs[::-1]):
+            r[key], r["cpu_" + key] = f(), CPU["last"]
         rounds.append(r)
         print(f"  round {len(rounds)}: processes {r['p']:.2f} s, dask {r['d']:.2f} s (d/p {r['d'] / r['p']:.3f}), "
               f"per-task {r['t']:.2f} s; fixed: processes {r['p1']:.2f} s, dask {r['d1']:.2f} s", flush=True)
@@ -108,6 +121,11 @@ def main():
     print(f"    fixed cost (1 photo per worker)   : processes {show(lambda r: r['p1'], '{:.2f}')} s, "
           f"{s} {show(lambda r: r['d1'], '{:.2f}')} s")
     print(f"    d/p without the fixed costs       : {show(lambda r: (r['d'] - r['d1']) / (r['p'] - r['p1']))}")
+    print(f"    CPU seconds, all processes        : processes {show(lambda r: r['cpu_p'], '{:.2f}')}, "
+          f"{s} {show(lambda r: r['cpu_d'], '{:.2f}')}; fixed (1 photo per worker): processes "
+          f"{show(lambda r: r['cpu_p1'], '{:.2f}')}, {s} {show(lambda r: r['cpu_d1'], '{:.2f}')}")
+    print(f"    CPU d/p without the fixed costs   : "
+          f"{show(lambda r: (r['cpu_d'] - r['cpu_d1']) / (r['cpu_p'] - r['cpu_p1']))}")
     print(f"    wall time a task adds             : {show(lambda r: 1000 * cost(r), '{:.1f}')} ms "
           f"(one photo per task: {show(lambda r: r['t'], '{:.2f}')} s)")
     print(f"    tasks' share of the run, {k} tasks : "
