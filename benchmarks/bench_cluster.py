@@ -92,16 +92,17 @@ def main():
         for f in sorted(photos.rglob("*.jpg"))[: a.workers]:
             shutil.copy(f, single / "a" / f.name)
     w, s = str(a.workers), a.scheduler
+    dw = ["--workers", w] if s == "local" else []  # tcp://: the cluster's workers
     k = tasks_of(n, a.workers)
     print(f"{n} photos, {a.workers} workers, scheduler {s}: {k} tasks of {n / k:.1f} photos on average "
           f"(per-task run: {n} tasks); {a.repeat} interleaved rounds", flush=True)
     rounds = []
     for _ in range(a.repeat):
         runs = [("p", lambda: augcli(one, photos, work / "out_p", "--workers", w)),
-                ("d", lambda: augcli(one, photos, work / "out_d", "--workers", w, "--scheduler", s)),
+                ("d", lambda: augcli(one, photos, work / "out_d", *dw, "--scheduler", s)),
                 ("t", lambda: per_task(one, photos, work / "out_t", s, a.workers)),
                 ("p1", lambda: augcli(one, single, work / "out_p1", "--workers", w)),
-                ("d1", lambda: augcli(one, single, work / "out_d1", "--workers", w, "--scheduler", s))]
+                ("d1", lambda: augcli(one, single, work / "out_d1", *dw, "--scheduler", s))]
         r = {}
         for key, f in (runs if len(rounds) % 2 == 0 else runs[::-1]):
             r[key], r["cpu_" + key] = f(), CPU["last"]
@@ -121,11 +122,14 @@ def main():
     print(f"    fixed cost (1 photo per worker)   : processes {show(lambda r: r['p1'], '{:.2f}')} s, "
           f"{s} {show(lambda r: r['d1'], '{:.2f}')} s")
     print(f"    d/p without the fixed costs       : {show(lambda r: (r['d'] - r['d1']) / (r['p'] - r['p1']))}")
-    print(f"    CPU seconds, all processes        : processes {show(lambda r: r['cpu_p'], '{:.2f}')}, "
-          f"{s} {show(lambda r: r['cpu_d'], '{:.2f}')}; fixed (1 photo per worker): processes "
-          f"{show(lambda r: r['cpu_p1'], '{:.2f}')}, {s} {show(lambda r: r['cpu_d1'], '{:.2f}')}")
-    print(f"    CPU d/p without the fixed costs   : "
-          f"{show(lambda r: (r['cpu_d'] - r['cpu_d1']) / (r['cpu_p'] - r['cpu_p1']))}")
+    if s != "local":
+        print("    CPU time: not measured (the cluster's processes are not this command's children)")
+    else:
+        print(f"    CPU seconds, all processes        : processes {show(lambda r: r['cpu_p'], '{:.2f}')}, "
+              f"{s} {show(lambda r: r['cpu_d'], '{:.2f}')}; fixed (1 photo per worker): processes "
+              f"{show(lambda r: r['cpu_p1'], '{:.2f}')}, {s} {show(lambda r: r['cpu_d1'], '{:.2f}')}")
+        print(f"    CPU d/p without the fixed costs   : "
+              f"{show(lambda r: (r['cpu_d'] - r['cpu_d1']) / (r['cpu_p'] - r['cpu_p1']))}")
     print(f"    wall time a task adds             : {show(lambda r: 1000 * cost(r), '{:.1f}')} ms "
           f"(one photo per task: {show(lambda r: r['t'], '{:.2f}')} s)")
     print(f"    tasks' share of the run, {k} tasks : "
