@@ -33,7 +33,7 @@ def augment(input: str | Path | None = None, output: str | Path | None = None, r
     """Augment INPUT into OUTPUT (or what `recipe` declares; keyword options override it, with the
     CLI's option names: copies, balance, val_split, seed, workers, format, transforms, ...).
     Without a recipe, `modality` defaults to "image"."""
-    over = {k: v for k, v in options.items() if v is not None}
+    over = {k: str(v) if isinstance(v, Path) else v for k, v in options.items() if v is not None}
     if input is not None:
         over["input"] = str(input)
     if output is not None:

@@ -169,3 +169,19 @@ def test_mosaic_on_plain_images_is_refused(tmp_path):
     recipe.write_text("modality: image\ntransforms: [{mosaic: {}}]\n")
     r = run_cli("image", ROOT / "sample_data/images", tmp_path / "o", "--recipe", recipe, check=2)
     assert "mosaic is for annotated datasets" in r.stderr
+
+
+def test_a_partner_without_a_mask_brings_the_void_value_into_mosaic_and_cutmix():
+    from augcli.annotations.follow import _mask
+    from augcli.annotations.masks import Mask
+    from augcli.annotations.model import Annotation
+
+    src = Annotation(mask=Mask(np.full((40, 60), 3, np.uint8), "L", None, None))
+    partner = Annotation()
+    mix = {"partner_anns": [partner] * 3, "partner_shapes": [(50, 50)] * 3, "shape": (40, 60)}
+    ops = [{"name": "mosaic", "partners": ["a", "b", "c"], "center": [0.5, 0.5], "size": 20}]
+    m = _mask(src, mix, [], ops, (20, 20), 255)
+    assert m.shape == (20, 20) and set(np.unique(m[:10, :10])) == {3} and set(np.unique(m[10:, :])) == {255}
+    mix = {"partner_anns": [partner], "partner_shapes": [(50, 50)], "shape": (40, 60)}
+    m = _mask(src, mix, [], [{"name": "cutmix", "box": [10, 5, 30, 25]}], (60, 40), 255)
+    assert (m[5:25, 10:30] == 255).all() and (m[:5] == 3).all() and (m[25:] == 3).all()

@@ -9,7 +9,8 @@ Groups, each followed by its own geometry.Follower:
   last geometric step with annotations), CutMix's only inside its box.
 Cutout holes (after the last geometric step) hide objects of every group. A semantic mask follows
 the same placements by nearest neighbour (mosaic: the 4 masks in the grid; CutMix: the partner's
-inside the box; Mixup keeps the source's: a blend of class maps has no meaning).
+inside the box; Mixup keeps the source's: a blend of class maps has no meaning); a partner without
+a mask brings `mask_fill` (void) where its pixels go.
 """
 from __future__ import annotations
 
@@ -98,19 +99,20 @@ def _mask(ann, mix, warps: list, ops: list, size: tuple, fill: int):
     op = next((o for o in ops if o["name"] in ("mosaic", "cutmix") and "skipped" not in o), None)
     if op is None:
         return warp_mask(ann.mask.arr, warps, fill)
-    partners = [a.mask for a in mix["partner_anns"]]
-    if any(m is None for m in partners):
-        raise ValueError(f"{op['name']}: a partner has no mask; allowed: partners with masks like this image")
+    # a partner without a mask (VOC: not every image is segmented): its pixels get `fill` (mask_fill; 255 = void)
+    void = min(int(fill), int(np.iinfo(ann.mask.arr.dtype).max))
+    partners = [np.full(shape, void, ann.mask.arr.dtype) if a.mask is None else a.mask.arr
+                for a, shape in zip(mix["partner_anns"], mix["partner_shapes"])]
     if op["name"] == "cutmix":
         arr = warp_mask(ann.mask.arr, warps, fill)
         x0, y0, x1, y1 = op["box"]
-        p = cv2.resize(partners[0].arr, (arr.shape[1], arr.shape[0]), interpolation=cv2.INTER_NEAREST_EXACT)
+        p = cv2.resize(partners[0], (arr.shape[1], arr.shape[0]), interpolation=cv2.INTER_NEAREST_EXACT)
         arr[y0:y1, x0:x1] = p[y0:y1, x0:x1]
         return arr
     from ..transforms.image.mixing import mosaic_layout
 
     s = op["size"]
-    masks = [ann.mask.arr] + [m.arr for m in partners]
+    masks = [ann.mask.arr] + partners
     canvas = np.full((s, s), min(fill, np.iinfo(masks[0].dtype).max), masks[0].dtype)
     for m, (_, (sw, sh), (ox, oy)) in zip(masks, mosaic_layout(op, s, [m.shape[:2] for m in masks])):
         x0, y0, x1, y1 = max(0, ox), max(0, oy), min(s, ox + sw), min(s, oy + sh)

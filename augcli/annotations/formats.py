@@ -29,7 +29,10 @@ def detect(cfg) -> Format | None:
     if fmt == "none" or cfg.csv or not cfg.input:
         return None
     root = Path(cfg.input)
-    for name, cls in registry().items():
+    found = registry()
+    if fmt == "auto" and getattr(cfg, "coco", None):  # a COCO file given: it is what the user means
+        found = {"coco": found["coco"]}
+    for name, cls in found.items():
         if fmt in ("auto", name) and cls.present(root, cfg):
             return cls(root, fmt == "auto", cfg)
     return None
