@@ -252,6 +252,7 @@ def preview(
                                                     "text: the terminal only]")] = None,
     seed: Seed = None, text_column: TextCol = None, label_column: LabelCol = None,
     target: Annotated[Optional[str], typer.Option(help="tabular: the class column")] = None,
+    annotations: Annots = None, coco: Coco = None,
 ):
     """Show what a recipe does, without writing a dataset (same seeds as a run).
 
@@ -261,7 +262,8 @@ def preview(
 
     try:
         path = api.preview(what, input, samples=samples, variants=variants, out=out, seed=seed,
-                           text_column=text_column, label_column=label_column, target=target)
+                           text_column=text_column, label_column=label_column, target=target,
+                           annotations=annotations, coco=coco)
     except AugError as e:
         _fail(e)
     if path is not None:
@@ -320,7 +322,7 @@ def transforms(modality: Annotated[str, typer.Argument(help="image, audio or tex
 def stats(
     input: Annotated[Optional[str], typer.Argument(help="input folder")] = None,
     csv: Csv = None, path_column: PathCol = None, label_column: LabelCol = None, root: Root = None,
-    workers: Workers = None, max_pixels: MaxPixels = None,
+    workers: Workers = None, max_pixels: MaxPixels = None, annotations: Annots = None, coco: Coco = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ):
     """Per-channel mean and std (R, G, B; 0-1 scale) of a dataset, for normalisation; on an annotated
@@ -332,7 +334,7 @@ def stats(
 
     try:
         st = api.stats(input, csv=csv, path_column=path_column, label_column=label_column, root=root,
-                       workers=workers, max_pixels=max_pixels)
+                       workers=workers, max_pixels=max_pixels, annotations=annotations, coco=coco)
     except AugError as e:
         _fail(e)
     if as_json:
