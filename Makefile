@@ -36,6 +36,7 @@ bench: install
 	$(PY) benchmarks/bench_audio.py
 	$(PY) benchmarks/bench_text.py
 	$(PY) benchmarks/bench_tabular.py
+	$(PY) benchmarks/bench_detection.py
 
 clean:
 	rm -rf out .pytest_cache build *.egg-info
