@@ -12,35 +12,15 @@ synthesis); each one's `apply` is its own pass.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..errors import RecipeError
+from .audio_core import AudioStep, Sound
+from .audio_core import power as _power
+from .audio_filters import STEPS as FILTER_STEPS
 from .base import OneOfBase, Param, Step, fire, parse_steps, r6, uniform
 from .mix import MixUp as MixUpDraws
 from .mix import mix_positions
-
-
-class Sound(NamedTuple):
-    """An audio step's data and context: samples (frames, channels) and their rate."""
-
-    x: np.ndarray
-    sr: int
-
-
-class AudioStep(Step):
-    STRETCH = False  # True: declares stretch_args(params), fused into one Signalsmith pass
-
-    def sample(self, rng, snd: Sound) -> dict:
-        return {}
-
-    def apply(self, snd: Sound, prm: dict) -> Sound:
-        raise NotImplementedError
-
-
-def _power(x: np.ndarray) -> float:
-    return float(np.mean(np.square(x, dtype=np.float64))) if x.size else 0.0
 
 
 def _noise_at_snr(x: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray | None:
@@ -330,7 +310,7 @@ class MixUp(MixUpDraws):
 STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
     for cls in (GaussianNoise, NoiseSNR, BackgroundNoise, Shift, Speed, TimeStretch, PitchShift, Gain,
-                TimeMask, PolarityInversion, OneOf, MixUp)
+                TimeMask, PolarityInversion, OneOf, MixUp) + FILTER_STEPS
 }
 ALIASES = {"time_shift": "shift", "snr_noise": "noise_snr"}
 
