@@ -96,3 +96,135 @@ def test_filters_take_stereo_alike_per_channel():
     y = step("low_pass").apply(A.Sound(x, SR), {"cutoff_hz": 1000.0}).x
     assert y.shape == x.shape and y.dtype == x.dtype
     assert rms_db(y[4000:, 1]) - rms_db(x[4000:, 1]) < -20 and abs(rms_db(y[4000:, 0]) - rms_db(x[4000:, 0])) < 1
+
+
+# ---------------------------------------------------------------------------------------------
+# distortions and simple effects
+# ---------------------------------------------------------------------------------------------
+def test_clipping_distortion_cuts_the_percentile():
+    x = tone(440)
+    y = step("clipping_distortion").apply(A.Sound(x, SR), {"percentile": 20.0}).x
+    hi = np.percentile(x, 90)
+    assert abs(y.max() - hi) < 1e-6 and abs(y.min() + hi) < 1e-3
+    assert 0.19 <= np.mean(np.abs(y) >= hi - 1e-6) <= 0.21  # 20 % of the samples sit at the clip level
+
+
+def harmonics_db(y: np.ndarray, f0: float = 440.0) -> float:
+    """Power at 3 x f0 relative to f0 (odd harmonics: what symmetric clipping makes)."""
+    spec = np.abs(np.fft.rfft(y[:, 0] * np.hanning(len(y))))
+    f = np.fft.rfftfreq(len(y), 1 / SR)
+    at = lambda hz: spec[np.argmin(np.abs(f - hz))]  # noqa: E731
+    return 20 * np.log10(at(3 * f0) / at(f0))
+
+
+def test_tanh_distortion_adds_harmonics_with_the_amount_and_keeps_rms():
+    x = tone(440)
+    light = step("tanh_distortion").apply(A.Sound(x, SR), {"distortion": 0.05}).x
+    heavy = step("tanh_distortion").apply(A.Sound(x, SR), {"distortion": 0.7}).x
+    assert harmonics_db(heavy) > harmonics_db(light) + 10 and harmonics_db(heavy) > -25  # -22.6 vs -34.1 dB
+    assert abs(rms_db(heavy) - rms_db(x)) < 0.01
+
+
+def test_bit_crush_leaves_2_to_the_bits_levels():
+    x = tone(440, amp=0.99)
+    y = step("bit_crush").apply(A.Sound(x, SR), {"bits": 4}).x
+    assert len(np.unique(y)) <= 2 ** 4 + 1
+    assert np.allclose(y * 8, np.round(y * 8))
+    # quantisation noise of 4 bits: SNR near 6.02 * 4 + 1.76 dB
+    assert 20 < rms_db(x) - rms_db(y - x) < 32
+
+
+def test_aliasing_folds_a_tone_above_the_new_nyquist():
+    x = tone(6000)
+    y = step("aliasing").apply(A.Sound(x, SR), {"rate": 8000.0}).x
+    spec = np.abs(np.fft.rfft(y[:, 0] * np.hanning(len(y))))
+    f = np.fft.rfftfreq(len(y), 1 / SR)
+    assert abs(f[spec.argmax()] - 2000) < 5  # 6 kHz sampled at 8 kHz appears at 8 - 6 = 2 kHz
+
+
+def spectral_slope_db_per_octave(noise: np.ndarray) -> float:
+    f = np.fft.rfftfreq(len(noise), 1 / SR)
+    p = np.abs(np.fft.rfft(noise[:, 0])) ** 2
+    band = (f > 100) & (f < 6000)
+    return float(np.polyfit(np.log2(f[band]), 10 * np.log10(p[band]), 1)[0])
+
+
+@pytest.mark.parametrize("slope,db_per_octave", [("white", 0.0), ("pink", -3.01), ("brown", -6.02)])
+def test_color_noise_has_its_spectral_slope_and_snr(slope, db_per_octave):
+    x = np.zeros((2 * SR, 1), np.float32)
+    x[::400] = 0.5  # a click train: any signal with power
+    st = step("color_noise", slope=slope)
+    prm = {"snr_db": 10.0, "noise_seed": 3}
+    y = st.apply(A.Sound(x, SR), prm).x
+    noise = y - x
+    assert abs(spectral_slope_db_per_octave(noise) - db_per_octave) < 0.3
+    assert abs(rms_db(x) - rms_db(noise) - 10.0) < 1e-3
+
+
+def test_gain_transition_ramps_in_db_between_the_gains():
+    x = np.full((SR, 1), 0.5, np.float32)
+    prm = {"db_start": -20.0, "db_end": 0.0, "start": 4000, "length": 8000}
+    y = step("gain_transition").apply(A.Sound(x, SR), prm).x[:, 0]
+    db = 20 * np.log10(y / 0.5)
+    assert np.allclose(db[:4000], -20, atol=1e-4) and np.allclose(db[12000:], 0, atol=1e-4)
+    assert abs(db[8000] + 10) < 0.01  # half way: half the dB
+
+
+def test_reverse_plays_backwards():
+    x = np.arange(10, dtype=np.float32)[:, None].repeat(2, axis=1)
+    assert np.array_equal(step("reverse").apply(A.Sound(x, SR), {}).x, x[::-1])
+
+
+def test_trim_cuts_silence_like_librosa():
+    x = np.concatenate([np.zeros((SR, 1)), tone(440, 0.5), np.zeros((SR, 1))]).astype(np.float32)
+    y = step("trim").apply(A.Sound(x, SR), {"top_db": 30.0}).x
+    # kept: the tone and at most about a frame (2048) of the silence on each side
+    assert 0.5 * SR <= len(y) <= 0.5 * SR + 2 * 2048 + 512
+    assert np.allclose(y[np.abs(y[:, 0]) > 0][[0, -1]].shape, (2, 1))
+    silent = np.zeros((SR, 1), np.float32)
+    assert step("trim").apply(A.Sound(silent, SR), {"top_db": 30.0}).x.shape == silent.shape
+
+
+def test_adjust_duration_pads_and_crops_to_the_target():
+    x = tone(440, 1.0)
+    st = step("adjust_duration", seconds=[0.5, 0.5])
+    prm = st.sample(np.random.default_rng(0), A.Sound(x, SR))
+    assert prm == {"frames": 8000, "offset": 0}
+    assert np.array_equal(st.apply(A.Sound(x, SR), prm).x, x[:8000])
+    st = step("adjust_duration", seconds=[1.5, 1.5], position="start")
+    prm = st.sample(np.random.default_rng(0), A.Sound(x, SR))
+    y = st.apply(A.Sound(x, SR), prm).x
+    assert len(y) == 24000 and not y[:8000].any() and np.array_equal(y[8000:], x)
+    st = step("adjust_duration", seconds=[1.5, 1.5], mode="crop")  # crop only: a short clip stays
+    assert st.sample(np.random.default_rng(0), A.Sound(x, SR))["frames"] == SR
+
+
+def test_resample_changes_the_rate_and_keeps_the_pitch():
+    x = tone(440, 1.0)
+    st = step("resample", rate=[8000, 8000])
+    prm = st.sample(np.random.default_rng(0), A.Sound(x, SR))
+    out = st.apply(A.Sound(x, SR), prm)
+    assert prm == {"rate": 8000} and out.sr == 8000 and len(out.x) == 8000
+    spec = np.abs(np.fft.rfft(out.x[:, 0] * np.hanning(8000)))
+    assert abs(np.fft.rfftfreq(8000, 1 / 8000)[spec.argmax()] - 440) < 2
+    draws = {step("resample", rate=[11000, 30000]).sample(np.random.default_rng(s), A.Sound(x, SR))["rate"]
+             for s in range(40)}
+    assert draws == {11025, 12000, 16000, 22050, 24000}
+
+
+def test_resample_through_the_writer_gives_files_at_the_new_rate(tmp_path):
+    import soundfile as sf
+
+    from conftest import run_cli
+
+    src = tmp_path / "in" / "a"
+    src.mkdir(parents=True)
+    sf.write(src / "t.wav", tone(440, 0.5)[:, 0], SR, subtype="PCM_16")
+    sf.write(src / "t.flac", tone(440, 0.5)[:, 0], SR, subtype="PCM_16")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("modality: audio\ntransforms:\n  - resample: {rate: [22050, 22050]}\n"
+                      "  - low_pass: {cutoff_hz: [2000, 2000]}\n")
+    run_cli("audio", tmp_path / "in", tmp_path / "out", "--recipe", recipe, "--no-originals", check=0)
+    for f in ("t__aug0.wav", "t__aug0.flac"):
+        info = sf.info(tmp_path / "out/train/a" / f)
+        assert info.samplerate == 22050 and abs(info.frames - 11025) <= 1

@@ -57,10 +57,11 @@ class AudioWorker:
             raise ValueError(f"mixup partner {mix['partner']}: {' '.join(str(e).split())}")
         return p.data if p.sr == sr else resample(p.data, p.sr, sr)
 
-    def _encode(self, clip, data, ext, seed_key, ops):
+    def _encode(self, clip, data, ext, seed_key, ops, sr=None):
+        """`sr`: the samples' rate when a step (resample) changed it."""
         from ..io.audio import encode
 
-        out, report = encode(data, clip.sr, ext, clip.subtype, self.cfg.clip, serial=seed_key)
+        out, report = encode(data, sr or clip.sr, ext, clip.subtype, self.cfg.clip, serial=seed_key)
         return out, ops + ([report] if report else [])
 
     def original(self, state, src: str, ext: str, seed_key: int):
@@ -83,7 +84,7 @@ class AudioWorker:
             mix = dict(o.mix)
             if "skipped" not in mix:
                 mix["audio"] = self._partner(mix, clip.sr)
-        y, ops = self.pipeline(clip.data, clip.sr, np.random.default_rng(o.seed), mix)
-        if y.shape[0] == 0:
+        snd, ops = self.pipeline.run(clip.data, clip.sr, np.random.default_rng(o.seed), mix)
+        if snd.x.shape[0] == 0:
             raise ValueError("the transforms left no samples")
-        return self._encode(clip, y, ext, seed_key, list(pre) + ops)
+        return self._encode(clip, snd.x, ext, seed_key, list(pre) + ops, snd.sr)

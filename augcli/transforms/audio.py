@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import RecipeError
 from .audio_core import AudioStep, Sound
 from .audio_core import power as _power
+from .audio_effects import STEPS as EFFECT_STEPS
 from .audio_filters import STEPS as FILTER_STEPS
 from .base import OneOfBase, Param, Step, fire, parse_steps, r6, uniform
 from .mix import MixUp as MixUpDraws
@@ -310,7 +311,7 @@ class MixUp(MixUpDraws):
 STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
     for cls in (GaussianNoise, NoiseSNR, BackgroundNoise, Shift, Speed, TimeStretch, PitchShift, Gain,
-                TimeMask, PolarityInversion, OneOf, MixUp) + FILTER_STEPS
+                TimeMask, PolarityInversion, OneOf, MixUp) + FILTER_STEPS + EFFECT_STEPS
 }
 ALIASES = {"time_shift": "shift", "snr_noise": "noise_snr"}
 
@@ -338,6 +339,11 @@ class Pipeline:
     def __call__(self, x: np.ndarray, sr: int, rng, mix: dict | None = None) -> tuple[np.ndarray, list[dict]]:
         """`mix`: the mixup draws made while planning (transforms/mix.py), with the partner's
         samples (at `sr`) under "audio"; None when the step does not fire for this copy."""
+        snd, ops = self.run(x, sr, rng, mix)
+        return snd.x, ops
+
+    def run(self, x: np.ndarray, sr: int, rng, mix: dict | None = None) -> tuple[Sound, list[dict]]:
+        """As calling the pipeline, but returns the Sound: a `resample` step changes its rate."""
         ops: list[dict] = []
         snd = Sound(x, sr)
         pending = [1.0, 0.0, False]  # rate, semitones, fast (any fused step asks for the cheaper preset)
@@ -351,7 +357,7 @@ class Pipeline:
         for st in self.steps:
             if getattr(st, "MIX", False):  # drawn while planning (transforms/mix.py)
                 if mix is not None:
-                    snd = self._mix(st, flush(snd), mix, ops)
+                    snd = self._mix(st, flush(snd), mix, ops, sr)
                 continue
             st = fire(st, rng)
             if st is None:
@@ -367,14 +373,20 @@ class Pipeline:
                 pending[2] = pending[2] or st.cfg["fast"]
             else:
                 snd = st.apply(snd, prm)
-        return flush(snd).x, ops
+        return flush(snd), ops
 
     @staticmethod
-    def _mix(st, snd: Sound, mix: dict, ops: list) -> Sound:
+    def _mix(st, snd: Sound, mix: dict, ops: list, sr: int) -> Sound:
+        """`sr`: the partner's rate (the input's); a resample step before the mix changed the sound's."""
         if "skipped" in mix:
             ops.append({"name": mix["name"], "skipped": mix["skipped"]})
             return snd
         prm = {k: v for k, v in mix.items() if k not in ("name", "audio")}
-        data = (snd, Sound(mix["audio"], snd.sr))
+        partner = mix["audio"]
+        if sr != snd.sr:
+            from ..io.audio import resample
+
+            partner = resample(partner, sr, snd.sr).astype(partner.dtype, copy=False)
+        data = (snd, Sound(partner, snd.sr))
         ops.append(st.op(prm, data))
         return st.apply(data, prm)
