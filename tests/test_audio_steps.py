@@ -228,3 +228,51 @@ def test_resample_through_the_writer_gives_files_at_the_new_rate(tmp_path):
     for f in ("t__aug0.wav", "t__aug0.flac"):
         info = sf.info(tmp_path / "out/train/a" / f)
         assert info.samplerate == 22050 and abs(info.frames - 11025) <= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# MP3
+# ---------------------------------------------------------------------------------------------
+def speechlike(seconds: float = 1.0, sr: int = SR, channels: int = 1) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    phase = 2 * np.pi * np.cumsum(140 + 30 * np.sin(2 * np.pi * 0.7 * t)) / sr
+    x = sum(np.sin(k * phase) / k for k in range(1, 12)) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2)
+    return np.repeat((0.2 * x).astype(np.float32)[:, None], channels, axis=1)
+
+
+@pytest.mark.parametrize("sr,channels", [(16000, 1), (44100, 2), (20000, 3)])
+def test_mp3_compression_keeps_length_correlates_and_differs(sr, channels):
+    x = speechlike(sr=sr, channels=channels)
+    y = step("mp3_compression").apply(A.Sound(x, sr), {"bitrate": 32}).x
+    assert y.shape == x.shape and y.dtype == x.dtype
+    for c in range(channels):
+        r = np.corrcoef(x[:, c], y[:, c])[0, 1]
+        assert r > 0.9, r  # aligned: no codec delay left
+    assert not np.allclose(x, y, atol=1e-3)
+    assert abs(rms_db(y) - rms_db(x)) < 0.1  # the level kept (libsndfile's 0.95 undone)
+    err32 = rms_db(y - x)
+    err128 = rms_db(step("mp3_compression").apply(A.Sound(x, sr), {"bitrate": 128}).x - x)
+    assert err128 < err32 - 3  # a higher bitrate is closer to the input
+
+
+def test_mp3_bitrate_gives_the_file_size():
+    import io
+
+    import soundfile as sf
+
+    from augcli.transforms.audio_codecs import mp3_level
+
+    x = speechlike(2.0, sr=44100)
+    for kbps in (32, 64, 128):
+        buf = io.BytesIO()
+        with sf.SoundFile(buf, "w", 44100, 1, "MPEG_LAYER_III", format="MP3",
+                          compression_level=mp3_level(kbps, 44100), bitrate_mode="CONSTANT") as f:
+            f.write(x)
+        assert abs(len(buf.getvalue()) * 8 / 2.0 / 1000 - kbps) / kbps < 0.1
+
+
+def test_mp3_at_a_bitrate_without_gapless_info_is_still_aligned():
+    x = speechlike(sr=16000)
+    y = step("mp3_compression").apply(A.Sound(x, 16000), {"bitrate": 8}).x  # the decoder keeps 1105 samples of delay
+    lag = np.argmax(np.correlate(y[:, 0], x[:, 0], "full")) - (len(x) - 1)
+    assert lag == 0 and np.corrcoef(x[:, 0], y[:, 0])[0, 1] > 0.95

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import RecipeError
 from .audio_core import AudioStep, Sound
 from .audio_core import power as _power
+from .audio_codecs import STEPS as CODEC_STEPS
 from .audio_effects import STEPS as EFFECT_STEPS
 from .audio_filters import STEPS as FILTER_STEPS
 from .base import OneOfBase, Param, Step, fire, parse_steps, r6, uniform
@@ -311,7 +312,7 @@ class MixUp(MixUpDraws):
 STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
     for cls in (GaussianNoise, NoiseSNR, BackgroundNoise, Shift, Speed, TimeStretch, PitchShift, Gain,
-                TimeMask, PolarityInversion, OneOf, MixUp) + FILTER_STEPS + EFFECT_STEPS
+                TimeMask, PolarityInversion, OneOf, MixUp) + FILTER_STEPS + EFFECT_STEPS + CODEC_STEPS
 }
 ALIASES = {"time_shift": "shift", "snr_noise": "noise_snr"}
 
