@@ -276,3 +276,44 @@ def test_mp3_at_a_bitrate_without_gapless_info_is_still_aligned():
     y = step("mp3_compression").apply(A.Sound(x, 16000), {"bitrate": 8}).x  # the decoder keeps 1105 samples of delay
     lag = np.argmax(np.correlate(y[:, 0], x[:, 0], "full")) - (len(x) - 1)
     assert lag == 0 and np.corrcoef(x[:, 0], y[:, 0])[0, 1] > 0.95
+
+
+# ---------------------------------------------------------------------------------------------
+# loudness
+# ---------------------------------------------------------------------------------------------
+def sample_clips():
+    import soundfile as sf
+
+    from conftest import ROOT
+
+    files = sorted((ROOT / "sample_data/audio").rglob("*.*")) + sorted((ROOT / "sample_data/noise").glob("*"))
+    return [(f.name, *sf.read(f, always_2d=True)) for f in files]
+
+
+def test_loudness_of_a_997hz_full_scale_sine_is_minus_3_lufs():
+    from augcli.transforms.audio_loudness import integrated_loudness
+
+    for sr in (16000, 44100, 48000):
+        x = tone(997, 2.0, sr=sr, amp=1.0).astype(np.float64)
+        assert abs(integrated_loudness(x, sr) + 3.01) < 0.1  # BS.1770: -3.01; measured -3.08 (16 kHz), -3.05 (48 kHz)
+    assert integrated_loudness(np.zeros((SR, 1)), SR) == -np.inf
+
+
+def test_loudness_matches_pyloudnorm_within_0_1_lu_on_the_sample_clips():
+    pyloudnorm = pytest.importorskip("pyloudnorm")
+    from augcli.transforms.audio_loudness import integrated_loudness
+
+    for name, x, sr in sample_clips():
+        ours, theirs = integrated_loudness(x, sr), pyloudnorm.Meter(sr).integrated_loudness(x)
+        assert abs(ours - theirs) < 0.1, (name, ours, theirs)
+
+
+@pytest.mark.parametrize("target", [-31.0, -23.0, -13.0])
+def test_loudness_normalize_reaches_the_target(target):
+    from augcli.transforms.audio_loudness import integrated_loudness
+
+    for name, x, sr in sample_clips():
+        y = step("loudness_normalize").apply(A.Sound(x, sr), {"lufs": target}).x
+        assert abs(integrated_loudness(y, sr) - target) < 0.01, name
+    silent = np.zeros((SR, 1), np.float32)
+    assert not step("loudness_normalize").apply(A.Sound(silent, SR), {"lufs": -20.0}).x.any()
