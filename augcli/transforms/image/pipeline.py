@@ -19,6 +19,7 @@ from .common import Size, maxval
 from .geometric import (CenterCrop, Geometric, HFlip, RandomCrop, RandomResizedCrop, Resize, Rotate, Shear, Shift,
                         VFlip, Zoom, fused_fill)
 from .mixing import CutMix, MixUp, Mosaic
+from .ops import OPS as PIXEL_OPS
 from .pixel import Custom, Cutout, GaussianBlur, GaussianNoise, Gamma
 from .planar import shares as planes_share
 from .warp import warp
@@ -46,7 +47,7 @@ STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
     for cls in (HFlip, VFlip, Rotate, Shift, Shear, Zoom, RandomCrop, CenterCrop, RandomResizedCrop, Resize,
                 Brightness, Contrast, Saturation, Hue, ColorJitter, ChannelShift, Grayscale, Gamma,
-                GaussianNoise, GaussianBlur, Cutout, Custom, OneOf, MixUp, CutMix, Mosaic)
+                GaussianNoise, GaussianBlur, Cutout, *PIXEL_OPS, Custom, OneOf, MixUp, CutMix, Mosaic)
 }
 ALIASES = {"random_erasing": "cutout"}
 
