@@ -317,3 +317,48 @@ def test_loudness_normalize_reaches_the_target(target):
         assert abs(integrated_loudness(y, sr) - target) < 0.01, name
     silent = np.zeros((SR, 1), np.float32)
     assert not step("loudness_normalize").apply(A.Sound(silent, SR), {"lufs": -20.0}).x.any()
+
+
+# ---------------------------------------------------------------------------------------------
+# impulse responses
+# ---------------------------------------------------------------------------------------------
+def test_a_unit_impulse_convolved_gives_the_impulse_response():
+    import soundfile as sf
+
+    from conftest import ROOT
+
+    folder = ROOT / "sample_data/impulse_responses"
+    st = step("impulse_response", folder=str(folder))
+    assert st.cfg["files"] == ["hall.wav", "medium_room.wav", "small_room.wav"]
+    for f in st.cfg["files"]:
+        ir, sr = sf.read(folder / f, dtype="float32", always_2d=True)
+        assert sr == SR and ir.shape[1] == 1 and (folder / f).stat().st_size < 50_000
+        x = np.zeros((2 * SR, 2), np.float32)
+        x[0] = 0.5
+        y = st.apply(A.Sound(x, SR), {"file": f, "wet": 1.0}).x
+        want = ir[:, 0] * (0.5 / np.abs(ir).max())  # the IR, scaled to the input's peak
+        assert np.allclose(y[:len(ir), 0], want, atol=1e-6) and np.allclose(y[:, 1], y[:, 0])
+        assert np.abs(y[len(ir):]).max() < 1e-6
+
+
+def test_impulse_response_keeps_length_and_peak_and_mixes_the_dry_share(tmp_path):
+    import soundfile as sf
+
+    ir = np.zeros(800, np.float32)
+    ir[0], ir[400] = 1.0, 0.5  # direct sound and one echo 25 ms later
+    sf.write(tmp_path / "echo.wav", ir, SR)
+    st = step("impulse_response", folder=str(tmp_path))
+    x = np.zeros((SR, 1), np.float32)
+    x[1000] = 0.8
+    y = st.apply(A.Sound(x, SR), {"file": "echo.wav", "wet": 0.5}).x[:, 0]
+    assert len(y) == SR and abs(np.abs(y).max() - 0.8) < 1e-6
+    assert abs(y[1400] / y[1000] - 0.25) < 1e-4  # wet 0.5: direct 0.5 + 0.5 (dry), echo 0.5 x 0.5
+
+
+def test_impulse_response_folder_errors_are_recipe_errors(tmp_path):
+    from augcli.errors import RecipeError
+
+    with pytest.raises(RecipeError, match="holds no audio files"):
+        step("impulse_response", folder=str(tmp_path))
+    with pytest.raises(RecipeError, match="is not a folder"):
+        step("impulse_response", folder=str(tmp_path / "missing"))

@@ -21,6 +21,7 @@ from .audio_codecs import STEPS as CODEC_STEPS
 from .audio_effects import STEPS as EFFECT_STEPS
 from .audio_filters import STEPS as FILTER_STEPS
 from .audio_loudness import STEPS as LOUDNESS_STEPS
+from .audio_reverb import STEPS as REVERB_STEPS
 from .base import OneOfBase, Param, Step, fire, parse_steps, r6, uniform
 from .mix import MixUp as MixUpDraws
 from .mix import mix_positions
@@ -313,7 +314,7 @@ class MixUp(MixUpDraws):
 STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
     for cls in (GaussianNoise, NoiseSNR, BackgroundNoise, Shift, Speed, TimeStretch, PitchShift, Gain,
-                TimeMask, PolarityInversion, OneOf, MixUp) + FILTER_STEPS + EFFECT_STEPS + CODEC_STEPS + LOUDNESS_STEPS
+                TimeMask, PolarityInversion, OneOf, MixUp) + FILTER_STEPS + EFFECT_STEPS + CODEC_STEPS + LOUDNESS_STEPS + REVERB_STEPS
 }
 ALIASES = {"time_shift": "shift", "snr_noise": "noise_snr"}
 

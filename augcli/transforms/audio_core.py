@@ -68,3 +68,44 @@ def sos_filter(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
     from scipy.signal import sosfilt
 
     return sosfilt(sos, x.astype(np.float64), axis=0).astype(x.dtype, copy=False)
+
+
+def folder_audio(folder: str, where: str, what: str) -> list[str]:
+    """The audio files of a recipe's folder, relative to it, each read once to check it (a recipe
+    error names the folder or the file)."""
+    import os
+
+    from ..errors import RecipeError
+    from ..io.audio import AudioReadError, list_audio, read_audio
+
+    if not os.path.isdir(folder):
+        raise RecipeError(f"{where}.folder: {folder!r} is not a folder; allowed: a folder of {what}")
+    files = list_audio(folder)
+    if not files:
+        raise RecipeError(f"{where}.folder: {folder!r} holds no audio files; allowed: a folder with "
+                          f".wav/.flac/.ogg/.mp3 {what}")
+    for f in files:
+        try:
+            read_audio(f)
+        except (AudioReadError, OSError) as e:
+            raise RecipeError(f"{where}.folder: {f}: {e}; allowed: readable, non-empty audio files")
+    return [os.path.relpath(f, folder) for f in files]
+
+
+class FolderBank:
+    """Recordings of a recipe's folder, read once per worker, converted to each clip's rate."""
+
+    def __init__(self):
+        self.cache: dict = {}
+
+    def get(self, path: str, sr: int) -> np.ndarray:
+        key = (path, sr)
+        if key not in self.cache:
+            from ..io.audio import read_audio, resample
+
+            clip, _ = read_audio(path)
+            data = clip.data.astype(np.float32)
+            if clip.sr != sr:
+                data = resample(data, clip.sr, sr).astype(np.float32)
+            self.cache[key] = data
+        return self.cache[key]
