@@ -5,8 +5,13 @@ full scale 1.0, and `sr`, its sample rate. Every step applies the same sampled p
 channels. Steps follow the contract of transforms/base.py: `sample(rng, sound) -> params` from
 the job's Generator, then `apply(sound, params) -> Sound`, pure.
 
+More steps live in audio_filters.py (Butterworth and RBJ biquad filters, EQ), audio_effects.py
+(distortions, coloured noise, gain transition, reverse, trim, duration, resample),
+audio_codecs.py (MP3), audio_loudness.py (BS.1770 loudness) and audio_reverb.py (impulse
+responses); `Sound` and `AudioStep` come from audio_core.py. All are registered in STEPS here.
+
 Libraries: time stretch and pitch shift use Signalsmith Stretch (python-stretch, MIT), speed
-change and resampling use soxr. Consecutive time_stretch / pitch_shift steps declare
+change and resampling use soxr; filters and convolution scipy.signal (imported when applied). Consecutive time_stretch / pitch_shift steps declare
 `stretch_args(params)` and the pipeline fuses them into one Signalsmith pass (one analysis, one
 synthesis); each one's `apply` is its own pass.
 """
@@ -313,8 +318,9 @@ class MixUp(MixUpDraws):
 
 STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
-    for cls in (GaussianNoise, NoiseSNR, BackgroundNoise, Shift, Speed, TimeStretch, PitchShift, Gain,
-                TimeMask, PolarityInversion, OneOf, MixUp) + FILTER_STEPS + EFFECT_STEPS + CODEC_STEPS + LOUDNESS_STEPS + REVERB_STEPS
+    for cls in (GaussianNoise, NoiseSNR, BackgroundNoise, Shift, Speed, TimeStretch, PitchShift, Gain, TimeMask,
+                PolarityInversion) + FILTER_STEPS + EFFECT_STEPS + CODEC_STEPS + LOUDNESS_STEPS + REVERB_STEPS
+    + (OneOf, MixUp)
 }
 ALIASES = {"time_shift": "shift", "snr_noise": "noise_snr"}
 

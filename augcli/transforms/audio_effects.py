@@ -217,7 +217,7 @@ STANDARD_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 class Resample(AudioStep):
     NAME = "resample"
     DOC = ("resample (soxr, HQ) to a random rate, which the output keeps: one of the standard rates "
-           "(8000 ... 48000, what MP3 and Vorbis take) within the range, else any integer in it [Resample]")
+           "(8000 ... 48000, those MP3 takes) within the range, else any integer in it [Resample]")
     PARAMS = (Param("rate", "irange", [8000, 48000], lo=1000, hi=384000, center=None, doc="target rate range in Hz"),)
 
     def sample(self, rng, snd):
