@@ -362,3 +362,16 @@ def test_impulse_response_folder_errors_are_recipe_errors(tmp_path):
         step("impulse_response", folder=str(tmp_path))
     with pytest.raises(RecipeError, match="is not a folder"):
         step("impulse_response", folder=str(tmp_path / "missing"))
+
+
+def test_a_mixup_after_resample_gets_its_partner_at_the_new_rate():
+    x = tone(440, 1.0)
+    partner = tone(1000, 1.0)  # at the input's rate, as the worker reads it
+    p = A.Pipeline(A.validate_steps([{"resample": {"rate": [8000, 8000]}}, {"mixup": {"p": 1.0}}], "t"))
+    mix = {"name": "mixup", "partner": "b/x.wav", "partner_label": "b", "lambda": 0.5, "offset": 0.0, "audio": partner}
+    snd, ops = p.run(x, SR, np.random.default_rng(0), mix)
+    assert snd.sr == 8000 and len(snd.x) == 8000 and [o["name"] for o in ops] == ["resample", "mixup"]
+    spec = np.abs(np.fft.rfft(snd.x[:, 0] * np.hanning(8000)))
+    f = np.fft.rfftfreq(8000, 1 / 8000)
+    top2 = sorted(f[np.argsort(spec)[-2:]])
+    assert abs(top2[0] - 440) < 2 and abs(top2[1] - 1000) < 2  # the partner kept its pitch

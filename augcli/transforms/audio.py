@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import RecipeError
-from .audio_core import AudioStep, Sound
+from .audio_core import AudioStep, FolderBank, Sound, folder_audio
 from .audio_core import power as _power
 from .audio_codecs import STEPS as CODEC_STEPS
 from .audio_effects import STEPS as EFFECT_STEPS
@@ -70,26 +69,7 @@ class NoiseSNR(AudioStep):
         return snd if y is None else Sound(y, sr)
 
 
-class _NoiseBank:
-    """Noise recordings of a folder, read once per worker (converted to each clip's rate)."""
-
-    def __init__(self):
-        self.cache: dict = {}
-
-    def get(self, path: str, sr: int) -> np.ndarray:
-        key = (path, sr)
-        if key not in self.cache:
-            from ..io.audio import read_audio, resample
-
-            clip, _ = read_audio(path)
-            data = clip.data.astype(np.float32)
-            if clip.sr != sr:
-                data = resample(data, clip.sr, sr).astype(np.float32)
-            self.cache[key] = data
-        return self.cache[key]
-
-
-BANK = _NoiseBank()
+BANK = FolderBank()  # noise recordings, read once per worker
 
 
 class BackgroundNoise(AudioStep):
@@ -102,23 +82,7 @@ class BackgroundNoise(AudioStep):
 
     @classmethod
     def check(cls, cfg, where):
-        import os
-
-        from ..io.audio import AudioReadError, list_audio, read_audio
-
-        folder = cfg["folder"]
-        if not os.path.isdir(folder):
-            raise RecipeError(f"{where}.folder: {folder!r} is not a folder; allowed: a folder of noise recordings")
-        files = list_audio(folder)
-        if not files:
-            raise RecipeError(f"{where}.folder: {folder!r} holds no audio files; allowed: a folder with "
-                              ".wav/.flac/.ogg/.mp3 noise recordings")
-        for f in files:
-            try:
-                read_audio(f)
-            except (AudioReadError, OSError) as e:
-                raise RecipeError(f"{where}.folder: {f}: {e}; allowed: readable, non-empty audio files")
-        cfg["files"] = [os.path.relpath(f, folder) for f in files]
+        cfg["files"] = folder_audio(cfg["folder"], where, "noise recordings")
 
     def sample(self, rng, snd):
         i = int(rng.integers(0, len(self.cfg["files"])))
