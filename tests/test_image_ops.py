@@ -2,6 +2,7 @@
 16-bit input, and the policies (transforms/image/policies.py): replay, single ops, coverage."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
-from augcli.transforms.image import ops
+from augcli.transforms.image import Size, ops
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = sorted((ROOT / "sample_data/images").rglob("*.*"))
@@ -94,3 +95,164 @@ def test_steps_sample_their_parameters_within_range():
     assert all(64 <= st.sample(rng, None)["threshold"] <= 192 for _ in range(100))
     st = make_step(*validate_steps([{"sharpness": {}}], "t")[0])
     assert all(0.1 <= st.sample(rng, None)["factor"] <= 1.9 for _ in range(100))
+
+
+# ------------------------------------------------------------------------------------------------
+# policies (torchvision 0.26 v2's _auto_augment.py)
+# ------------------------------------------------------------------------------------------------
+from augcli.transforms.image import policies  # noqa: E402
+from augcli.transforms.image.policy_tables import AUTOAUGMENT, SPACES  # noqa: E402
+
+OP_SET = {"Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Brightness", "Color", "Contrast",
+          "Sharpness", "Posterize", "Solarize", "AutoContrast", "Equalize"}
+
+
+def policy(name, **cfg):
+    from augcli.transforms.image import make_step, validate_steps
+
+    return make_step(*validate_steps([{name: cfg}], "t")[0])
+
+
+def coffee():
+    return load(ROOT / "sample_data/images/everyday/coffee.jpg")
+
+
+def test_the_op_sets_are_torchvisions():
+    assert set(SPACES["randaugment"]) == OP_SET == set(SPACES["trivialaugment"])
+    assert set(SPACES["autoaugment"]) == OP_SET - {"Identity"} | {"Invert"}
+    assert all(len(v) == 25 for v in AUTOAUGMENT.values())
+
+
+@pytest.mark.parametrize("name", ["randaugment", "trivialaugment", "autoaugment", "augmix"])
+def test_recorded_ops_replay_to_the_same_pixels(name):
+    from augcli.transforms.image import Pipeline, validate_steps
+
+    bgr, _ = coffee()
+    pipe = Pipeline(validate_steps([{name: {}}], "t"))
+    st = policy(name)
+    for seed in range(8):
+        out, recorded = pipe(bgr, np.random.default_rng(seed))
+        prm = json.loads(json.dumps({k: v for k, v in recorded[0].items() if k != "name"}))
+        assert np.array_equal(st.apply(bgr, prm), out)
+
+
+def test_randaugment_draws_cover_the_op_set_at_the_published_magnitudes():
+    st = policy("randaugment")
+    rng = np.random.default_rng(0)
+    seen, signs = {}, set()
+    for _ in range(600):
+        prm = st.sample(rng, Size(331, 200))
+        assert len(prm["ops"]) == 2
+        for o in prm["ops"]:
+            seen.setdefault(o["op"], set()).add(abs(o["magnitude"]))
+            signs.add((o["op"], o["magnitude"] < 0))
+    assert set(seen) == OP_SET
+    # bin 9 of 31 (torchvision's defaults)
+    assert seen["Rotate"] == {9.0} and seen["ShearX"] == {0.09} and seen["Brightness"] == {0.27}
+    assert seen["Posterize"] == {7.0} and seen["Solarize"] == {0.7} and seen["Equalize"] == {0.0}
+    assert seen["TranslateX"] == {45.0} and seen["TranslateY"] == {round(150 / 331 * 200 * 0.3, 6)}
+    assert ("Rotate", True) in signs and ("Rotate", False) in signs and ("Solarize", True) not in signs
+
+
+def test_trivialaugment_and_autoaugment_draws():
+    rng = np.random.default_rng(1)
+    st = policy("trivialaugment")
+    draws = [st.sample(rng, Size(64, 48))["ops"] for _ in range(1500)]
+    assert all(len(d) == 1 for d in draws) and {d[0]["op"] for d in draws} == OP_SET
+    rot = {abs(d[0]["magnitude"]) for d in draws if d[0]["op"] == "Rotate"}
+    assert max(rot) == 135.0 and len(rot) > 15
+    assert {d[0]["magnitude"] for d in draws if d[0]["op"] == "Posterize"} <= {2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0}
+    st = policy("autoaugment", policy="cifar10")
+    subs = [st.sample(rng, Size(64, 48)) for _ in range(1000)]
+    assert {s["sub_policy"] for s in subs} == set(range(25))
+    for s in subs:
+        published = [op for op, _, _ in AUTOAUGMENT["cifar10"][s["sub_policy"]]]
+        assert [o["op"] for o in s["ops"]] in ([], published[:1], published[1:], published)
+
+
+def test_a_forced_single_op_equals_the_op_alone():
+    bgr, pil = coffee()
+    st = policy("randaugment", num_ops=1)
+
+    def one(op, m):
+        return st.apply(bgr, {"ops": [{"op": op, "magnitude": m}]})
+
+    assert np.array_equal(one("Equalize", 0.0), ops.equalize(bgr))
+    assert np.array_equal(one("Identity", 0.0), bgr)
+    assert diff(one("Brightness", 0.5), ImageEnhance.Brightness(pil).enhance(1.5)) == 0
+    assert diff(one("Color", -0.3), ImageEnhance.Color(pil).enhance(0.7)) == 0
+    assert diff(one("Contrast", 0.27), ImageEnhance.Contrast(pil).enhance(1.27)) == 0
+    assert diff(one("Sharpness", 0.9), ImageEnhance.Sharpness(pil).enhance(1.9)) <= 1
+    assert diff(one("Posterize", 5.0), ImageOps.posterize(pil, 5)) == 0
+    assert diff(one("Solarize", 0.4), ImageOps.solarize(pil, 102)) == 0
+
+
+def near_equal(ours, ref) -> float:
+    ref = np.asarray(ref)[..., ::-1]
+    return float((np.abs(ours.astype(int) - ref.astype(int)).max(axis=2) <= 2).mean())
+
+
+def test_geometric_ops_move_pixels_as_pillows_affine_with_nearest_and_black_fill():
+    """torchvision on a PIL image: ShearX is Image.transform(AFFINE, (1, m, 0, 0, 1, 0)) (its own
+    comment, after the official AutoAugment), Rotate is Image.rotate, TranslateX by int(m)."""
+    bgr, pil = coffee()
+    st = policy("randaugment")
+    nearest = Image.Resampling.NEAREST
+    for op, m, ref in [
+        ("ShearX", 0.23, pil.transform(pil.size, Image.Transform.AFFINE, (1, 0.23, 0, 0, 1, 0), nearest)),
+        ("ShearY", -0.17, pil.transform(pil.size, Image.Transform.AFFINE, (1, 0, 0, -0.17, 1, 0), nearest)),
+        ("TranslateX", 30.7, pil.transform(pil.size, Image.Transform.AFFINE, (1, 0, -30, 0, 1, 0), nearest)),
+        ("TranslateY", -12.2, pil.transform(pil.size, Image.Transform.AFFINE, (1, 0, 0, 0, 1, 12), nearest)),
+        ("Rotate", 25.0, pil.rotate(25.0, nearest)),
+    ]:
+        out = st.apply(bgr, {"ops": [{"op": op, "magnitude": m}]})
+        assert near_equal(out, ref) > 0.995, op  # (magnitudes away from nearest's rounding ties)
+
+
+def test_augmix_mixes_the_chains_by_its_weights():
+    bgr, _ = coffee()
+    st = policy("augmix")
+    prm = st.sample(np.random.default_rng(3), Size(bgr.shape[1], bgr.shape[0]))
+    assert len(prm["chains"]) == 3 and all(1 <= len(c) <= 3 for c in prm["chains"])
+    assert abs(sum(prm["weights"]) - 1) < 1e-5
+    ident = {"weights": [0.25, 0.75], "chains": [[{"op": "Identity", "magnitude": 0.0}]]}
+    assert np.abs(st.apply(bgr, ident).astype(int) - bgr).max() <= 1
+    inv = {"weights": [0.5, 0.5], "chains": [[{"op": "Invert", "magnitude": 0.0}]]}
+    assert np.abs(st.apply(bgr, inv).astype(int) - 127).max() <= 1
+
+
+def test_sixteen_bit_and_grey_images_run_through_the_policies():
+    bgr, _ = coffee()
+    for img in (bgr.astype(np.uint16) * 257, bgr[..., 0].copy()):
+        for name in ("randaugment", "trivialaugment", "autoaugment", "augmix"):
+            st = policy(name)
+            for seed in range(5):
+                prm = st.sample(np.random.default_rng(seed), Size(img.shape[1], img.shape[0]))
+                out = st.apply(img, prm)
+                assert out.shape == img.shape and out.dtype == img.dtype
+
+
+def test_policies_are_listed_and_refused_with_annotations(tmp_path):
+    from conftest import run_cli
+
+    r = run_cli("transforms", "image", check=0)
+    for name in ("randaugment", "trivialaugment", "autoaugment", "augmix", "equalize", "posterize", "sharpness"):
+        assert f"\n{name}  " in "\n" + r.stdout, name
+    root = tmp_path / "in"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    cv2.imwrite(str(root / "images/a.png"), coffee()[0])
+    (root / "labels/a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"modality: image\ninput: {root}\noutput: {tmp_path / 'o'}\n"
+                      "transforms: [{equalize: {}}, {randaugment: {}}]\n")
+    r = run_cli("run", recipe, check=2)
+    assert "transforms[1].randaugment: randaugment is not supported with annotations" in r.stderr, r.stderr
+
+
+def test_bad_magnitude_bin_is_refused():
+    from augcli.errors import RecipeError
+    from augcli.transforms.image import validate_steps
+
+    with pytest.raises(RecipeError, match=r"t\[0\]\.randaugment\.magnitude: 31 is out of range"):
+        validate_steps([{"randaugment": {"magnitude": 31}}], "t")

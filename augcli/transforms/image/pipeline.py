@@ -21,6 +21,7 @@ from .geometric import (CenterCrop, Geometric, HFlip, RandomCrop, RandomResizedC
 from .mixing import CutMix, MixUp, Mosaic
 from .ops import OPS as PIXEL_OPS
 from .pixel import Custom, Cutout, GaussianBlur, GaussianNoise, Gamma
+from .policies import POLICIES
 from .planar import shares as planes_share
 from .warp import warp
 
@@ -47,7 +48,7 @@ STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
     for cls in (HFlip, VFlip, Rotate, Shift, Shear, Zoom, RandomCrop, CenterCrop, RandomResizedCrop, Resize,
                 Brightness, Contrast, Saturation, Hue, ColorJitter, ChannelShift, Grayscale, Gamma,
-                GaussianNoise, GaussianBlur, Cutout, *PIXEL_OPS, Custom, OneOf, MixUp, CutMix, Mosaic)
+                GaussianNoise, GaussianBlur, Cutout, *PIXEL_OPS, *POLICIES, Custom, OneOf, MixUp, CutMix, Mosaic)
 }
 ALIASES = {"random_erasing": "cutout"}
 
