@@ -98,7 +98,7 @@ def test_steps_sample_their_parameters_within_range():
 
 
 # ------------------------------------------------------------------------------------------------
-# policies (torchvision 0.26 v2's _auto_augment.py)
+# policies (torchvision v2 _auto_augment.py, >= 0.16)
 # ------------------------------------------------------------------------------------------------
 from augcli.transforms.image import policies  # noqa: E402
 from augcli.transforms.image.policy_tables import AUTOAUGMENT, SPACES  # noqa: E402

@@ -1,5 +1,6 @@
-"""Image policy presets, as torchvision 0.26 defines them (torchvision/transforms/v2/_auto_augment.py,
-main at commit 0152ce41): randaugment, trivialaugment (TrivialAugmentWide), autoaugment
+"""Image policy presets, as torchvision's v2 transforms define them (torchvision >= 0.16, the
+tv_tensors API: torchvision/transforms/v2/_auto_augment.py read at commit 0152ce41; the spaces and
+sub-policies are the same in 0.15's beta, commit a6ed2d33): randaugment, trivialaugment (TrivialAugmentWide), autoaugment
 (imagenet, cifar10, svhn: the 25 published sub-policies) and augmix.
 
 The same op set, magnitude bins, signed magnitudes (a coin flip, `rand <= 0.5`, negates), default
@@ -140,7 +141,7 @@ class Policy(PixelStep):
 
 class RandAugment(Policy):
     NAME = "randaugment"
-    DOC = "RandAugment (torchvision 0.26 v2): num_ops ops drawn uniformly, all at one magnitude bin"
+    DOC = "RandAugment (torchvision v2, >= 0.16): num_ops ops drawn uniformly, all at one magnitude bin"
     SPACE = "randaugment"
     PARAMS = (Param("num_ops", "int", 2, lo=0, hi=20, doc="ops applied in a row"),
               Param("magnitude", "int", 9, lo=0, hi=999, doc="magnitude bin (< num_magnitude_bins)"),
@@ -162,7 +163,7 @@ class RandAugment(Policy):
 
 class TrivialAugment(Policy):
     NAME = "trivialaugment"
-    DOC = "TrivialAugmentWide (torchvision 0.26 v2): one op, a uniformly drawn magnitude bin"
+    DOC = "TrivialAugmentWide (torchvision v2, >= 0.16): one op, a uniformly drawn magnitude bin"
     SPACE = "trivialaugment"
     PARAMS = (Param("num_magnitude_bins", "int", 31, lo=2, hi=1000, doc="number of magnitude bins"),) + _geometry_params()
 
@@ -177,7 +178,7 @@ class TrivialAugment(Policy):
 
 class AutoAugment(Policy):
     NAME = "autoaugment"
-    DOC = "AutoAugment (torchvision 0.26 v2): one of the 25 published sub-policies of two ops"
+    DOC = "AutoAugment (torchvision v2, >= 0.16): one of the 25 published sub-policies of two ops"
     SPACE = "autoaugment"
     PARAMS = (Param("policy", "choice", "imagenet", choices=tuple(AUTOAUGMENT), doc="the published policy"),
               ) + _geometry_params()
@@ -195,7 +196,7 @@ class AutoAugment(Policy):
 
 class AugMix(Policy):
     NAME = "augmix"
-    DOC = "AugMix (torchvision 0.26 v2): `width` chains of 1-3 ops mixed with the image by Dirichlet weights"
+    DOC = "AugMix (torchvision v2, >= 0.16): `width` chains of 1-3 ops mixed with the image by Dirichlet weights"
     SPACE = "augmix"
     PARAMS = (Param("severity", "int", 3, lo=1, hi=10, doc="magnitude bins drawn from (of 10)"),
               Param("width", "int", 3, lo=1, hi=10, doc="number of chains"),
@@ -216,7 +217,8 @@ class AugMix(Policy):
             chain = []
             for _ in range(depth):
                 op = names[int(rng.integers(len(names)))]
-                chain.append(draw_op(rng, space, op, 10, int(rng.integers(self.cfg["severity"])), ctx.w, ctx.h))
+                index = int(rng.integers(self.cfg["severity"])) if space[op][0] != "none" else 0
+                chain.append(draw_op(rng, space, op, 10, index, ctx.w, ctx.h))
             chains.append(chain)
         return {"weights": [r6(m[0])] + [r6(x) for x in w], "chains": chains}
 

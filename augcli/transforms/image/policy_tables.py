@@ -1,5 +1,6 @@
-"""The published augmentation spaces and AutoAugment sub-policies, as torchvision 0.26 (main at
-commit 0152ce41, torchvision/transforms/v2/_auto_augment.py) defines them.
+"""The published augmentation spaces and AutoAugment sub-policies, as torchvision's v2 transforms
+define them (torchvision >= 0.16: torchvision/transforms/v2/_auto_augment.py read at commit
+0152ce41; unchanged from 0.15's beta, commit a6ed2d33).
 
 SPACES[name][op] = (kind, a, b, signed): the magnitudes of `num_bins` bins are
   "lin": linspace(a, b, num_bins); "lin_w" / "lin_h": linspace(a, b * width (height), num_bins);
