@@ -132,15 +132,35 @@ def invert(img):
 # ------------------------------------------------------------------------------------------------
 # blends (PIL.ImageEnhance): out = degenerate + factor * (image - degenerate), truncated
 # ------------------------------------------------------------------------------------------------
+def _blend_table(d: np.ndarray, x: np.ndarray, factor: float, vmax: float, dtype) -> np.ndarray:
+    """Pillow's blend of degenerate d and image x, float32 as Pillow computes it, truncated."""
+    d = d.astype(np.float32)
+    res = x.astype(np.float32) - d
+    res *= np.float32(factor)
+    res += d
+    np.clip(res, 0, vmax, out=res)
+    return res.astype(dtype)  # (float -> int truncates, as Pillow)
+
+
 def _blend(img: np.ndarray, degenerate, factor: float) -> np.ndarray:
-    """Pillow's Image.blend(degenerate, img, factor) on the colour channels (alpha kept)."""
+    """Pillow's Image.blend(degenerate, img, factor) on the colour channels (alpha kept);
+    `degenerate`: a level, or an image of the colour channels (or one grey plane) in img's dtype.
+    8-bit images go through tables: one of 256 entries, or 256 x 256 for an image degenerate."""
     work, back = _as_int(img)
     vmax = maxval(work)
     c = _colour(work)
     col = work if work.ndim == 2 else work[..., :c]
-    x = col.astype(np.float32)
-    d = degenerate if np.isscalar(degenerate) else np.asarray(degenerate, np.float32)
-    res = np.clip(d + np.float32(factor) * (x - d), 0, vmax).astype(work.dtype)  # (float -> int truncates)
+    if np.isscalar(degenerate):
+        levels = np.arange(vmax + 1)
+        lut = _blend_table(np.float32(degenerate), levels, factor, vmax, work.dtype)
+        return back(apply_luts(work, [lut] * c))
+    d = degenerate if degenerate.ndim == col.ndim else degenerate[..., None]
+    if work.dtype == np.uint8:
+        i = np.arange(256)
+        table = _blend_table(i[:, None], i[None, :], factor, vmax, np.uint8).ravel()
+        res = table[(d.astype(np.uint16) << 8) | col]
+    else:
+        res = _blend_table(d, col, factor, vmax, work.dtype)
     if work.ndim == 3 and work.shape[2] > c:
         res = np.concatenate([res, work[..., c:]], axis=2)
     return back(res)
@@ -150,10 +170,13 @@ def grey(img: np.ndarray) -> np.ndarray:
     """Pillow's convert("L") of the colour channels (ITU-R 601-2 luma, fixed point for 8-bit)."""
     if img.ndim == 2:
         return img
-    b, g, r = (img[..., i].astype(np.int64) for i in range(3))
-    if img.dtype == np.uint8:
-        return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)
-    return np.clip(np.rint(0.299 * r + 0.587 * g + 0.114 * b), 0, maxval(img)).astype(img.dtype)
+    cv2 = _cv2()
+    x = img[..., :3].astype(np.float32)
+    if img.dtype == np.uint8:  # (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16: exact in float32 (< 2 ** 24)
+        s = cv2.transform(x, np.array([[7471, 38470, 19595]], np.float32))
+        return ((s + 32768.0) * (1.0 / 65536.0)).astype(np.uint8)
+    s = cv2.transform(x, np.array([[0.114, 0.587, 0.299]], np.float32))
+    return np.clip(np.rint(s), 0, maxval(img)).astype(img.dtype)
 
 
 def enhance(img: np.ndarray, kind: str, factor: float) -> np.ndarray:
@@ -164,8 +187,7 @@ def enhance(img: np.ndarray, kind: str, factor: float) -> np.ndarray:
     elif kind == "contrast":
         deg = float(int(grey(work).mean() + 0.5))
     elif kind == "color":
-        deg = grey(work).astype(np.float32)
-        deg = deg if work.ndim == 2 else deg[..., None]
+        deg = grey(work)
     elif kind == "sharpness":
         deg = smooth(work)
     else:
@@ -173,18 +195,24 @@ def enhance(img: np.ndarray, kind: str, factor: float) -> np.ndarray:
     return back(_blend(work, deg, factor))
 
 
-SMOOTH = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], np.float32) / 13.0
-
-
 def smooth(img: np.ndarray) -> np.ndarray:
-    """PIL.ImageFilter.SMOOTH on the colour channels, rounded; border rows and columns unchanged."""
+    """PIL.ImageFilter.SMOOTH ([[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13) on the colour channels, rounded
+    (never a tie: the sums are integers over 13); border rows and columns unchanged."""
+    cv2 = _cv2()
     c = _colour(img)
-    col = img if img.ndim == 2 else img[..., :c]
-    out = col.astype(np.float32)
+    col = np.ascontiguousarray(img if img.ndim == 2 else img[..., :c])
     if min(img.shape[:2]) < 3:
-        return out
-    f = _cv2().filter2D(out, -1, SMOOTH, borderType=_cv2().BORDER_REPLICATE)
-    out[1:-1, 1:-1] = np.rint(f[1:-1, 1:-1])
+        return col.copy()
+    depth = cv2.CV_16U if img.dtype == np.uint8 else cv2.CV_32F
+    total = cv2.boxFilter(col, depth, (3, 3), normalize=False, borderType=cv2.BORDER_REPLICATE)
+    if img.dtype == np.uint8:  # sums <= 13 * 255: a table of the rounded quotients
+        total += col.astype(np.uint16) << 2
+        out = ((np.arange(13 * 255 + 1) + 6) // 13).astype(np.uint8)[total]
+    else:
+        total += 4.0 * col.astype(np.float32)
+        out = np.clip(np.rint(total / 13.0), 0, maxval(img)).astype(img.dtype)
+    for edge in ((0, slice(None)), (-1, slice(None)), (slice(None), 0), (slice(None), -1)):
+        out[edge] = col[edge]
     return out
 
 
