@@ -232,22 +232,81 @@ def test_sixteen_bit_and_grey_images_run_through_the_policies():
                 assert out.shape == img.shape and out.dtype == img.dtype
 
 
-def test_policies_are_listed_and_refused_with_annotations(tmp_path):
+def yolo_dataset(root):
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    img = np.zeros((120, 160, 3), np.uint8)
+    img[50:70, 60:80] = 255
+    cv2.imwrite(str(root / "images/a.png"), img)
+    (root / "labels/a.txt").write_text("0 0.4375 0.5 0.125 0.1666667\n")  # the white square
+
+
+def run_recipe(tmp_path, steps, check):
+    from conftest import run_cli
+
+    root = tmp_path / "in"
+    if not root.exists():
+        yolo_dataset(root)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"modality: image\ninput: {root}\noutput: {tmp_path / 'o'}\ncopies: 16\nseed: 2\n"
+                      f"transforms: {steps}\n")
+    return run_cli("run", recipe, check=check)
+
+
+def test_policies_are_listed_and_augmix_is_refused_with_annotations(tmp_path):
     from conftest import run_cli
 
     r = run_cli("transforms", "image", check=0)
     for name in ("randaugment", "trivialaugment", "autoaugment", "augmix", "equalize", "posterize", "sharpness"):
         assert f"\n{name}  " in "\n" + r.stdout, name
-    root = tmp_path / "in"
-    (root / "images").mkdir(parents=True)
-    (root / "labels").mkdir()
-    cv2.imwrite(str(root / "images/a.png"), coffee()[0])
-    (root / "labels/a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text(f"modality: image\ninput: {root}\noutput: {tmp_path / 'o'}\n"
-                      "transforms: [{equalize: {}}, {randaugment: {}}]\n")
-    r = run_cli("run", recipe, check=2)
-    assert "transforms[1].randaugment: randaugment is not supported with annotations" in r.stderr, r.stderr
+    r = run_recipe(tmp_path, "[{equalize: {}}, {augmix: {}}]", 2)
+    assert "transforms[1].augmix: augmix is not supported with annotations" in r.stderr, r.stderr
+    r = run_recipe(tmp_path, "[{cutout: {}}, {randaugment: {}}]", 2)
+    assert "transforms[0].cutout: a cutout before a geometric step (transforms[1].randaugment)" in r.stderr
+
+
+def test_policies_move_annotations_with_their_geometric_ops(tmp_path):
+    """The warps a policy records are where its pixels went: the white square's centre, mapped by
+    them, is the centre of the white pixels of the output; and a YOLO run writes the moved box."""
+    from augcli.transforms.image import Pipeline, validate_steps
+
+    img = np.zeros((120, 160), np.uint8)
+    img[50:70, 60:80] = 255
+    moved = 0
+    for name in ("trivialaugment", "randaugment", "autoaugment"):
+        pipe = Pipeline(validate_steps([{name: {"interpolation": "bilinear"}}], "t"))
+        for seed in range(40):
+            warps = []
+            out, recorded = pipe(img, np.random.default_rng(seed), None, warps)
+            kinds = {o["op"] for o in recorded[0]["ops"]}
+            if not kinds or not kinds <= {"Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate"}:
+                continue
+            M = np.eye(3)
+            for _, A, w, h in warps:
+                M = A @ M
+            cx, cy, _ = M @ [69.5, 59.5, 1]
+            if not (15 < cx < 145 and 15 < cy < 105):
+                continue
+            ys, xs = np.nonzero(out > 128)
+            assert abs(xs.mean() - cx) < 1 and abs(ys.mean() - cy) < 1, (name, seed, recorded)
+            moved += bool(warps)
+    assert moved >= 10
+    run_recipe(tmp_path, "[{randaugment: {num_ops: 1}}]", 0)
+    import csv
+
+    checked = 0
+    for row in csv.DictReader((tmp_path / "o/manifest.csv").open()):
+        op = json.loads(row["ops"])[0]
+        if row["augmented"] != "1" or op["ops"][0]["op"] not in ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate"):
+            continue
+        out = cv2.imread(str(tmp_path / "o" / row["path"]), cv2.IMREAD_GRAYSCALE)
+        ys, xs = np.nonzero(out > 128)
+        lab = (tmp_path / "o" / row["path"].replace("images/", "labels/", 1)).with_suffix(".txt")
+        _, x, y, w, h = (float(v) for v in lab.read_text().split())
+        got = [(x - w / 2) * 160, (y - h / 2) * 120, (x + w / 2) * 160, (y + h / 2) * 120]
+        assert np.allclose(got, [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], atol=1.5), (op, got)
+        checked += 1
+    assert checked >= 2
 
 
 def test_bad_magnitude_bin_is_refused():

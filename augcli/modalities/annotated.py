@@ -22,8 +22,8 @@ from ..errors import RecipeError, UsageError
 from ..filework import FileWork
 from .image import ImageModality, ImageWorker
 
-ALLOWED_STEPS = ("geometric, colour, gamma, noise, blur steps; mosaic (first); cutout, mixup and cutmix (after the "
-                 "geometric steps)")
+ALLOWED_STEPS = ("geometric, colour, gamma, noise, blur, pixel steps; randaugment, trivialaugment, autoaugment; "
+                 "mosaic (first); cutout, mixup and cutmix (after the geometric steps and policies)")
 
 
 def _formats():
@@ -82,7 +82,7 @@ class AnnotatedModality(ImageModality):
                 if cls.NAME == "mosaic" and i:
                     raise RecipeError(f"{where}: transforms[{i}].{name}: mosaic must be the first step with "
                                       "annotations (its partners are taken as read); allowed: mosaic first")
-                if cls.GEOMETRIC:
+                if cls.GEOMETRIC or getattr(cls, "MOVES", False):  # (a policy moves objects too)
                     geometric_at.append(i)
                 if cls.NAME in ("cutout", "mixup", "cutmix"):
                     after.append(i)

@@ -123,6 +123,8 @@ class Pipeline:
                 ops.append({"name": st.NAME, **prm})
                 if geometry is not None and st.GEOMETRIC:  # a geometric step a mixed one_of chose: its own warp
                     geometry.append((len(ops) - 1, *st.matrix(prm, img.shape[1], img.shape[0])))
+                elif geometry is not None and getattr(st, "MOVES", False):  # a policy: its geometric ops' warps
+                    geometry.extend((len(ops) - 1, *w) for w in st.warps(prm, img.shape[1], img.shape[0]))
                 img = st.apply(img, prm, inplace=True) if st.INPLACE and owned else st.apply(img, prm)
         return img, ops
 

@@ -14,7 +14,9 @@ Rotate about the centre, counter-clockwise); the others are Pillow's (ops.py: Im
 Brightness, Color, Contrast, Sharpness with factor 1 + m; ImageOps' posterize, solarize at
 m * 255, autocontrast, equalize, invert), which torchvision's functionals follow.
 
-The policies cannot move annotations yet: ANNOTATIONS = False (refused on annotated datasets).
+Annotations: randaugment, trivialaugment and autoaugment move them (MOVES: `warps` gives the
+matrix of each geometric op drawn, which the pipeline records like a geometric step's warp);
+augmix cannot (a blend of copies moved differently): ANNOTATIONS = False, refused.
 """
 from __future__ import annotations
 
@@ -122,7 +124,7 @@ def _geometry_params(interpolation: str = "nearest"):
 class Policy(PixelStep):
     """A policy: `sample` draws {ops: [{op, magnitude}]}, `apply` runs them in order."""
 
-    ANNOTATIONS = False  # the geometric ops do not move annotations yet
+    MOVES = True  # its geometric ops' matrices: `warps` (the pipeline records them for annotations)
     SPACE = ""
 
     @classmethod
@@ -137,6 +139,11 @@ class Policy(PixelStep):
 
     def apply(self, img, prm):
         return self.run(img, prm["ops"])
+
+    def warps(self, prm: dict, w: int, h: int) -> list[tuple]:
+        """[(3x3 matrix, w, h)] of the geometric ops in prm, in order (the size never changes)."""
+        mats = (op_matrix(o["op"], o["magnitude"], w, h) for o in prm["ops"])
+        return [(M, w, h) for M in mats if M is not None]
 
 
 class RandAugment(Policy):
@@ -198,6 +205,8 @@ class AugMix(Policy):
     NAME = "augmix"
     DOC = "AugMix (torchvision v2, >= 0.16): `width` chains of 1-3 ops mixed with the image by Dirichlet weights"
     SPACE = "augmix"
+    ANNOTATIONS = False  # a blend of copies moved differently: no one place for an object
+    MOVES = False
     PARAMS = (Param("severity", "int", 3, lo=1, hi=10, doc="magnitude bins drawn from (of 10)"),
               Param("width", "int", 3, lo=1, hi=10, doc="number of chains"),
               Param("depth", "int", -1, lo=-1, hi=10, doc="ops per chain (-1 or 0: 1 to 3, drawn)"),
