@@ -1,7 +1,8 @@
 """Image policy presets, as torchvision's v2 transforms define them (torchvision >= 0.16, the
 tv_tensors API: torchvision/transforms/v2/_auto_augment.py read at commit 0152ce41; the spaces and
-sub-policies are the same in 0.15's beta, commit a6ed2d33): randaugment, trivialaugment (TrivialAugmentWide), autoaugment
-(imagenet, cifar10, svhn: the 25 published sub-policies) and augmix.
+sub-policies are the same in 0.15's beta, commit a6ed2d33): randaugment, trivialaugment
+(TrivialAugmentWide), autoaugment (imagenet, cifar10, svhn: the 25 published sub-policies of
+each) and augmix.
 
 The same op set, magnitude bins, signed magnitudes (a coin flip, `rand <= 0.5`, negates), default
 interpolation (nearest; bilinear for augmix) and default fill (0) as torchvision; the op tables
@@ -12,7 +13,8 @@ Op semantics (`apply_op`): geometric ops are one warp each (ShearX/Y about the t
 `x' = x - m * y`, as torchvision's F.affine with center [0, 0]; TranslateX/Y by int(m) pixels;
 Rotate about the centre, counter-clockwise); the others are Pillow's (ops.py: ImageEnhance's
 Brightness, Color, Contrast, Sharpness with factor 1 + m; ImageOps' posterize, solarize at
-m * 255, autocontrast, equalize, invert), which torchvision's functionals follow.
+m * 255, autocontrast, equalize, invert), which torchvision's functionals follow (on PIL images
+exactly; on tensors within a level: e.g. contrast there blends with the unrounded grey mean).
 
 Annotations: randaugment, trivialaugment and autoaugment move them (MOVES: `warps` gives the
 matrix of each geometric op drawn, which the pipeline records like a geometric step's warp);
