@@ -315,3 +315,17 @@ def test_bad_magnitude_bin_is_refused():
 
     with pytest.raises(RecipeError, match=r"t\[0\]\.randaugment\.magnitude: 31 is out of range"):
         validate_steps([{"randaugment": {"magnitude": 31}}], "t")
+
+
+def test_shift_translates_by_pixels_or_fractions():
+    from augcli.errors import RecipeError
+    from augcli.transforms.image import Pipeline, validate_steps
+
+    img = np.zeros((60, 80), np.uint8)
+    img[20, 30] = 255
+    for cfg, (dx, dy) in [({"width": [12, 12], "height": [-7, -7], "unit": "pixels"}, (12, -7)),
+                          ({"width": [0.25, 0.25], "height": [0.5, 0.5]}, (20, 30))]:
+        out, _ = Pipeline(validate_steps([{"shift": {**cfg, "fill": "constant"}}], "t"))(img, np.random.default_rng(0))
+        assert tuple(np.argwhere(out == 255)[0]) == (20 + dy, 30 + dx)
+    with pytest.raises(RecipeError, match=r"t\[0\]\.shift\.width: \[-12.0, 12.0\] is out of range; allowed: fractions"):
+        validate_steps([{"shift": {"width": 12}}], "t")

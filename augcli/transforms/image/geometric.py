@@ -89,17 +89,27 @@ class Rotate(Geometric):
 
 class Shift(Geometric):
     NAME = "shift"
-    DOC = "translate by a fraction of the width / height"
+    DOC = "translate by a fraction of the width / height (or by pixels: unit: pixels)"
     PARAMS = (
-        Param("width", "range", [-0.1, 0.1], lo=-1, hi=1, doc="horizontal shift, fraction of the width"),
-        Param("height", "range", [-0.1, 0.1], lo=-1, hi=1, doc="vertical shift, fraction of the height"),
+        Param("width", "range", [-0.1, 0.1], lo=-65535, hi=65535, doc="horizontal shift (fraction of the width: within [-1, 1])"),
+        Param("height", "range", [-0.1, 0.1], lo=-65535, hi=65535, doc="vertical shift (fraction of the height: within [-1, 1])"),
+        Param("unit", "choice", "fraction", choices=("fraction", "pixels"), doc="what width and height count"),
     ) + FILL_PARAMS
+
+    @classmethod
+    def check(cls, cfg, where):
+        super().check(cfg, where)
+        for key in ("width", "height"):
+            if cfg["unit"] == "fraction" and max(abs(v) for v in cfg[key]) > 1:
+                raise RecipeError(f"{where}.{key}: {cfg[key]!r} is out of range; allowed: fractions within [-1, 1] "
+                                  "(or unit: pixels)")
 
     def sample(self, rng, ctx):
         return {"dx": uniform(rng, self.cfg["width"]), "dy": uniform(rng, self.cfg["height"])}
 
     def matrix(self, prm, w, h):
-        return np.array([[1, 0, prm["dx"] * w], [0, 1, prm["dy"] * h], [0, 0, 1]], float), w, h
+        sx, sy = (1, 1) if self.cfg.get("unit") == "pixels" else (w, h)
+        return np.array([[1, 0, prm["dx"] * sx], [0, 1, prm["dy"] * sy], [0, 0, 1]], float), w, h
 
 
 class Shear(Geometric):
