@@ -100,7 +100,6 @@ def test_steps_sample_their_parameters_within_range():
 # ------------------------------------------------------------------------------------------------
 # policies (torchvision v2 _auto_augment.py, >= 0.16)
 # ------------------------------------------------------------------------------------------------
-from augcli.transforms.image import policies  # noqa: E402
 from augcli.transforms.image.policy_tables import AUTOAUGMENT, SPACES  # noqa: E402
 
 OP_SET = {"Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Brightness", "Color", "Contrast",
