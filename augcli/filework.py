@@ -26,8 +26,7 @@ class FileWork:
     def __init__(self, cfg, plan: Plan, modality):
         self.cfg, self.plan, self.modality = cfg, plan, modality
         self.manifest: Manifest | None = None
-        self.cls = {o.path: o.cls for j in plan.jobs for o in j.outputs}  # class folder, decided by the plan
-        self.collected: set[str] = set()
+        self.cls: dict[str, str] = {}  # class folders the plan decided apart from the source's (mixed copies)
         self.init_args = (cfg, str(cfg.output), modality)
 
     def run_info(self) -> dict:
@@ -35,8 +34,12 @@ class FileWork:
 
     def resume(self, out: Path, res) -> list[Job]:
         clean_temp(out)
-        order = {o.path: (i, "" if o.seed is None else str(o.seed))
-                 for i, o in enumerate(o for j in self.plan.jobs for o in j.outputs)}
+        order: dict[str, tuple[int, str]] = {}  # path -> (position, seed as written)
+        for job in self.plan.jobs:  # a lazy job's outputs are made here and dropped (list_outputs)
+            for o in job.list_outputs():
+                order[o.path] = (len(order), "" if o.seed is None else str(o.seed))
+                if o.cls != job.label:
+                    self.cls[o.path] = o.cls
         self.manifest = Manifest(out, order)
         done = self.manifest.resume()
         if self.manifest.damaged:
@@ -44,10 +47,13 @@ class FileWork:
                   "their files are made again", file=sys.stderr)
         todo = []
         for job in self.plan.jobs:
-            left = [o for o in job.outputs if o.path not in done]
+            if not done:  # a fresh run: the jobs as planned (a lazy one makes its outputs in the worker)
+                todo.append(job)
+                continue
+            left = [o for o in job.list_outputs() if o.path not in done]
             if left:
                 todo.append(Job(job.src, job.source, job.label, job.split, left))
-        res.skipped = self.plan.n_outputs - sum(len(j.outputs) for j in todo)
+        res.skipped = self.plan.n_outputs - sum(j.n_outputs for j in todo)
         if todo:
             self.manifest.open()
         return todo
@@ -59,16 +65,15 @@ class FileWork:
 
     @staticmethod
     def size(todo: list[Job]) -> int:
-        return sum(len(j.outputs) for j in todo)
+        return sum(j.n_outputs for j in todo)
 
     def collect(self, rows: list[dict], res) -> int:
-        rows = [r for r in rows if r["path"] not in self.collected]
-        self.collected.update(r["path"] for r in rows)
+        rows = [r for r in rows if r["path"] not in self.manifest.rows]  # counted once
         self.manifest.append(rows)
         for r in rows:
             if r["status"] == "ok":
                 res.written += 1
-                res.per_class[(r["split"], self.cls[r["path"]] or "")] += 1
+                res.per_class[(r["split"], self.cls.get(r["path"], r["label"]) or "")] += 1
             elif r["status"] == "dropped":
                 res.dropped += 1
             else:

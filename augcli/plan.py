@@ -15,15 +15,14 @@ import json
 import math
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from dataclasses import dataclass
 
 from .errors import UsageError
 from .seeds import balance_seed, balance_shares, copy_seed, val_seed
-from .sources import Item, deduplicate_names, label_dir
+from .sources import Item, deduplicate_names, label_dir, suffix
 
 
-@dataclass
+@dataclass(slots=True)
 class Output:
     path: str  # relative to OUTPUT
     copy: int | None  # None: the original
@@ -32,13 +31,53 @@ class Output:
     cls: str | None = None  # the class folder it is written under (a mixed copy: the dominant class)
 
 
-@dataclass
 class Job:
-    src: str
-    source: str
-    label: str | None
-    split: str
-    outputs: list[Output] = field(default_factory=list)
+    """One source file and its outputs. A plain job (no mix step) keeps only what names its
+    outputs, `spec` = (run seed, output key, extension, original?, copies): its Output objects
+    and their seeds are made when `outputs` is first read (in the worker that runs it, for a
+    fresh run), so a plan of millions of outputs holds one small object per source."""
+
+    __slots__ = ("src", "source", "label", "split", "_outputs", "_spec")
+
+    def __init__(self, src: str, source: str, label: str | None, split: str, outputs: list | None = None,
+                 spec: tuple | None = None):
+        self.src, self.source, self.label, self.split = src, source, label, split
+        self._spec = spec
+        self._outputs = outputs if outputs is not None or spec is not None else []
+
+    @property
+    def outputs(self) -> list[Output]:
+        if self._outputs is None:
+            self._outputs, self._spec = self.list_outputs(), None
+        return self._outputs
+
+    def list_outputs(self) -> list[Output]:
+        """The outputs; a lazy job's made afresh and not kept (the parent reads them once)."""
+        if self._outputs is not None:
+            return self._outputs
+        run_seed, key, ext, orig, copies = self._spec
+        s, label, source = self.split, self.label, self.source
+        outs = [Output(f"{s}/{key}{ext}", None, None, cls=label)] if orig else []
+        outs += [Output(f"{s}/{key}__aug{k}{ext}", k, copy_seed(run_seed, source, k), cls=label)
+                 for k in range(copies)]
+        return outs
+
+    @outputs.setter
+    def outputs(self, value: list[Output]) -> None:
+        self._outputs, self._spec = value, None
+
+    @property
+    def n_outputs(self) -> int:
+        if self._outputs is None:
+            return int(self._spec[3]) + self._spec[4]
+        return len(self._outputs)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Job) and (self.src, self.source, self.label, self.split, self.outputs) == \
+            (other.src, other.source, other.label, other.split, other.outputs)
+
+    def __repr__(self) -> str:
+        return f"Job({self.src!r}, {self.source!r}, {self.label!r}, {self.split!r}, {self.outputs!r})"
 
 
 @dataclass
@@ -50,7 +89,7 @@ class Plan:
 
     @property
     def n_outputs(self) -> int:
-        return sum(len(j.outputs) for j in self.jobs)
+        return sum(j.n_outputs for j in self.jobs)
 
 
 def _mixing(cfg, modality, items: list[Item], split: dict):
@@ -129,7 +168,12 @@ def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = Non
     """Every output of the run, its path and seed, from the sorted input listing (see module doc)."""
     output_ext = modality.output_ext
     warnings = list(warnings or [])
-    ext_of = lambda it: output_ext(PurePosixPath(it.source).suffix, cfg.format)  # noqa: E731
+    exts: dict[str, str] = {}
+
+    def ext_of(it: Item) -> str:  # the output's extension, from the source's (a few distinct ones)
+        ext = suffix(it.source)
+        return exts.get(ext) or exts.setdefault(ext, output_ext(ext, cfg.format))
+
     items = deduplicate_names(sorted(items, key=lambda it: it.source), ext_of)
     split = _split(items, cfg)
     keep_orig = not cfg.no_originals
@@ -139,21 +183,27 @@ def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = Non
     for it in items:
         s = split[it.source]
         ext = ext_of(it)
-        job = Job(it.path, it.source, it.label, s)
-        if s == "val" or keep_orig:
-            job.outputs.append(Output(f"{s}/{it.out_key}{ext}", None, None, cls=it.label))
+        orig, copies = s == "val" or keep_orig, n_copies.get(it.source, 0)
+        if orig:
             counts[(s, it.label)]["originals"] += 1
-        for k in range(n_copies.get(it.source, 0)):
+        if mix_at is None:  # outputs made when read (Job.outputs)
+            if orig or copies:
+                jobs.append(Job(it.path, it.source, it.label, s, spec=(cfg.seed, it.out_key, ext, orig, copies)))
+                counts[(s, it.label)]["augmented"] += copies
+            continue
+        job = Job(it.path, it.source, it.label, s)
+        if orig:
+            job.outputs.append(Output(f"{s}/{it.out_key}{ext}", None, None, cls=it.label))
+        for k in range(copies):
             seed = copy_seed(cfg.seed, it.source, k)
             key, mix, where = it.out_key, None, it.label
-            if mix_at is not None:
-                from .transforms.mix import decide, dominant
+            from .transforms.mix import decide, dominant
 
-                name, step_cfg = cfg.transforms[mix_at]
-                mix = decide(name, step_cfg, seed, mix_at, it.source, it.label, partners)
-                where = dominant(mix, it.label)
-                if where != it.label:  # under the partner's class, named after its source
-                    key = f"{label_dir(where)}/mix__{it.out_key.replace('/', '__')}"
+            name, step_cfg = cfg.transforms[mix_at]
+            mix = decide(name, step_cfg, seed, mix_at, it.source, it.label, partners)
+            where = dominant(mix, it.label)
+            if where != it.label:  # under the partner's class, named after its source
+                key = f"{label_dir(where)}/mix__{it.out_key.replace('/', '__')}"
             job.outputs.append(Output(f"{s}/{key}__aug{k}{ext}", k, seed, mix, cls=where))
             counts[(s, where)]["augmented"] += 1
         if job.outputs:

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from .errors import UsageError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     path: str  # absolute path of the input file
     source: str  # path relative to the input root (posix), as the manifest shows it
@@ -55,14 +55,15 @@ class _Walker:
 
     def __init__(self, root: Path, exts: set[str], follow_links: bool):
         self.root, self.exts, self.follow = root, exts, follow_links
-        self.files: list[Path] = []
+        self.files: list[str] = []  # paths as text: a Path per file costs ~5 us (1 M files: 5 s)
         self.warnings: list[str] = []
         self.odd: list[tuple[Path, str]] = []
         self.links: list[Path] = []
         st = os.stat(root)
         self.seen = {(st.st_dev, st.st_ino)}
 
-    def run(self) -> tuple[list[Path], list[str]]:
+    def run(self) -> tuple[list[str], list[str]]:
+        """The files (as text, in the order of their Paths: part by part) and the warnings."""
         self._scan(self.root)
         while self.links:
             link = self.links.pop(0)
@@ -83,7 +84,7 @@ class _Walker:
             self.warnings.append(f"{self.root}: skipped {n} non-regular file{'s' if n > 1 else ''} (FIFOs, "
                                  f"sockets, devices, broken links), e.g. {p.relative_to(self.root).as_posix()} "
                                  f"({kind})")
-        return sorted(self.files), self.warnings
+        return sorted(self.files, key=lambda f: f.split(os.sep)), self.warnings
 
     def _scan(self, folder: Path) -> None:
         try:
@@ -92,11 +93,12 @@ class _Walker:
         except OSError as e:
             self.warnings.append(f"{folder}: cannot read this folder ({e.strerror}), skipped")
             return
+        prefix = _prefix(folder)
         for e in entries:
             if e.name.startswith("."):
                 continue
-            path = folder / e.name
             if e.is_dir(follow_symlinks=False):
+                path = folder / e.name
                 st = e.stat(follow_symlinks=False)
                 if (st.st_dev, st.st_ino) in self.seen:  # a bind mount of an ancestor
                     self.warnings.append(f"{path}: a folder already read (a mount loop), skipped")
@@ -104,12 +106,19 @@ class _Walker:
                 self.seen.add((st.st_dev, st.st_ino))
                 self._scan(path)
             elif e.is_symlink() and e.is_dir():
-                self.links.append(path)
+                self.links.append(folder / e.name)
             elif os.path.splitext(e.name)[1].lower() in self.exts:
                 if e.is_file():  # a regular file, or a symlink to one
-                    self.files.append(path)
+                    self.files.append(prefix + e.name)  # str(folder / e.name)
                 else:
+                    path = folder / e.name
                     self.odd.append((path, special_kind(path) or "a broken link"))
+
+
+def _prefix(folder: Path) -> str:
+    """What str(folder / name) starts with."""
+    base = str(folder)
+    return "" if base == "." else base if base.endswith(os.sep) else base + os.sep
 
 
 def check_output(input_root: Path, output: Path) -> None:
@@ -125,7 +134,8 @@ def check_output(input_root: Path, output: Path) -> None:
 def walk(root: Path, exts: set[str], follow_links: bool = False) -> tuple[list[Path], list[str]]:
     """The files under root with an accepted extension (hidden ones, non-regular files and, unless
     follow_links, symlinked folders skipped), and warnings."""
-    return _Walker(root, exts, follow_links).run()
+    files, warnings = _Walker(root, exts, follow_links).run()
+    return [Path(f) for f in files], warnings
 
 
 def discover_folder(root: Path, exts: set[str], follow_links: bool = False) -> tuple[list[Item], list[str]]:
@@ -139,22 +149,39 @@ def discover_folder(root: Path, exts: set[str], follow_links: bool = False) -> t
     if not root.is_dir():
         raise UsageError(f"{root}: input not found" if not root.exists() else f"{root}: input is not a folder")
     files, warnings = _Walker(root, exts, follow_links).run()
-    rels = [PurePosixPath(p.relative_to(root).as_posix()) for p in files]
-    has_classes = any(len(r.parts) > 1 for r in rels)
+    cut = len(_prefix(root))  # the files' text starts with the root's
+    rels = [f[cut:].replace(os.sep, "/") for f in files]
+    has_classes = any("/" in r for r in rels)
     items = []
     if has_classes:
-        top = [r for r in rels if len(r.parts) == 1]
+        top = [r for r in rels if "/" not in r]
         if top:
             warnings.append(f"{root}: {len(top)} file(s) directly in the input folder are ignored: "
                             f"the input is class-per-subfolder (e.g. {top[0]})")
+        dirs: dict[str, tuple[str, str]] = {}
         for p, r in zip(files, rels):
-            if len(r.parts) > 1:
-                label = r.parts[0]
-                key = str(PurePosixPath(label_dir(label), *r.parts[1:-1], r.stem))
-                items.append(Item(str(p), str(r), label, key))
+            label, _, rest = r.partition("/")
+            if rest:
+                if label not in dirs:
+                    dirs[label] = (label, label_dir(label))
+                label, d = dirs[label]  # one string per class, shared by its items
+                items.append(Item(p, r, label, f"{d}/{_stem_path(rest)}"))
     else:
-        items = [Item(str(p), str(r), None, str(r.with_suffix(""))) for p, r in zip(files, rels)]
+        items = [Item(p, r, None, _stem_path(r)) for p, r in zip(files, rels)]
     return items, warnings
+
+
+def suffix(path: str) -> str:
+    """PurePosixPath(path).suffix, by string operations (~10x faster)."""
+    name = path[path.rfind("/") + 1:]
+    i = name.rfind(".")
+    return name[i:] if 0 < i < len(name) - 1 else ""
+
+
+def _stem_path(rel: str) -> str:
+    """str(PurePosixPath(rel).with_suffix("")) for a relative file path."""
+    ext = suffix(rel)
+    return rel[: len(rel) - len(ext)] if ext else rel
 
 
 def discover_csv(listing: Path, path_column: str, label_column: str | None, root: Path | None) -> list[Item]:
@@ -206,26 +233,24 @@ def deduplicate_names(items: list[Item], ext_of) -> list[Item]:
     source path, folded into the name. Depends only on the set of items, not on their order."""
     from collections import Counter
 
-    def name(it, key):
-        return key + ext_of(it)
-
-    counts = Counter(name(it, it.out_key) for it in items)
+    exts = [ext_of(it) for it in items]  # once per item: ext_of is most of this function's time
+    counts = Counter(it.out_key + e for it, e in zip(items, exts))
     out = []
-    for it in items:
+    for it, e in zip(items, exts):
         key = it.out_key
-        if counts[name(it, key)] > 1:
+        if counts[key + e] > 1:
             suffix = PurePosixPath(it.source).suffix.lstrip(".").lower()
             key = f"{key}_{suffix}" if suffix else key
-        out.append((it, key))
-    counts = Counter(name(it, k) for it, k in out)
+        out.append(key)
+    counts = Counter(k + e for k, e in zip(out, exts))
     final = []
-    for it, key in out:
-        if counts[name(it, key)] > 1:
+    for it, key, e in zip(items, out, exts):
+        if counts[key + e] > 1:
             parent = str(PurePosixPath(key).parent)
             flat = _UNSAFE.sub("_", it.source)
             key = flat if parent == "." else f"{parent}/{flat}"
-        final.append(Item(it.path, it.source, it.label, key))
-    names = Counter(name(it, it.out_key) for it in final)
+        final.append(it if key == it.out_key else Item(it.path, it.source, it.label, key))
+    names = Counter(it.out_key + e for it, e in zip(final, exts))
     dup = [n for n, c in names.items() if c > 1]
     if dup:
         raise UsageError(f"output name {dup[0]!r} would be written by more than one input; rename one of them")

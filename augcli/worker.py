@@ -22,7 +22,7 @@ def init_worker(cfg, out_dir: str, modality) -> None:
     """Once per worker process: the modality's set-up and worker object."""
     quiet_worker()
     modality.worker_setup()
-    _W.update(cfg=cfg, out=Path(out_dir), kind=modality.worker(cfg))
+    _W.update(cfg=cfg, out=Path(out_dir), kind=modality.worker(cfg), made=set())
 
 
 def one_line(e: BaseException) -> str:
@@ -33,7 +33,7 @@ def one_line(e: BaseException) -> str:
 
 def run_job(job: Job) -> list[dict]:
     out: Path = _W["out"]
-    kind = _W["kind"]
+    kind, made = _W["kind"], _W["made"]
     def row(o: Output, status="ok", ops=None, error=""):
         return dict(zip(COLUMNS, [o.path, *row_values(job.source, job.label, job.split, o.copy, o.seed, ops,
                                                       status, error)]))
@@ -58,7 +58,9 @@ def run_job(job: Job) -> list[dict]:
             rows.append(row(o, "failed", error=one_line(e)))
             continue
         try:
-            dst.parent.mkdir(parents=True, exist_ok=True)
+            if dst.parent not in made:  # a folder made once per run and worker, not once per file
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                made.add(dst.parent)
             atomic_write(dst, data)
         except OSError as e:
             if is_disk_error(e):  # the output's device, not this file: the run stops (the parent says so)

@@ -1,0 +1,275 @@
+"""Scale benchmark: the parent's plan at 10^5-10^6 sources, and tiny images' per-output overhead.
+
+    python benchmarks/bench_scale.py [--sources 100000 1000000] [--copies 4]
+        [--real 2500 25000] [--tiny 5000] [--repeat 3] [--only dry,real,resume,tiny] [--tree DIR]
+
+Inputs are generated under benchmarks/.data/scale/: one 32x32 PNG per class (10 classes) and,
+for each size, a class-per-subfolder tree of hard links to it (ext4 allows 65,000 links a
+file: a new copy every 50,000), so 1 M sources cost ~1 M directory entries, not 1 M files' contents.
+
+(dry)    `augcli image IN OUT --copies 4 --dry-run` at each --sources: wall time and the peak RSS
+         of the command (targets at 1 M sources x 4: < 20 s, < 500 MB);
+(real)   a real run (hflip + rotate + color_jitter, --copies 4, 2 workers) at each --real
+         source count: the parent's own peak RSS (ru_maxrss of the parent process, read at its
+         exit; the workers' are not in it) and the wall time (target: flat in the output count);
+(resume) the larger real run stopped (SIGINT) at 90% of its outputs, then run again: seconds
+         from the command's start to the first job handed to the workers (target at 1 M outputs:
+         < 10 s), the plan and the resume check being all that comes before;
+(tiny)   --tiny 32x32 PNG sources x 4 copies, PNG out, no originals, the same three steps:
+         augcli (2 workers) vs a plain OpenCV read + write loop (imread, imwrite, in a 2-process
+         pool, as a command) writing as many files: files/s, ratio (target >= 0.5), and CPU time
+         per output (user + system of every process of the command).
+Every timed run is a whole command in a fresh process; rounds of back-to-back runs, odd rounds
+in reverse order; medians and ranges over the rounds.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / ".data" / "scale"
+CLASSES = 10
+TREE = ROOT  # the augcli sources the commands run (--tree: e.g. an export of another commit)
+RECIPE = """modality: image
+transforms:
+  - hflip: {p: 0.5}
+  - rotate: {degrees: 20}
+  - color_jitter: {brightness: 0.2, contrast: 0.2, saturation: 0.2, hue: 0.05}
+"""
+# The parent's own peak RSS (not its workers'), and the moment the first jobs go to the pool.
+WRAP = """import atexit, resource, sys, time
+t0 = time.perf_counter()
+def _report():
+    print(f"BENCH maxrss_kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr, flush=True)
+atexit.register(_report)
+import augcli.executors as ex
+_orig = ex.LocalExecutor.map_unordered
+def _timed(self, *a, **k):
+    print(f"BENCH first_job_s {time.perf_counter() - t0:.3f}", file=sys.stderr, flush=True)
+    return _orig(self, *a, **k)
+ex.LocalExecutor.map_unordered = _timed
+sys.argv = ["augcli"] + sys.argv[1:]
+from augcli.cli import main
+main()
+"""
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def seeds_png() -> list[Path]:
+    import cv2
+    import numpy as np
+
+    d = DATA / "seed"
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    out = []
+    for c in range(CLASSES):
+        p = d / f"c{c}.png"
+        if not p.exists():
+            img = cv2.GaussianBlur(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), (5, 5), 0)
+            cv2.imwrite(str(p), img)
+        out.append(p)
+    return out
+
+
+def tree(n: int, copies_of_files: bool = False) -> Path:
+    """n sources in CLASSES class folders: hard links to the seed PNGs (or real copies)."""
+    dst = DATA / f"{'files' if copies_of_files else 'links'}_{n}"
+    if (dst / ".done").exists():
+        return dst
+    shutil.rmtree(dst, ignore_errors=True)
+    seeds = seeds_png()
+    for c in range(CLASSES):
+        (dst / f"class{c}").mkdir(parents=True)
+    for i in range(n):
+        c = i % CLASSES
+        target = dst / f"class{c}" / f"img{i:07d}.png"
+        if copies_of_files:
+            shutil.copyfile(seeds[c], target)
+            continue
+        base = DATA / "seed" / f"c{c}_{i // (CLASSES * 50_000)}.png"  # ext4: at most 65,000 links a file
+        if not base.exists():
+            shutil.copyfile(seeds[c], base)
+        os.link(base, target)
+    (dst / ".done").touch()
+    return dst
+
+
+def command(args: list[str], out: Path | None = None, clear: bool = True) -> dict:
+    """One whole command: wall s, CPU s of its processes, and the BENCH lines of the wrapper."""
+    if out is not None and clear:
+        shutil.rmtree(out, ignore_errors=True)
+    os.sync()
+    c0, t0 = _cpu(), time.perf_counter()
+    p = subprocess.run(args, capture_output=True, text=True, cwd=TREE)
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(map(str, args))}\n{p.stderr[-2000:]}")
+    got = {"wall": wall, "cpu": cpu, "maxrss_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    for line in p.stderr.splitlines():
+        if line.startswith("BENCH "):
+            _, k, v = line.split()
+            got[k] = float(v)
+    return got
+
+
+def augcli_cmd(*args) -> list[str]:
+    return [sys.executable, "-c", WRAP, "image", *map(str, args), "--quiet"]
+
+
+def peak_of(args: list[str]) -> tuple[float, float]:
+    """Wall s and peak RSS (MB) of one command, with GNU time when there is one (ru_maxrss otherwise)."""
+    timer = shutil.which("time") or "/usr/bin/time"
+    if os.path.exists(timer):
+        t0 = time.perf_counter()
+        p = subprocess.run([timer, "-f", "MAXRSS %M", *args], capture_output=True, text=True, cwd=TREE)
+        wall = time.perf_counter() - t0
+        rss = [ln for ln in p.stderr.splitlines() if ln.startswith("MAXRSS")]
+        if p.returncode == 0 and rss:
+            return wall, int(rss[-1].split()[1]) / 1024
+    got = command(args)
+    return got["wall"], got["maxrss_kb"] / 1024
+
+
+def show(v: list[float], fmt="{:.2f}") -> str:
+    return f"{fmt.format(statistics.median(v))} ({fmt.format(min(v))}-{fmt.format(max(v))})"
+
+
+def bench_dry(a) -> None:
+    print(f"(dry) augcli image IN OUT --copies {a.copies} --dry-run (wall s, peak RSS MB; median (range) of {a.repeat})")
+    for n in a.sources:
+        src = tree(n)
+        walls, rss = [], []
+        for _ in range(a.repeat):
+            w, m = peak_of(augcli_cmd(src, DATA / "out_dry", "--copies", a.copies, "--dry-run"))
+            walls.append(w)
+            rss.append(m)
+        print(f"  {n:>9,} sources -> {n * (a.copies + 1):>9,} outputs: {show(walls)} s, {show(rss, '{:.0f}')} MB",
+              flush=True)
+
+
+def bench_real(a, recipe: Path) -> None:
+    print(f"(real) augcli image IN OUT --recipe (3 steps) --copies {a.copies} --workers 2: the parent's peak RSS")
+    for n in a.real:
+        src = tree(n)
+        walls, rss = [], []
+        for _ in range(a.repeat):
+            got = command(augcli_cmd(src, DATA / "out_real", "--recipe", recipe, "--copies", a.copies,
+                                     "--workers", 2), DATA / "out_real")
+            walls.append(got["wall"])
+            rss.append(got["maxrss_kb"] / 1024)
+        k = n * (a.copies + 1)
+        print(f"  {n:>9,} sources -> {k:>9,} outputs: parent {show(rss, '{:.0f}')} MB, {show(walls, '{:.1f}')} s "
+              f"({k / statistics.median(walls):,.0f} files/s)", flush=True)
+
+
+def bench_resume(a, recipe: Path) -> None:
+    n = max(a.real)
+    src, out = tree(n), DATA / "out_resume"
+    total = n * (a.copies + 1)
+    args = augcli_cmd(src, out, "--recipe", recipe, "--copies", a.copies, "--workers", 2)
+    firsts = []
+    for _ in range(a.repeat):
+        shutil.rmtree(out, ignore_errors=True)
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=TREE)
+        man = out / "manifest.csv"
+        while p.poll() is None:
+            time.sleep(0.5)
+            if man.exists() and man.stat().st_size > 0:
+                with open(man, "rb") as f:
+                    rows = sum(1 for _ in f) - 1
+                if rows >= 0.9 * total:
+                    p.send_signal(signal.SIGINT)
+                    break
+        p.wait()
+        got = command(args, out, clear=False)
+        firsts.append(got.get("first_job_s", float("nan")))
+    print(f"(resume) {total:,}-output run stopped at 90%, run again: first job to the workers after "
+          f"{show(firsts)} s (median (range) of {a.repeat})", flush=True)
+
+
+def _floor_job(args):
+    import cv2
+
+    src, dst = args
+    cv2.imwrite(dst, cv2.imread(src, cv2.IMREAD_UNCHANGED))
+    return 1
+
+
+def floor_main(src: str, out: str, copies: int) -> None:
+    """The plain loop, run as its own command: every source read and written `copies` times."""
+    import multiprocessing as mp
+
+    import cv2
+
+    cv2.setNumThreads(0)
+    files = sorted(Path(src).rglob("*.png"))
+    os.makedirs(out, exist_ok=True)
+    jobs = [(str(f), os.path.join(out, f"{f.stem}_{k}.png")) for f in files for k in range(copies)]
+    with mp.get_context("fork").Pool(2) as pool:
+        n = sum(pool.imap_unordered(_floor_job, jobs, chunksize=64))
+    assert n == len(jobs)
+
+
+def bench_tiny(a, recipe: Path) -> None:
+    src = tree(a.tiny, copies_of_files=True)
+    n_out = a.tiny * a.copies
+    runs = {"floor": lambda: command([sys.executable, str(Path(__file__).resolve()), "--floor", src, DATA / "out_floor", str(a.copies)],
+                                     DATA / "out_floor"),
+            "augcli": lambda: command(augcli_cmd(src, DATA / "out_tiny", "--recipe", recipe, "--copies", a.copies,
+                                                 "--no-originals", "--workers", 2), DATA / "out_tiny")}
+    rounds = []
+    for i in range(a.repeat):
+        order = list(runs) if i % 2 == 0 else list(runs)[::-1]
+        got = {k: runs[k]() for k in order}
+        rounds.append(got)
+        print(f"  round {i + 1}: floor {n_out / got['floor']['wall']:,.0f} files/s, augcli "
+              f"{n_out / got['augcli']['wall']:,.0f} files/s", flush=True)
+    print(f"(tiny) {a.tiny:,} 32x32 PNGs x {a.copies} copies = {n_out:,} PNGs written, 2 processes:")
+    for k in ("floor", "augcli"):
+        print(f"  {k:<6}: {show([n_out / r[k]['wall'] for r in rounds], '{:,.0f}')} files/s, "
+              f"{show([1000 * r[k]['cpu'] / n_out for r in rounds], '{:.3f}')} ms CPU per output")
+    print(f"  augcli / floor files/s: {show([r['floor']['wall'] / r['augcli']['wall'] for r in rounds])} "
+          "(target >= 0.5)")
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--floor":
+        return floor_main(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sources", type=int, nargs="+", default=[100_000, 1_000_000], help="dry-run sizes")
+    ap.add_argument("--copies", type=int, default=4)
+    ap.add_argument("--real", type=int, nargs="+", default=[2_500, 25_000], help="real-run source counts")
+    ap.add_argument("--tiny", type=int, default=5_000, help="32x32 PNG sources of the throughput test")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", default="dry,real,resume,tiny")
+    ap.add_argument("--tree", type=Path, default=ROOT, help="run the augcli package found in this folder")
+    a = ap.parse_args()
+    global TREE
+    TREE = a.tree.resolve()
+    DATA.mkdir(parents=True, exist_ok=True)
+    recipe = DATA / "recipe.yaml"
+    recipe.write_text(RECIPE)
+    only = set(a.only.split(","))
+    print(f"augcli scale benchmark: {os.cpu_count()} cores, {a.repeat} rounds")
+    for name, fn in (("dry", bench_dry), ("real", bench_real), ("resume", bench_resume), ("tiny", bench_tiny)):
+        if name in only:
+            fn(a) if name == "dry" else fn(a, recipe)
+
+
+if __name__ == "__main__":
+    main()
