@@ -1,0 +1,111 @@
+"""The filter steps (augcli/transforms/image/filters.py): each one's effect on a real photo,
+16-bit and grey inputs, alpha kept. (The contract itself: tests/test_transform_contract.py.)"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from augcli.transforms.image import STEPS, Size
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTO = ROOT / "sample_data/images/everyday/coffee.jpg"
+
+
+@pytest.fixture(scope="module")
+def bgr():
+    img = cv2.imread(str(PHOTO), cv2.IMREAD_COLOR)
+    return np.ascontiguousarray(cv2.resize(img, (160, 120), interpolation=cv2.INTER_AREA))
+
+
+def step(name, **cfg):
+    cls = STEPS[name]
+    return cls(cls.validate({**cfg, "p": 1}, name))
+
+
+def run(name, img, seed=0, **cfg):
+    st = step(name, **cfg)
+    prm = st.sample(np.random.default_rng(seed), Size(img.shape[1], img.shape[0]))
+    return st.apply(img, prm), prm
+
+
+def lap_var(img):
+    g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
+    return float(cv2.Laplacian(g.astype(np.float64), cv2.CV_64F).var())
+
+
+def variants(bgr):
+    """The photo as BGR 8-bit, grey 8-bit, BGR 16-bit, BGRA 8-bit."""
+    alpha = np.full(bgr.shape[:2] + (1,), 77, np.uint8)
+    return {"bgr8": bgr, "grey8": cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY),
+            "bgr16": bgr.astype(np.uint16) * 257, "bgra8": np.concatenate([bgr, alpha], axis=2)}
+
+
+def test_sharpen_raises_the_laplacian_variance(bgr):
+    for label, img in variants(bgr).items():
+        out, prm = run("sharpen", img, alpha=[0.5, 0.5], lightness=[1, 1])
+        assert out.shape == img.shape and out.dtype == img.dtype, label
+        assert lap_var(out[..., :3] if out.ndim == 3 else out) > 1.5 * lap_var(img[..., :3] if img.ndim == 3 else img)
+    bgra = variants(bgr)["bgra8"]
+    assert (run("sharpen", bgra)[0][..., 3] == 77).all()
+
+
+def test_sharpen_kernel_is_albumentations():
+    k = STEPS["sharpen"].kernel(0.3, 0.7)
+    ref = 0.7 * np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]]) + 0.3 * np.array([[-1, -1, -1], [-1, 8.7, -1], [-1, -1, -1]])
+    assert np.allclose(k, ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype,kernel", [(np.uint8, [3, 7]), (np.uint16, [5, 5]), (np.uint16, [7, 7])])
+def test_median_blur_removes_salt_and_pepper(bgr, dtype, kernel):
+    img = bgr.astype(dtype) * (257 if dtype == np.uint16 else 1)
+    vmax = 65535 if dtype == np.uint16 else 255
+    noisy = img.copy()
+    rng = np.random.default_rng(1)
+    ys, xs = rng.integers(0, img.shape[0], 300), rng.integers(0, img.shape[1], 300)
+    noisy[ys[:150], xs[:150]] = vmax
+    noisy[ys[150:], xs[150:]] = 0
+    for seed in range(3):
+        out, prm = run("median_blur", noisy, seed, kernel=kernel)
+        assert prm["kernel"] % 2 == 1 and kernel[0] <= prm["kernel"] <= kernel[1]
+        assert out.dtype == dtype and out.shape == img.shape
+        err_in = np.abs(noisy[ys, xs].astype(float) - img[ys, xs]).mean()  # at the dots
+        err_out = np.abs(out[ys, xs].astype(float) - img[ys, xs]).mean()
+        assert err_out < 0.1 * err_in, (seed, prm)
+        assert ((out == vmax) | (out == 0)).sum() <= ((img == vmax) | (img == 0)).sum() + 5
+
+
+def test_median_blur_numpy_matches_opencv():
+    from augcli.transforms.image.filters import _median_numpy
+
+    img = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    for k in (3, 5, 7):
+        assert (_median_numpy(img, k) == cv2.medianBlur(img, k)).all(), k
+    assert (_median_numpy(img[..., 0].copy(), 7) == cv2.medianBlur(img[..., 0].copy(), 7)).all()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_motion_blur_of_a_dot_is_a_line_at_the_drawn_angle_and_length(seed):
+    for dtype in (np.uint8, np.uint16):
+        vmax = 65535 if dtype == np.uint16 else 255
+        img = np.zeros((41, 41), dtype)
+        img[20, 20] = vmax
+        out, prm = run("motion_blur", img, seed, kernel=[5, 15])
+        k, angle = prm["kernel"], prm["angle"]
+        assert k % 2 == 1 and 5 <= k <= 15 and 0 <= angle <= 360
+        w = out.astype(float)
+        assert abs(w.sum() - vmax) < 0.05 * vmax  # the kernel is normalised
+        ys, xs = np.nonzero(w > 0)
+        wt = w[ys, xs]
+        dx, dy = xs - 20.0, -(ys - 20.0)  # y up: angles counter-clockwise as seen
+        cov = np.cov(np.stack([dx, dy]), aweights=wt)
+        evals, evecs = np.linalg.eigh(cov)
+        axis = math.degrees(math.atan2(evecs[1, 1], evecs[0, 1])) % 180
+        err = abs(axis - angle % 180)
+        assert min(err, 180 - err) < 4, (prm, axis)
+        along = dx * math.cos(math.radians(angle)) + dy * math.sin(math.radians(angle))
+        assert k - 1 <= along.max() - along.min() <= k + 1, (prm, along.max() - along.min())
+        assert evals[0] < 0.1 * evals[1]  # thin
