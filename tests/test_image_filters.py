@@ -109,3 +109,70 @@ def test_motion_blur_of_a_dot_is_a_line_at_the_drawn_angle_and_length(seed):
         along = dx * math.cos(math.radians(angle)) + dy * math.sin(math.radians(angle))
         assert k - 1 <= along.max() - along.min() <= k + 1, (prm, along.max() - along.min())
         assert evals[0] < 0.1 * evals[1]  # thin
+
+
+def local_contrast(img):
+    """Mean local standard deviation (9x9 windows) of the grey image, on the 0-1 scale."""
+    g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
+    g = g.astype(np.float64) / (65535.0 if img.dtype == np.uint16 else 255.0)
+    m = cv2.blur(g, (9, 9))
+    return float(np.sqrt(np.maximum(cv2.blur(g * g, (9, 9)) - m * m, 0)).mean())
+
+
+def test_clahe_raises_local_contrast_and_keeps_size_and_dtype(bgr):
+    for label, img in variants(bgr).items():
+        vmax = 65535 if img.dtype == np.uint16 else 255
+        flat = (img.astype(np.float64) * 0.25 + 0.4 * vmax).astype(img.dtype)  # low contrast
+        if flat.ndim == 3 and flat.shape[2] == 4:
+            flat[..., 3] = 77
+        out, prm = run("clahe", flat, clip_limit=[3, 4])
+        assert out.shape == flat.shape and out.dtype == flat.dtype, label
+        c_in, c_out = local_contrast(flat[..., :3] if flat.ndim == 3 else flat), local_contrast(
+            out[..., :3] if out.ndim == 3 else out)
+        assert c_out > 1.3 * c_in, (label, c_in, c_out)
+        if label == "bgra8":
+            assert (out[..., 3] == 77).all()
+
+
+def psnr(a, b, vmax):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * math.log10(vmax * vmax / mse)
+
+
+def test_jpeg_quality_lowers_psnr_more_at_lower_quality(bgr):
+    for label, img in variants(bgr).items():
+        vmax = 65535 if img.dtype == np.uint16 else 255
+        lo, _ = run("jpeg_quality", img, quality=[10, 10])
+        hi, _ = run("jpeg_quality", img, quality=[90, 90])
+        for out in (lo, hi):
+            assert out.shape == img.shape and out.dtype == img.dtype, label
+            assert not np.array_equal(out, img), label
+        assert psnr(img, lo, vmax) < psnr(img, hi, vmax) - 3, label
+        if label == "bgra8":
+            assert (lo[..., 3] == 77).all()
+    out, prm = run("jpeg_quality", bgr, seed=3)
+    assert 30 <= prm["quality"] <= 90
+    ref = cv2.imdecode(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, prm["quality"]])[1], cv2.IMREAD_COLOR)
+    assert np.array_equal(out, ref)  # real JPEG artefacts
+
+
+def hf_energy(img):
+    g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 and img.shape[2] == 3 else img
+    if g.ndim == 3:
+        g = cv2.cvtColor(g[..., :3], cv2.COLOR_BGR2GRAY)
+    f = np.abs(np.fft.fftshift(np.fft.fft2(g.astype(np.float64)))) ** 2
+    h, w = g.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    far = np.hypot((yy - h / 2) / h, (xx - w / 2) / w) > 0.25
+    return float(f[far].sum() / f.sum())
+
+
+def test_downscale_lowers_high_frequency_energy_and_keeps_size(bgr):
+    for label, img in variants(bgr).items():
+        for seed in range(3):
+            out, prm = run("downscale", img, seed)
+            assert 0.25 <= prm["scale"] <= 0.5
+            assert out.shape == img.shape and out.dtype == img.dtype, label
+            assert hf_energy(out) < 0.5 * hf_energy(img), (label, prm)
+        if label == "bgra8":
+            assert (out[..., 3] == 77).all()

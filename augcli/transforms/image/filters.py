@@ -6,7 +6,8 @@ Each works on the colour channels of a grey, BGR or BGRA image, uint8 or uint16 
 where OpenCV takes it); an alpha channel is kept as it is. Notes on 16-bit images:
 - median_blur: OpenCV's medianBlur takes only kernels 3 and 5 beyond 8-bit; larger ones use an
   exact numpy median (slower, in row strips);
-- clahe: colour images go through float Lab (OpenCV's 8-bit Lab is 8-bit only), L on 16 bits;
+- clahe: colour images go through float Lab (OpenCV's 8-bit Lab is 8-bit only), L on 16 bits
+  (float images through 16 bits);
 - jpeg_quality: a JPEG holds 8 bits, so 16-bit (and float) images are converted to 8 bits,
   encoded and decoded, and converted back (the 8-bit quantisation is part of the effect).
 """
@@ -161,4 +162,79 @@ class MotionBlur(PixelStep):
         return _join(out, alpha)
 
 
-FILTERS = (Sharpen, MedianBlur, MotionBlur)
+class Clahe(PixelStep):
+    NAME = "clahe"
+    DOC = "contrast-limited adaptive histogram equalisation (on Lab's L for colour images)"
+    PARAMS = (
+        Param("clip_limit", "range", [1, 4], lo=0.01, hi=100, center=None, doc="clip limit range"),
+        Param("tile", "int", 8, lo=1, hi=256, doc="tiles per side (tile x tile grid)"),
+    )
+
+    def sample(self, rng, ctx):
+        return {"clip_limit": uniform(rng, self.cfg["clip_limit"])}
+
+    def apply(self, img, prm):
+        cv2 = _cv2()
+        t = self.cfg["tile"]
+        clahe = cv2.createCLAHE(clipLimit=prm["clip_limit"], tileGridSize=(t, t))
+        col, alpha = _split(img)
+        work = col if col.dtype in (np.uint8, np.uint16) else _to16(col)
+        if work.ndim == 2:
+            out = clahe.apply(np.ascontiguousarray(work))
+        elif work.dtype == np.uint8:
+            lab = cv2.cvtColor(work, cv2.COLOR_BGR2Lab)
+            lab[..., 0] = clahe.apply(np.ascontiguousarray(lab[..., 0]))
+            out = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
+        else:  # 16-bit: float Lab (L in 0-100), L equalised on 16 bits
+            lab = cv2.cvtColor(work.astype(np.float32) / 65535.0, cv2.COLOR_BGR2Lab)
+            L = np.clip(np.rint(lab[..., 0] * 655.35), 0, 65535).astype(np.uint16)
+            lab[..., 0] = clahe.apply(L).astype(np.float32) / 655.35
+            bgr = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
+            out = np.clip(np.rint(bgr * 65535.0), 0, 65535).astype(np.uint16)
+        if out.dtype != col.dtype:
+            out = (out.astype(np.float32) / 65535.0).astype(col.dtype)
+        return _join(out, alpha)
+
+
+def _to16(img: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(img.astype(np.float32) * 65535.0), 0, 65535).astype(np.uint16)
+
+
+class JpegQuality(PixelStep):
+    NAME = "jpeg_quality"
+    DOC = "JPEG compression artefacts: encode and decode at a random quality (16-bit: through 8 bits)"
+    PARAMS = (Param("quality", "irange", [30, 90], lo=1, hi=100, center=None, doc="JPEG quality range"),)
+
+    def sample(self, rng, ctx):
+        lo, hi = self.cfg["quality"]
+        return {"quality": int(rng.integers(lo, hi + 1))}
+
+    def apply(self, img, prm):
+        cv2 = _cv2()
+        col, alpha = _split(img)
+        ok, buf = cv2.imencode(".jpg", _to8(col), [cv2.IMWRITE_JPEG_QUALITY, int(prm["quality"])])
+        if not ok:
+            raise ValueError("jpeg_quality: OpenCV could not encode the image as JPEG")
+        dec = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE if col.ndim == 2 else cv2.IMREAD_COLOR)
+        return _join(_from8(dec, col), alpha)
+
+
+class Downscale(PixelStep):
+    NAME = "downscale"
+    DOC = "lose detail: scale down (area) by a random factor, then back up (bilinear) to the same size"
+    PARAMS = (Param("scale", "range", [0.25, 0.5], lo=0.01, hi=1, center=None, doc="scale factor range"),)
+
+    def sample(self, rng, ctx):
+        return {"scale": uniform(rng, self.cfg["scale"])}
+
+    def apply(self, img, prm):
+        cv2 = _cv2()
+        col, alpha = _split(img)
+        H, W = col.shape[:2]
+        w, h = max(1, int(round(W * prm["scale"]))), max(1, int(round(H * prm["scale"])))
+        small = cv2.resize(col, (w, h), interpolation=cv2.INTER_AREA)
+        out = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
+        return _join(out.reshape(col.shape), alpha)
+
+
+FILTERS = (Sharpen, MedianBlur, MotionBlur, Clahe, JpegQuality, Downscale)
