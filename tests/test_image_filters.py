@@ -176,3 +176,38 @@ def test_downscale_lowers_high_frequency_energy_and_keeps_size(bgr):
             assert hf_energy(out) < 0.5 * hf_energy(img), (label, prm)
         if label == "bgra8":
             assert (out[..., 3] == 77).all()
+
+
+def test_random_grayscale_makes_the_three_channels_equal(bgr):
+    assert STEPS["random_grayscale"].validate({}, "t")["p"] == 0.1
+    for label, img in variants(bgr).items():
+        out, prm = run("random_grayscale", img)
+        assert out.shape == img.shape and out.dtype == img.dtype, label
+        if img.ndim == 2:
+            assert np.array_equal(out, img)
+            continue
+        assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2]), label
+        ref = cv2.cvtColor(np.ascontiguousarray(img[..., :3]), cv2.COLOR_BGR2GRAY)
+        assert np.array_equal(out[..., 0], ref)
+        if label == "bgra8":
+            assert (out[..., 3] == 77).all()
+
+
+def test_channel_shuffle_output_channels_are_a_permutation_of_the_input(bgr):
+    seen = set()
+    for label, img in variants(bgr).items():
+        for seed in range(12):
+            out, prm = run("channel_shuffle", img, seed)
+            order = prm["order"]
+            assert sorted(order) == [0, 1, 2]
+            seen.add(tuple(order))
+            assert out.shape == img.shape and out.dtype == img.dtype
+            if img.ndim == 2:
+                assert np.array_equal(out, img)
+                continue
+            rgb_in, rgb_out = img[..., 2::-1], out[..., 2::-1]
+            for i in range(3):  # output r, g, b is input channel order[i]
+                assert np.array_equal(rgb_out[..., i], rgb_in[..., order[i]]), (label, order)
+            if label == "bgra8":
+                assert (out[..., 3] == 77).all()
+    assert len(seen) == 6

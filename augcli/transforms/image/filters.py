@@ -237,4 +237,35 @@ class Downscale(PixelStep):
         return _join(out.reshape(col.shape), alpha)
 
 
-FILTERS = (Sharpen, MedianBlur, MotionBlur, Clahe, JpegQuality, Downscale)
+class RandomGrayscale(PixelStep):
+    NAME = "random_grayscale"
+    DOC = "make a colour image grey, kept as 3 channels (alpha kept); grey images unchanged"
+    DEFAULT_P = 0.1
+
+    def apply(self, img, prm):
+        if img.ndim == 2:
+            return img
+        cv2 = _cv2()
+        col, alpha = _split(img)
+        return _join(cv2.cvtColor(cv2.cvtColor(col, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR), alpha)
+
+
+class ChannelShuffle(PixelStep):
+    """Records `order`, a permutation of [0, 1, 2] in RGB terms: output channel i (r, g, b) is
+    input channel order[i]; alpha stays. A grey image is unchanged."""
+
+    NAME = "channel_shuffle"
+    DOC = "permute the colour channels at random (alpha stays); grey images unchanged"
+
+    def sample(self, rng, ctx):
+        return {"order": [int(i) for i in rng.permutation(3)]}
+
+    def apply(self, img, prm):
+        if img.ndim == 2:
+            return img
+        rgb = prm["order"]
+        idx = [2 - rgb[2 - j] for j in range(3)] + list(range(3, img.shape[2]))
+        return np.ascontiguousarray(img[..., idx])
+
+
+FILTERS = (Sharpen, MedianBlur, MotionBlur, Clahe, JpegQuality, Downscale, RandomGrayscale, ChannelShuffle)
