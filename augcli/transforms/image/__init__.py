@@ -6,6 +6,8 @@
     colour.py     brightness, contrast, saturation, hue, color_jitter, channel_shift, grayscale:
                   each a 3x4 RGB matrix (`rgb_matrix`), applied in one pass
     pixel.py      gamma, gaussian_noise, gaussian_blur, cutout, custom: applied one by one
+    filters.py    sharpen, median_blur, motion_blur, clahe, jpeg_quality, downscale,
+                  random_grayscale, channel_shuffle: applied one by one
     mixing.py     mixup and cutmix on an image and its partner (the draws: transforms/mix.py)
     planar.py     the same steps on a JPEG's YCbCr planes (JPEG -> JPEG jobs)
     pipeline.py   the registry (STEPS, validate_steps), one_of, and `Pipeline`, which fuses
