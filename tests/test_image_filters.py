@@ -211,3 +211,26 @@ def test_channel_shuffle_output_channels_are_a_permutation_of_the_input(bgr):
             if label == "bgra8":
                 assert (out[..., 3] == 77).all()
     assert len(seen) == 6
+
+
+FILTERS = ["sharpen", "median_blur", "motion_blur", "clahe", "jpeg_quality", "downscale", "random_grayscale",
+           "channel_shuffle"]
+
+
+def test_filters_are_registered_keep_annotations_and_take_the_bgr_path():
+    from augcli.transforms.image import Pipeline, validate_steps
+
+    for name in FILTERS:
+        assert STEPS[name].ANNOTATIONS, name
+        assert not Pipeline(validate_steps([{name: {}}], "transforms")).planar, name  # no planar form
+
+
+def test_a_kernel_range_without_an_odd_size_is_refused():
+    from augcli.errors import RecipeError
+    from augcli.transforms.image import validate_steps
+
+    for name in ("median_blur", "motion_blur"):
+        with pytest.raises(RecipeError, match=rf"transforms\[0\]\.{name}\.kernel: \[4, 4\] holds no odd size; allowed: "):
+            validate_steps([{name: {"kernel": [4, 4]}}], "transforms")
+        st = step(name, kernel=[4, 5])
+        assert {st.sample(np.random.default_rng(s), Size(9, 9))["kernel"] for s in range(10)} == {5}

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ...errors import RecipeError
 from ..base import Param, uniform
 from .common import _cv2, channels, maxval
 from .pixel import PixelStep
@@ -36,11 +37,21 @@ def _join(col: np.ndarray, alpha) -> np.ndarray:
 
 
 def _odd(rng, lo: int, hi: int) -> int:
-    """An odd integer within [lo, hi] (lo and hi rounded inwards to odd; at least lo's odd)."""
+    """An odd integer within [lo, hi], uniformly (the recipe's check makes sure there is one)."""
     a, b = lo + (lo % 2 == 0), hi - (hi % 2 == 0)
-    if b < a:
-        return a
     return int(a + 2 * rng.integers(0, (b - a) // 2 + 1))
+
+
+class _OddKernel(PixelStep):
+    """A step whose `kernel` range must hold an odd size."""
+
+    @classmethod
+    def check(cls, cfg, where):
+        lo, hi = cfg["kernel"]
+        if lo == hi and lo % 2 == 0:
+            spec = next(p for p in cls.PARAMS if p.name == "kernel")
+            raise RecipeError(f"{where}.kernel: {cfg['kernel']!r} holds no odd size; allowed: {spec.allowed()}, "
+                              "holding an odd size")
 
 
 def _to8(img: np.ndarray) -> np.ndarray:
@@ -107,7 +118,7 @@ def _median_numpy(col: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-class MedianBlur(PixelStep):
+class MedianBlur(_OddKernel):
     NAME = "median_blur"
     DOC = "median filter with a random odd kernel size (16-bit beyond 5: an exact numpy median, slower)"
     PARAMS = (Param("kernel", "irange", [3, 7], lo=3, hi=99, center=None, doc="kernel size range (odd sizes drawn)"),)
@@ -125,7 +136,7 @@ class MedianBlur(PixelStep):
         return _join(out, alpha)
 
 
-class MotionBlur(PixelStep):
+class MotionBlur(_OddKernel):
     """A k x k kernel holding a line of length k through its centre at `angle` degrees
     (counter-clockwise from the x axis, as the image is seen: y points down), normalised."""
 
