@@ -12,9 +12,10 @@ import contextlib
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
-from .io import atomic_write
+from .io import TMP_MARK
 
 COLUMNS = ["path", "source", "label", "split", "augmented", "copy", "seed", "ops", "status", "error",
            "mix_source", "mix_label", "mix_lambda", "soft_label"]
@@ -103,6 +104,20 @@ class _Lines:
         return self.buf.getvalue()
 
 
+def _write_lines(path: Path, *parts) -> None:
+    """io.atomic_write of the lines, written as they come (never the whole text in memory)."""
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            for lines in parts:
+                f.writelines(lines)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
 class Manifest:
     """The journal of a run: rows appended as files are written (so a killed run keeps them), then
     rewritten whole in plan order when the run ends, so that it is the same bytes whatever the
@@ -165,8 +180,7 @@ class Manifest:
         self.close()
         end, order = (len(self.order),), self.order
         paths = sorted(self.rows, key=lambda p: order.get(p, end)[0])
-        text = "".join([self._line(dict(zip(COLUMNS, COLUMNS))), *(self.rows[p] for p in paths)])
-        atomic_write(self.path, text.encode("utf-8"))
+        _write_lines(self.path, [self._line(dict(zip(COLUMNS, COLUMNS)))], (self.rows[p] for p in paths))
 
 
 def read_soft_labels(path: str | Path, split: str = "train"):

@@ -185,7 +185,9 @@ def bench_resume(a, recipe: Path) -> None:
     firsts = []
     for _ in range(a.repeat):
         shutil.rmtree(out, ignore_errors=True)
-        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=TREE)
+        # SIGINT as a terminal's Ctrl-C (a benchmark started in the background inherits it ignored)
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=TREE,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         man = out / "manifest.csv"
         while p.poll() is None:
             time.sleep(0.5)
@@ -196,8 +198,12 @@ def bench_resume(a, recipe: Path) -> None:
                     p.send_signal(signal.SIGINT)
                     break
         p.wait()
+        with open(out / "manifest.csv", "rb") as f:
+            kept = sum(1 for _ in f) - 1
         got = command(args, out, clear=False)
         firsts.append(got.get("first_job_s", float("nan")))
+        print(f"  stopped with exit code {p.returncode}, {kept:,} rows kept; run again: first job after "
+              f"{firsts[-1]:.2f} s, {got['wall']:.1f} s in all, parent {got['maxrss_kb'] / 1024:.0f} MB", flush=True)
     print(f"(resume) {total:,}-output run stopped at 90%, run again: first job to the workers after "
           f"{show(firsts)} s (median (range) of {a.repeat})", flush=True)
 
