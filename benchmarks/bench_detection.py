@@ -50,6 +50,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from bench_image import photo_frame  # noqa: E402
+
 CLASSES = ["sign", "ball", "plate", "coin", "card"]  # even ids painted as rectangles, odd as ellipses
 RECIPE = """modality: image
 annotations:  # as examples/detection.yaml (format: auto-detected: YOLO)
@@ -67,20 +70,6 @@ EXT = (".jpg", ".jpeg", ".png")
 
 
 # ---------------------------------------------------------------- data
-
-def _photo(img: np.ndarray, rng, size=(768, 1024)) -> np.ndarray:
-    """A photo-like 1024x768 frame from a real photo, as bench_image.make_photos makes it."""
-    h, w = size
-    sh, sw = img.shape[:2]
-    s = rng.uniform(0.6, 1.0)
-    ch, cw = int(sh * s), int(sw * s)
-    y, x = rng.integers(0, sh - ch + 1), rng.integers(0, sw - cw + 1)
-    crop = cv2.resize(img[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_CUBIC)
-    if rng.random() < 0.5:
-        crop = np.ascontiguousarray(crop[:, ::-1])
-    noise = rng.normal(0, 3.0, crop.shape).astype(np.float32)
-    return cv2.add(crop, noise, dtype=cv2.CV_8U)
-
 
 def _paint(img: np.ndarray, rng) -> list[str]:
     """Paints 5-20 solid rectangles/ellipses in place; returns their YOLO lines. Every box keeps
@@ -117,7 +106,7 @@ def make_dataset(dst: Path, n: int, own: Path | None = None) -> Path:
         srcs = sorted((ROOT / "sample_data/images").rglob("*.jpg"))
         pics = [cv2.imread(str(p)) for p in srcs]
     for i in range(n):
-        img = cv2.imread(str(srcs[i]), cv2.IMREAD_COLOR) if own else _photo(pics[i % len(pics)], rng)
+        img = cv2.imread(str(srcs[i]), cv2.IMREAD_COLOR) if own else photo_frame(pics[i % len(pics)], rng)
         name = f"p{i:04d}"
         lines = _paint(img, rng) if i % 20 else []  # one in 20: a background image, no objects
         cv2.imwrite(str(dst / "images" / f"{name}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 92])

@@ -45,6 +45,21 @@ TRANSFORMS = """transforms:
 """
 
 
+def photo_frame(img: np.ndarray, rng, size=(768, 1024)) -> np.ndarray:
+    """A photo-like frame of `size` (h, w) from a real photo: a random crop (60-100% of its sides)
+    scaled to size, flipped half the time, with mild sensor-like noise (so it compresses like a photo)."""
+    h, w = size
+    sh, sw = img.shape[:2]
+    s = rng.uniform(0.6, 1.0)
+    ch, cw = int(sh * s), int(sw * s)
+    y, x = rng.integers(0, sh - ch + 1), rng.integers(0, sw - cw + 1)
+    crop = cv2.resize(img[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_CUBIC)
+    if rng.random() < 0.5:
+        crop = np.ascontiguousarray(crop[:, ::-1])
+    noise = rng.normal(0, 3.0, crop.shape).astype(np.float32)
+    return cv2.add(crop, noise, dtype=cv2.CV_8U)
+
+
 def make_photos(dst: Path, n: int, size=(768, 1024)) -> Path:
     marker = dst / f".done-{n}"
     if marker.exists():
@@ -52,19 +67,9 @@ def make_photos(dst: Path, n: int, size=(768, 1024)) -> Path:
     shutil.rmtree(dst, ignore_errors=True)
     srcs = [cv2.imread(str(p)) for p in sorted((ROOT / "sample_data/images").rglob("*.jpg"))]
     rng = np.random.default_rng(0)
-    h, w = size
     for i in range(n):
-        img = srcs[i % len(srcs)]
         label = ("a", "b")[i % 2]
-        sh, sw = img.shape[:2]
-        s = rng.uniform(0.6, 1.0)
-        ch, cw = int(sh * s), int(sw * s)
-        y, x = rng.integers(0, sh - ch + 1), rng.integers(0, sw - cw + 1)
-        crop = cv2.resize(img[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_CUBIC)
-        if rng.random() < 0.5:
-            crop = crop[:, ::-1]
-        noise = rng.normal(0, 3.0, crop.shape).astype(np.float32)
-        crop = cv2.add(crop, noise, dtype=cv2.CV_8U)
+        crop = photo_frame(srcs[i % len(srcs)], rng, size)
         (dst / label).mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(dst / label / f"p{i:04d}.jpg"), crop, [cv2.IMWRITE_JPEG_QUALITY, 92])
     marker.touch()
