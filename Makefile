@@ -12,7 +12,7 @@ PY     := $(VENV)/bin/python
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e
 $(VENV)/.installed: pyproject.toml setup.py augcli/_planes.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL) '.[test,dask]'
+	$(PIP_INSTALL) '.[test,dask,s3]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -34,6 +34,9 @@ Scheduler = Annotated[Optional[str], typer.Option(
     help="where the jobs run: processes (a process pool here), local (a Dask cluster of --workers processes "
          "started here, with a dashboard) or tcp://HOST:PORT (a running Dask scheduler whose workers share INPUT and OUTPUT); "
          "Dask needs pip install 'augcli[dask]' [default: processes]")]
+StorageOpts = Annotated[Optional[List[str]], typer.Option(
+    "--storage-option", help="KEY=VALUE for the filesystem of an s3:// (gs://, az://...) INPUT, OUTPUT or --csv, e.g. "
+                             "endpoint_url=http://minio:9000 (repeatable); needs pip install 'augcli[s3]'")]
 Format = Annotated[Optional[str], typer.Option("--format", help="same|jpg|png|webp|tif|npy [default: same]")]
 Quality = Annotated[Optional[int], typer.Option(help="JPEG/WebP quality [default: 95]")]
 Rescale = Annotated[Optional[float], typer.Option(help="factor for npy output, e.g. 0.00392156862745098 (1/255)")]
@@ -121,7 +124,7 @@ def image(
     output: Annotated[Optional[str], typer.Argument(help="output folder")] = None,
     recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
-    scheduler: Scheduler = None,
+    scheduler: Scheduler = None, storage_options: StorageOpts = None,
     format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
     annotations: Annots = None, coco: Coco = None,
     overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None, path_column: PathCol = None,
@@ -142,7 +145,8 @@ def audio(
     output: Annotated[Optional[str], typer.Argument(help="output folder")] = None,
     recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
-    scheduler: Scheduler = None, format: AudioFormat = None, sample_rate: SampleRate = None, clip: Clip = None,
+    scheduler: Scheduler = None, storage_options: StorageOpts = None, format: AudioFormat = None,
+    sample_rate: SampleRate = None, clip: Clip = None,
     overwrite: Overwrite = None, dry_run: DryRun = None, csv: Csv = None, path_column: PathCol = None,
     label_column: LabelCol = None, root: Root = None, follow_links: FollowLinks = None, quiet: Quiet = False,
 ):
@@ -159,7 +163,8 @@ def text(
     output: Annotated[Optional[str], typer.Argument(help="output folder")] = None,
     recipe: Recipe = None, copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
-    scheduler: Scheduler = None, text_column: TextCol = None, label_column: LabelCol = None, id_column: IdCol = None,
+    scheduler: Scheduler = None, storage_options: StorageOpts = None, text_column: TextCol = None,
+    label_column: LabelCol = None, id_column: IdCol = None,
     encoding: Encoding = None, protect: Protect = None, lexicon: Lexicon = None, lexicon_mode: LexMode = None,
     max_tries: MaxTries = None, overwrite: Overwrite = None, dry_run: DryRun = None,
     follow_links: FollowLinks = None, quiet: Quiet = False,
@@ -226,7 +231,7 @@ def run(
     output: Annotated[Optional[str], typer.Option(help="override the recipe's output")] = None,
     copies: Copies = None, balance: Balance = None, target_per_class: Target = None,
     val_split: ValSplit = None, no_originals: NoOrig = None, seed: Seed = None, workers: Workers = None,
-    scheduler: Scheduler = None,
+    scheduler: Scheduler = None, storage_options: StorageOpts = None,
     format: Format = None, quality: Quality = None, rescale: Rescale = None, max_pixels: MaxPixels = None,
     annotations: Annots = None, coco: Coco = None, sample_rate: SampleRate = None, clip: Clip = None, text_column: TextCol = None,
     id_column: IdCol = None,

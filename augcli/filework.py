@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .manifest import Manifest
+from .manifest import Manifest, open_manifest
 from .outdir import clean_temp
 from .plan import Job, Plan
 from .worker import init_worker, run_job
@@ -40,7 +40,7 @@ class FileWork:
                 order[o.path] = (len(order), "" if o.seed is None else str(o.seed))
                 if o.cls != job.label:
                     self.cls[o.path] = o.cls
-        self.manifest = Manifest(out, order)
+        self.manifest = open_manifest(out, order)
         done = self.manifest.resume()
         if self.manifest.damaged:
             print(f"warning: {out / 'manifest.csv'}: {self.manifest.damaged} damaged or foreign rows left out; "

@@ -132,3 +132,56 @@ class OutputLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+class RemoteLock:
+    """OUTPUT/.augcli/lock on an object store (s3://...): no flock and no O_EXCL there, so the lock
+    is an object naming its holder (pid, host, a token). One naming a process of this host that is
+    no longer running (a client killed with kill -9) is taken over; any other refuses the run. The
+    holder reads its token back after writing, so of two runs starting together at most one goes on
+    (the store's own conditional write is not used: not every S3 API server has it)."""
+
+    def __init__(self, path, output):
+        self.path = path  # a storage.RemotePath
+        self.output = str(output)
+        self._held = False
+
+    def _holder(self) -> dict:
+        try:
+            return json.loads(self.path.read_bytes().decode("utf-8") or "{}")
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            return {"pid": "?", "host": "?"}
+
+    def acquire(self) -> "RemoteLock":
+        import uuid
+
+        holder = self._holder()
+        if holder:
+            if holder.get("host") == socket.gethostname() and isinstance(holder.get("pid"), int) \
+                    and not _alive(holder["pid"]):
+                print(f"warning: {self.output}: taking over the lock of an augcli run that is no longer running "
+                      f"(pid {holder['pid']} on {holder['host']})", file=sys.stderr)
+            else:
+                raise self._busy(holder)
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "token": uuid.uuid4().hex}
+        self.path.put(json.dumps(me).encode())
+        time.sleep(0.05)
+        if self._holder().get("token") != me["token"]:
+            raise self._busy(self._holder())
+        self._held = True
+        return self
+
+    def _busy(self, holder: dict) -> UsageError:
+        who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
+        return UsageError(f"{self.output} is being written by another augcli run ({who}); wait for it or "
+                          f"remove {self.path} if it is gone")
+
+    def release(self) -> None:
+        if self._held:
+            try:
+                self.path.unlink(missing_ok=True)
+            except OSError:
+                pass
+            self._held = False

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import time
 from pathlib import Path
 
 from .io import TMP_MARK
@@ -137,17 +138,25 @@ class Manifest:
         failed rows (those jobs run again), rows whose file is missing, rows of outputs this plan
         does not make or with another seed, and damaged rows (their files are made again, with the
         same bytes). Rewrites the manifest atomically to match. Returns the paths kept (a view)."""
-        text, damaged = _clean_text(self.path)
+        text, damaged = self._text()
         rows, bad = _parse(text)
         self.damaged = damaged + bad
+        on_disk = self._on_disk()
         for r in rows:
             want = self.order.get(r["path"])
             if want is None or r["seed"] != want[1]:
                 self.damaged += 1
-            elif (r["status"] == "ok" and (self.out_dir / r["path"]).is_file()) or r["status"] == "dropped":
+            elif (r["status"] == "ok" and on_disk(r["path"])) or r["status"] == "dropped":
                 self.rows[r["path"]] = self._line(r)  # a dropped copy is deterministic: it would be dropped again
         self.finish()
         return self.rows.keys()
+
+    def _text(self) -> tuple[str, int]:
+        return _clean_text(self.path)
+
+    def _on_disk(self):
+        """A test of whether an output (path relative to OUTPUT) is there."""
+        return lambda rel: (self.out_dir / rel).is_file()
 
     def open(self) -> None:
         self._f = open(self.path, "a", newline="", encoding="utf-8")
@@ -180,7 +189,79 @@ class Manifest:
         self.close()
         end, order = (len(self.order),), self.order
         paths = sorted(self.rows, key=lambda p: order.get(p, end)[0])
-        _write_lines(self.path, [self._line(dict(zip(COLUMNS, COLUMNS)))], (self.rows[p] for p in paths))
+        self._write([self._line(dict(zip(COLUMNS, COLUMNS)))], (self.rows[p] for p in paths))
+
+    def _write(self, *parts) -> None:
+        _write_lines(self.path, *parts)
+
+
+class RemoteManifest(Manifest):
+    """The manifest of an OUTPUT on an object store, which has neither append nor rename: the
+    journal is a series of parts, each one PUT whole (OUTPUT/.augcli/journal/RUN-N.csv: rows of
+    files already written), every FLUSH_ROWS rows or FLUSH_SECONDS; the end PUTs manifest.csv in
+    plan order, then deletes the parts. A resume reads manifest.csv and every part, and one
+    listing of OUTPUT tells which files are there. A client killed between two parts loses at
+    most their rows: those files are made again, with the same bytes, under the same names."""
+
+    FLUSH_ROWS, FLUSH_SECONDS = 1000, 5.0
+
+    def __init__(self, out_dir, order: dict[str, tuple[int, str]]):
+        super().__init__(out_dir, order)
+        self.journal = out_dir / ".augcli" / "journal"
+        self._run = f"{int(time.time() * 1000):x}-{os.getpid()}"
+        self._parts: list = []  # the parts read at resume and written by this run
+        self._pending: list[str] = []
+        self._last = time.monotonic()
+
+    def _text(self) -> tuple[str, int]:
+        try:
+            text = self.path.read_bytes().decode("utf-8", "replace")
+        except FileNotFoundError:
+            text = ""
+        text = text[: text.rfind("\n") + 1]
+        for name in sorted(self.journal.files()):
+            part = self.journal / name
+            text += part.read_bytes().decode("utf-8", "replace")  # whole: each part was one PUT
+            self._parts.append(part)
+        if text and not text.startswith(COLUMNS[0]):
+            text = self._line(dict(zip(COLUMNS, COLUMNS))) + text
+        return text, 0
+
+    def _on_disk(self):
+        there = self.out_dir.files()
+        return there.__contains__
+
+    def open(self) -> None:
+        self._last = time.monotonic()
+
+    def append(self, rows: list[dict]) -> None:
+        lines = [(r["path"], self._line(r)) for r in rows]
+        self.rows.update(lines)
+        self._pending.extend(line for _, line in lines)
+        if len(self._pending) >= self.FLUSH_ROWS or time.monotonic() - self._last >= self.FLUSH_SECONDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            part = self.journal / f"{self._run}-{len(self._parts):06d}.csv"
+            part.put("".join(self._pending).encode())
+            self._parts.append(part)
+            self._pending = []
+        self._last = time.monotonic()
+
+    def close(self) -> None:
+        self._flush()
+
+    def _write(self, *parts) -> None:
+        self.path.put("".join(line for lines in parts for line in lines).encode())
+        for part in self._parts:
+            part.unlink(missing_ok=True)
+        self._parts = []
+
+
+def open_manifest(out_dir, order: dict[str, tuple[int, str]]) -> Manifest:
+    """The manifest of OUTPUT: a local file, or a RemoteManifest on an object store."""
+    return (RemoteManifest if hasattr(out_dir, "put") else Manifest)(out_dir, order)
 
 
 def read_soft_labels(path: str | Path, split: str = "train"):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import OutputDiskError, UsageError, disk_message, is_disk_error
 from .io import TMP_MARK, atomic_write
-from .lock import OutputLock
+from .lock import OutputLock, RemoteLock
 
 MARKER = ".augcli"
 LOCK = "lock"
@@ -49,7 +49,7 @@ def _refuse_foreign(out: Path) -> None:
 def locked(out: Path):
     """Hold OUTPUT's lock for the block (checked for a foreign folder before anything is created)."""
     _refuse_foreign(out)
-    lock = OutputLock(out / MARKER / LOCK, out)
+    lock = (RemoteLock if hasattr(out, "put") else OutputLock)(out / MARKER / LOCK, out)
     try:
         lock.acquire()
     except OSError as e:
@@ -68,16 +68,26 @@ def _clear(out: Path) -> None:
         if p.name == MARKER and p.is_dir():
             for q in p.iterdir():
                 if q.name != LOCK:
-                    shutil.rmtree(q) if q.is_dir() and not q.is_symlink() else q.unlink()
-        elif p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p)
+                    _remove(q)
         else:
-            p.unlink()
+            _remove(p)
+
+
+def _remove(p) -> None:
+    """A file or a whole folder (a remote one: every object under its prefix)."""
+    if hasattr(p, "remove_tree"):
+        p.remove_tree()
+    elif p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p)
+    else:
+        p.unlink()
 
 
 def prepare_output(cfg, plan, extra: dict | None = None) -> Path:
     """Refuse, clear (--overwrite) or accept OUTPUT for this plan; record the run in run.json (+ `extra`)."""
-    out = Path(cfg.output)
+    from .storage import location
+
+    out = location(cfg.output)
     try:
         return _prepare(cfg, plan, out, extra)
     except OSError as e:
@@ -109,6 +119,8 @@ def _prepare(cfg, plan, out: Path, extra: dict | None) -> Path:
 
 
 def clean_temp(out: Path) -> None:
+    if hasattr(out, "put"):  # an object store: a file is one PUT, never a temp file
+        return
     for dirpath, _, files in os.walk(out):
         for f in files:
             if TMP_MARK in f and f.startswith("."):

@@ -78,6 +78,8 @@ OPTIONS: dict[str, Param] = {p.name: p for p in (
     Param("path_column", "str", "path", doc="CSV column with the file paths"),
     Param("label_column", "str", None, doc="CSV column with the labels"),
     Param("root", "str", None, doc="folder the CSV paths are relative to (default: the CSV's folder)"),
+    Param("storage_options", "any", None, doc="options of the filesystem of a URL INPUT/OUTPUT/csv (s3://, gs://, "
+          "az://): a mapping, e.g. {endpoint_url: 'http://minio:9000'}; on the command line --storage-option KEY=VALUE"),
     Param("follow_links", "bool", False, doc="follow symlinked folders in the input (never into a folder already read)"),
 )}
 KEYS = tuple(OPTIONS) + ("transforms",)
@@ -132,6 +134,7 @@ class Config:
     label_column: str | None = None
     root: str | None = None
     follow_links: bool = False
+    storage_options: Any = None  # validated: a mapping of str keys (see _check_storage)
     transforms: list = field(default_factory=list)  # validated [(name, cfg)]
     transforms_raw: list = field(default_factory=list)
 
@@ -212,6 +215,7 @@ def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe"
         cfg.balance = True
     _check_text_options(cfg, merged)
     _check_scheduler(cfg, merged)
+    _check_storage(cfg, merged)
     cfg.explicit = frozenset(k for k, (v, _) in merged.items() if v is not None)
     modality.check(cfg, where, require_io)
     if require_io:
@@ -239,6 +243,30 @@ def _check_scheduler(cfg: Config, merged: dict) -> None:
     if s not in ("processes", "local") and not (m and 0 < int(m.group(2)) < 65536):
         raise RecipeError(f"{merged['scheduler'][1]}: {s!r} is not a scheduler; allowed: processes, local, "
                           "tcp://HOST:PORT (a Dask scheduler)")
+
+
+def _check_storage(cfg: Config, merged: dict) -> None:
+    """storage_options: a mapping, or (command line) KEY=VALUE strings whose values read as YAML
+    scalars (true, 3, http://...). Remote INPUT/OUTPUT need the filesystem's package (checked here)."""
+    raw = cfg.storage_options
+    w = merged.get("storage_options", (None, "storage_options"))[1]
+    if isinstance(raw, (list, tuple)):
+        import yaml
+
+        opts = {}
+        for item in raw:
+            key, eq, value = str(item).partition("=")
+            if not eq or not key.strip():
+                raise RecipeError(f"{w}: {item!r} is not KEY=VALUE; e.g. --storage-option endpoint_url=http://host:9000")
+            try:
+                opts[key.strip()] = yaml.safe_load(value) if value else ""
+            except yaml.YAMLError:
+                opts[key.strip()] = value
+        raw = opts
+    if raw is not None and not (isinstance(raw, dict) and all(isinstance(k, str) for k in raw)):
+        raise RecipeError(f"{w}: {raw!r} is not a mapping of option names to values; "
+                          "allowed: e.g. {endpoint_url: 'http://host:9000', anon: false}")
+    cfg.storage_options = raw or {}
 
 
 def _check_text_options(cfg: Config, merged: dict) -> None:

@@ -68,6 +68,9 @@ class Result:
 
 def run(cfg, modality, quiet: bool = False, executor=None) -> Result:
     """Plan `cfg` with `modality`, then do the work left on `executor` (default: the local pool)."""
+    from .storage import configure, location, reported
+
+    configure(cfg.storage_options)
     plan = modality.plan(cfg)
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -75,9 +78,9 @@ def run(cfg, modality, quiet: bool = False, executor=None) -> Result:
         print_plan(plan, cfg)
         return Result()
     work = modality.work(cfg, plan)
-    out = Path(cfg.output)
+    out = location(cfg.output)
     executor = executor or executor_for(cfg, quiet)
-    with locked(out):
+    with reported(str(out)) if hasattr(out, "put") else contextlib.nullcontext(), locked(out):
         res = _run_locked(cfg, plan, work, out, executor, quiet)
     if not quiet:
         print_summary(res, plan, out, unit=work.unit)
@@ -96,8 +99,10 @@ def executor_for(cfg, quiet: bool = False):
     if cfg.scheduler != "local" and "workers" in cfg.explicit:
         print(f"warning: --workers is ignored with --scheduler {cfg.scheduler}: the cluster's workers run the jobs",
               file=sys.stderr)
-    shared = [cfg.input, cfg.csv, cfg.root, cfg.lexicon, cfg.coco, Path(cfg.output) / MARKER / "run.json"]
-    return DaskExecutor(cfg.scheduler, cfg.n_workers(), quiet, shared=[p for p in shared if p])
+    from .storage import is_url
+
+    shared = [cfg.input, cfg.csv, cfg.root, cfg.lexicon, cfg.coco, f"{cfg.output}/{MARKER}/run.json"]
+    return DaskExecutor(cfg.scheduler, cfg.n_workers(), quiet, shared=[p for p in shared if p and not is_url(p)])
 
 
 def _run_locked(cfg, plan, work, out: Path, executor, quiet: bool) -> Result:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
+import posixpath
 import re
 import stat
 from dataclasses import dataclass
@@ -121,12 +123,20 @@ def _prefix(folder: Path) -> str:
     return "" if base == "." else base if base.endswith(os.sep) else base + os.sep
 
 
-def check_output(input_root: Path, output: Path) -> None:
-    i, o = input_root.resolve(), output.resolve()
-    if o == i or i in o.parents:
+def check_output(input_root, output) -> None:
+    """Refuse an output inside the input, or containing it (local paths resolved; URLs as text)."""
+    from .storage import is_url, local
+
+    if is_url(input_root) or is_url(output):
+        i, o = str(input_root).rstrip("/") + "/", str(output).rstrip("/") + "/"
+        inside, contains = o.startswith(i), i.startswith(o)
+    else:
+        i, o = Path(local(input_root)).resolve(), Path(local(output)).resolve()
+        inside, contains = o == i or i in o.parents, o in i.parents
+    if inside:
         raise UsageError(f"{output}: the output folder is inside the input folder {input_root}; "
                          "choose an output outside it (outputs would be read back as inputs)")
-    if o in i.parents:
+    if contains:
         raise UsageError(f"{output}: the output folder contains the input folder {input_root}; "
                          "choose an output outside it (--overwrite could delete the input)")
 
@@ -151,24 +161,50 @@ def discover_folder(root: Path, exts: set[str], follow_links: bool = False) -> t
     files, warnings = _Walker(root, exts, follow_links).run()
     cut = len(_prefix(root))  # the files' text starts with the root's
     rels = [f[cut:].replace(os.sep, "/") for f in files]
+    return _items(root, files, rels, warnings), warnings
+
+
+def discover_url(url: str, exts: set[str]) -> tuple[list[Item], list[str]]:
+    """Items under a remote prefix (s3://bucket/photos), read with one listing: the same layouts,
+    names and order as a local folder (keys with a hidden part, .name, are skipped); a URL of
+    one object is a flat dataset of one."""
+    from .storage import RemotePath, reported
+
+    root = RemotePath(url)
+    with reported(url):
+        found = root.files()
+        if not found and root.is_file():
+            if suffix(root.name).lower() not in exts:
+                raise UsageError(f"{url}: input is neither a folder nor a file this modality reads "
+                                 f"({', '.join(sorted(exts))})")
+            return [Item(url, root.name, None, _stem_path(root.name))], []
+    if not found:
+        raise UsageError(f"{url}: input not found (no objects under this prefix)")
+    rels = sorted((r for r in found if suffix(r).lower() in exts and not any(p.startswith(".") for p in r.split("/"))),
+                  key=lambda r: r.split("/"))
+    warnings: list[str] = []
+    return _items(url, [f"{root.url}/{r}" for r in rels], rels, warnings), warnings
+
+
+def _items(root, files: list[str], rels: list[str], warnings: list[str]) -> list[Item]:
+    """Items of the files (full paths) and their paths relative to the root, class-per-subfolder
+    when any is in a subfolder (files directly in the root are then left out, with a warning)."""
     has_classes = any("/" in r for r in rels)
-    items = []
-    if has_classes:
-        top = [r for r in rels if "/" not in r]
-        if top:
-            warnings.append(f"{root}: {len(top)} file(s) directly in the input folder are ignored: "
-                            f"the input is class-per-subfolder (e.g. {top[0]})")
-        dirs: dict[str, tuple[str, str]] = {}
-        for p, r in zip(files, rels):
-            label, _, rest = r.partition("/")
-            if rest:
-                if label not in dirs:
-                    dirs[label] = (label, label_dir(label))
-                label, d = dirs[label]  # one string per class, shared by its items
-                items.append(Item(p, r, label, f"{d}/{_stem_path(rest)}"))
-    else:
-        items = [Item(p, r, None, _stem_path(r)) for p, r in zip(files, rels)]
-    return items, warnings
+    if not has_classes:
+        return [Item(p, r, None, _stem_path(r)) for p, r in zip(files, rels)]
+    top = [r for r in rels if "/" not in r]
+    if top:
+        warnings.append(f"{root}: {len(top)} file(s) directly in the input folder are ignored: "
+                        f"the input is class-per-subfolder (e.g. {top[0]})")
+    items, dirs = [], {}
+    for p, r in zip(files, rels):
+        label, _, rest = r.partition("/")
+        if rest:
+            if label not in dirs:
+                dirs[label] = (label, label_dir(label))
+            label, d = dirs[label]  # one string per class, shared by its items
+            items.append(Item(p, r, label, f"{d}/{_stem_path(rest)}"))
+    return items
 
 
 def suffix(path: str) -> str:
@@ -184,46 +220,80 @@ def _stem_path(rel: str) -> str:
     return rel[: len(rel) - len(ext)] if ext else rel
 
 
-def discover_csv(listing: Path, path_column: str, label_column: str | None, root: Path | None) -> list[Item]:
-    if not listing.is_file():
-        raise UsageError(f"{listing}: CSV listing not found")
-    root = (root or listing.parent).resolve()
+def _listing_rows(listing, path_column: str, label_column: str | None) -> list[dict]:
+    """The rows of a CSV listing (a local path or a URL), its columns checked."""
+    from .storage import RemotePath, is_url, reported
+
     try:
-        with open(listing, newline="", encoding="utf-8-sig") as f:
+        if is_url(listing):
+            with reported(str(listing)):
+                text = RemotePath(str(listing)).read_bytes().decode("utf-8-sig")
+            f = io.StringIO(text, newline="")
+        else:
+            if not Path(listing).is_file():
+                raise UsageError(f"{listing}: CSV listing not found")
+            f = open(listing, newline="", encoding="utf-8-sig")
+        with f:
             reader = csv.DictReader(f)
             cols = reader.fieldnames or []
             for c in (path_column, label_column):
                 if c is not None and c not in cols:
                     raise UsageError(f"{listing}: no column {c!r}; columns are: {', '.join(cols) or '(none)'}")
-            rows = list(reader)
+            return list(reader)
     except UnicodeDecodeError as e:
         raise UsageError(f"{listing}: not valid UTF-8 ({e.reason} at byte {e.start})")
     except csv.Error as e:
         raise UsageError(f"{listing}: malformed CSV ({e})")
+
+
+def _listed_path(raw: str, root, where: str) -> tuple[str, str]:
+    """(full path, path relative to the root) of a listed file; refused when it is outside the root.
+    A URL root joins with '/' (an absolute listed path must then be a URL under the root)."""
+    if isinstance(root, str):  # a URL
+        full = raw if "://" in raw else posixpath.normpath(f"{root.split('://', 1)[1]}/{raw}")
+        full = full if "://" in raw else f"{root.split('://', 1)[0]}://{full}"
+        if not full.startswith(root.rstrip("/") + "/"):
+            raise UsageError(f"{where}: path {raw!r} escapes the root {root}; list files inside --root "
+                             "(or set --root to a prefix that holds them)")
+        return full, full[len(root.rstrip("/")) + 1:]
+    p = Path(raw)
+    full_p = (p if p.is_absolute() else root / p).resolve()
+    if full_p != root and root not in full_p.parents:
+        raise UsageError(f"{where}: path {raw!r} escapes the root {root}; "
+                         "list files inside --root (or set --root to a folder that holds them)")
+    kind = special_kind(full_p)  # a missing file is reported per file by the run, as before
+    if kind is not None:
+        raise UsageError(f"{where}: {raw!r} is {kind}, not a regular file; list files only")
+    return str(full_p), full_p.relative_to(root).as_posix()
+
+
+def discover_csv(listing, path_column: str, label_column: str | None, root) -> list[Item]:
+    """Items of a CSV listing; paths relative to `root` (default: the listing's folder). The listing
+    and the root may be URLs (s3://...)."""
+    from .storage import is_url
+
+    rows = _listing_rows(listing, path_column, label_column)
+    if is_url(root) or (root is None and is_url(listing)):
+        root = str(root or posixpath.dirname(str(listing))).rstrip("/")
+    else:
+        root = Path(root or Path(listing).parent).resolve()
     items, seen = [], set()
     for n, row in enumerate(rows, start=2):
         raw = (row.get(path_column) or "").strip()
         if not raw:
             raise UsageError(f"{listing}: line {n}: empty {path_column!r}")
-        p = Path(raw)
-        full = (p if p.is_absolute() else root / p).resolve()
-        if full != root and root not in full.parents:
-            raise UsageError(f"{listing}: line {n}: path {raw!r} escapes the root {root}; "
-                             "list files inside --root (or set --root to a folder that holds them)")
-        rel = PurePosixPath(full.relative_to(root).as_posix())
-        kind = special_kind(full)  # a missing file is reported per file by the run, as before
-        if kind is not None:
-            raise UsageError(f"{listing}: line {n}: {raw!r} is {kind}, not a regular file; list files only")
-        if str(rel) in seen:
+        full, rel = _listed_path(raw, root, f"{listing}: line {n}")
+        if rel in seen:
             raise UsageError(f"{listing}: line {n}: {raw!r} is listed twice")
-        seen.add(str(rel))
+        seen.add(rel)
         label = None
         if label_column is not None:
             label = (row.get(label_column) or "").strip()
             if not label:
                 raise UsageError(f"{listing}: line {n}: empty label in column {label_column!r}")
-        key = str(PurePosixPath(label_dir(label), rel.stem)) if label is not None else rel.stem
-        items.append(Item(str(full), str(rel), label, key))
+        stem = _stem_path(rel.rsplit("/", 1)[-1])
+        key = f"{label_dir(label)}/{stem}" if label is not None else stem
+        items.append(Item(full, rel, label, key))
     return sorted(items, key=lambda it: it.source)
 
 

@@ -6,14 +6,13 @@ stops (runner.py says so in one line); any other failure of one output is its `f
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from .errors import Dropped, is_disk_error
 from .executors import quiet_worker
 from .io import atomic_write
 from .manifest import COLUMNS, row_values
 from .plan import Job, Output
 from .seeds import output_key
+from .storage import configure, discard, fetch, is_url, location
 
 _W: dict = {}
 
@@ -21,8 +20,9 @@ _W: dict = {}
 def init_worker(cfg, out_dir: str, modality) -> None:
     """Once per worker process: the modality's set-up and worker object."""
     quiet_worker()
+    configure(getattr(cfg, "storage_options", None))
     modality.worker_setup()
-    _W.update(cfg=cfg, out=Path(out_dir), kind=modality.worker(cfg), made=set())
+    _W.update(cfg=cfg, out=location(out_dir), kind=modality.worker(cfg), made=set())
 
 
 def one_line(e: BaseException) -> str:
@@ -31,32 +31,69 @@ def one_line(e: BaseException) -> str:
     return msg if type(e).__name__ in plain else f"{type(e).__name__}: {msg}"
 
 
+def _local_partner(o: Output, fetched: list) -> Output:
+    """The output with its mix partner(s) fetched to local temp files when they are remote."""
+    mix = o.mix
+    if not mix or not any(is_url(p.get("partner_path")) for p in [mix, *mix.get("partners", ())]):
+        return o
+
+    def local(d: dict) -> dict:
+        if not is_url(d.get("partner_path")):
+            return d
+        fetched.append(fetch(d["partner_path"]))
+        return {**d, "partner_path": fetched[-1]}
+
+    mix = local(mix)
+    if "partners" in mix:
+        mix["partners"] = [local(p) for p in mix["partners"]]
+    return Output(o.path, o.copy, o.seed, mix, o.cls)
+
+
 def run_job(job: Job) -> list[dict]:
-    out: Path = _W["out"]
+    """The job's rows; a remote source (and mix partner) is read from a local temp copy."""
+    if not is_url(job.src):
+        return _run_job(job, job.src)
+    try:
+        src = fetch(job.src)
+    except Exception as e:  # noqa: BLE001 - a source that cannot be read: its rows say why
+        return [dict(zip(COLUMNS, [o.path, *row_values(job.source, job.label, job.split, o.copy, o.seed, None,
+                                                      "failed", one_line(e))])) for o in job.outputs]
+    try:
+        return _run_job(job, src)
+    finally:
+        discard(src)
+
+
+def _run_job(job: Job, src: str) -> list[dict]:
+    out = _W["out"]
     kind, made = _W["kind"], _W["made"]
     def row(o: Output, status="ok", ops=None, error=""):
         return dict(zip(COLUMNS, [o.path, *row_values(job.source, job.label, job.split, o.copy, o.seed, ops,
                                                       status, error)]))
 
     try:
-        state = kind.load(job.src)
+        state = kind.load(src)
     except Exception as e:  # noqa: BLE001 - every failure becomes a manifest row
         return [row(o, "failed", error=one_line(e)) for o in job.outputs]
     rows = []
     for o in job.outputs:
         dst = out / o.path
         key = output_key(o.path)
+        fetched: list[str] = []
         try:
             if o.copy is None:
-                data, ops = kind.original(state, job.src, dst.suffix, key)
+                data, ops = kind.original(state, src, dst.suffix, key)
             else:
-                data, ops = kind.augment(state, job, o, dst.suffix, key)
+                data, ops = kind.augment(state, job, _local_partner(o, fetched), dst.suffix, key)
         except Dropped as e:
             rows.append(row(o, "dropped", error=str(e)))
             continue
         except Exception as e:  # noqa: BLE001
             rows.append(row(o, "failed", error=one_line(e)))
             continue
+        finally:
+            for f in fetched:
+                discard(f)
         try:
             if dst.parent not in made:  # a folder made once per run and worker, not once per file
                 dst.parent.mkdir(parents=True, exist_ok=True)

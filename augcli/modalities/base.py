@@ -73,18 +73,22 @@ class FileModality(Modality):
         return importlib.import_module(self.io_module).output_ext(suffix, fmt)
 
     def discover(self, cfg):
-        from ..sources import check_output, discover_csv, discover_folder
+        from ..sources import check_output, discover_csv, discover_folder, discover_url
+        from ..storage import is_url, local
 
         if cfg.csv:
-            root = Path(cfg.root) if cfg.root else None
-            items = discover_csv(Path(cfg.csv), cfg.path_column, cfg.label_column, root)
+            root = cfg.root if is_url(cfg.root) else Path(local(cfg.root)) if cfg.root else None
+            items = discover_csv(local(cfg.csv), cfg.path_column, cfg.label_column, root)
             if cfg.output:
-                check_output(root or Path(cfg.csv).parent, Path(cfg.output))
+                check_output(root or (cfg.csv.rsplit("/", 1)[0] if is_url(cfg.csv) else Path(local(cfg.csv)).parent),
+                             cfg.output)
             return items, []
-        root = Path(cfg.input)
-        items, warnings = discover_folder(root, self.extensions(), follow_links=cfg.follow_links)
+        if is_url(cfg.input):
+            items, warnings = discover_url(cfg.input, self.extensions())
+        else:
+            items, warnings = discover_folder(Path(local(cfg.input)), self.extensions(), follow_links=cfg.follow_links)
         if cfg.output:
-            check_output(root, Path(cfg.output))
+            check_output(cfg.input, cfg.output)
         return items, warnings
 
     def fingerprint(self, cfg) -> dict:
