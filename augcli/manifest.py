@@ -203,7 +203,7 @@ class RemoteManifest(Manifest):
     listing of OUTPUT tells which files are there. A client killed between two parts loses at
     most their rows: those files are made again, with the same bytes, under the same names."""
 
-    FLUSH_ROWS, FLUSH_SECONDS = 1000, 5.0
+    FLUSH_ROWS, FLUSH_SECONDS = 1000, 1.0
 
     def __init__(self, out_dir, order: dict[str, tuple[int, str]]):
         super().__init__(out_dir, order)

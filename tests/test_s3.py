@@ -1,0 +1,182 @@
+"""s3:// INPUT, OUTPUT and --csv against a real S3 API server on localhost (moto's standalone
+server, started here as s3fs' own tests do; `make test` installs it with the s3 extra): the same
+bytes as a local run, local disk -> S3, S3 -> S3 on a 2-worker Dask cluster, a client killed with
+kill -9 then resumed, and one clear line (exit 2) for wrong credentials or a missing bucket."""
+import csv
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_dataset, photo, popen, run_cli, tree_hashes
+
+s3fs = pytest.importorskip("s3fs", reason="s3fs is not installed: pip install 'augcli[s3]' (make test installs it)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _server(env_extra: dict | None = None):
+    """A moto S3 server subprocess on a free port: (process, endpoint URL); skips if it cannot start."""
+    port = _free_port()
+    env = dict(os.environ, **(env_extra or {}))
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError as e:
+        pytest.skip(f"moto's S3 server cannot start ({e}): pip install 'moto[server]' (make test installs it)")
+    t0 = time.time()
+    while time.time() - t0 < 30:
+        if p.poll() is not None:
+            pytest.skip("moto's S3 server exited at start: pip install 'moto[server]' (make test installs it)")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return p, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    p.kill()
+    pytest.skip("moto's S3 server did not answer within 30 s")
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """(endpoint URL, an s3fs filesystem on it) with a bucket `bkt`; credentials in the environment."""
+    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    old = {k: os.environ.get(k) for k in creds}
+    os.environ.update(creds)
+    p, url = _server()
+    fs = s3fs.S3FileSystem(endpoint_url=url, skip_instance_cache=True)
+    fs.mkdir("bkt")
+    try:
+        yield url, fs
+    finally:
+        p.terminate()
+        p.wait(10)
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+
+
+def _opt(url):
+    return ["--storage-option", f"endpoint_url={url}"]
+
+
+def _objects(fs, prefix: str) -> dict:
+    """rel path -> bytes of every object under prefix (the hidden .augcli state left out)."""
+    keys = fs.find(prefix)
+    return {k[len(prefix) + 1:]: fs.cat_file(k) for k in keys if "/.augcli/" not in k}
+
+
+def _local(root: Path) -> dict:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
+            if p.is_file() and ".augcli" not in p.parts}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("s3data")
+    src = make_dataset(root / "in", {"cat": 5, "dog": 3})
+    ref = root / "ref"
+    run_cli("image", src, ref, "--copies", "2", "--seed", "4", "--val-split", "0.25", "--workers", "2", check=0)
+    return src, _local(ref)
+
+
+def test_local_to_s3_same_bytes_as_local(s3, data):
+    url, fs = s3
+    src, ref = data
+    p = run_cli("image", src, "s3://bkt/l2s", "--copies", "2", "--seed", "4", "--val-split", "0.25", "--workers", "2",
+                *_opt(url), check=0)
+    assert "20 written" in p.stdout
+    got = _objects(fs, "bkt/l2s")
+    assert got == ref  # every image and the manifest, byte for byte
+    assert not fs.find("bkt/l2s/.augcli/journal")  # the journal's parts were joined and removed
+    again = run_cli("image", src, "s3://bkt/l2s", "--copies", "2", "--seed", "4", "--val-split", "0.25", *_opt(url),
+                    check=0)
+    assert "0 written, 20 already done" in again.stdout  # a finished run is a no-op
+
+
+def test_s3_to_s3_on_a_dask_cluster_and_csv_listing(s3, data, tmp_path):
+    pytest.importorskip("distributed", reason="distributed is not installed: pip install 'augcli[dask]'")
+    url, fs = s3
+    src, ref = data
+    fs.put(str(src), "bkt/in", recursive=True)
+    assert len(fs.find("bkt/in")) == 8
+    run_cli("image", "s3://bkt/in", "s3://bkt/s2s", "--copies", "2", "--seed", "4", "--val-split", "0.25",
+            "--scheduler", "local", "--workers", "2", *_opt(url), check=0)
+    assert _objects(fs, "bkt/s2s") == ref
+    # a CSV listing in the bucket, paths relative to --root
+    rows = "path,label\n" + "".join(f"{p.relative_to(src).as_posix()},{p.parent.name}\n"
+                                    for p in sorted(src.rglob("*.jpg")))
+    fs.pipe_file("bkt/lists/list.csv", rows.encode())
+    run_cli("image", "--csv", "s3://bkt/lists/list.csv", "--root", "s3://bkt/in", "--label-column", "label",
+            "s3://bkt/fromcsv", "--copies", "1", *_opt(url), check=0)
+    m = list(csv.DictReader(io.StringIO(fs.cat_file("bkt/fromcsv/manifest.csv").decode())))
+    assert len(m) == 16 and {r["source"].split("/")[0] for r in m} == {"cat", "dog"}
+    assert all(fs.exists(f"bkt/fromcsv/{r['path']}") for r in m)
+
+
+def test_client_killed_then_resumed(s3, tmp_path):
+    url, fs = s3
+    src = tmp_path / "many"
+    import cv2
+
+    for c in "ab":
+        (src / c).mkdir(parents=True)
+        for i in range(60):
+            cv2.imwrite(str(src / c / f"{i}.png"), photo(240, 320, seed=ord(c) * 100 + i))
+    args = ["image", src, "s3://bkt/killed", "--copies", "3", "--seed", "2", "--workers", "2", *_opt(url)]
+    p = popen(*args)
+    t0 = time.time()
+    while time.time() - t0 < 60 and p.poll() is None and not fs.find("bkt/killed/.augcli/journal"):
+        time.sleep(0.02)
+        fs.invalidate_cache()
+    if p.poll() is not None:
+        pytest.fail(f"the run ended before a journal part was written: {p.communicate()}")
+    p.send_signal(signal.SIGKILL)  # the client only: its pool's workers die with it (they watch their parent)
+    p.wait()
+    fs.invalidate_cache()
+    assert fs.exists("bkt/killed/.augcli/lock")  # left by the killed client
+    r = run_cli(*args, check=0)
+    assert "taking over the lock" in r.stderr
+    done = int(r.stdout.split(" already done")[0].rsplit(" ", 1)[1])
+    assert done > 0
+    fs.invalidate_cache()
+    ref = tmp_path / "ref"
+    run_cli("image", src, ref, "--copies", "3", "--seed", "2", "--workers", "1", check=0)
+    assert _objects(fs, "bkt/killed") == _local(ref)  # no duplicate, no missing file, same manifest
+    assert not fs.find("bkt/killed/.augcli/journal") and not fs.exists("bkt/killed/.augcli/lock")
+
+
+def test_missing_bucket_and_wrong_credentials_one_line(s3, data, tmp_path):
+    url, fs = s3
+    src, _ = data
+    p = run_cli("image", src, "s3://nosuchbucket/out", *_opt(url))
+    assert p.returncode == 2
+    err = p.stderr.strip().splitlines()
+    assert len(err) == 1 and "s3://nosuchbucket/out" in err[0] and "bucket does not exist" in err[0], p.stderr
+    p = run_cli("image", "s3://bkt/nothing-here", tmp_path / "o", *_opt(url))
+    assert p.returncode == 2 and "no objects under this prefix" in p.stderr
+    # a server that checks credentials: the keys in the environment are not known to it
+    srv, auth_url = _server({"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
+    try:
+        p = run_cli("image", src, "s3://bkt/denied", *_opt(auth_url))
+        assert p.returncode == 2
+        err = p.stderr.strip().splitlines()
+        assert len(err) == 1 and "access denied" in err[0] and "s3://bkt/denied" in err[0], p.stderr
+        p = run_cli("image", "s3://bkt/in", tmp_path / "o2", *_opt(auth_url))
+        assert p.returncode == 2 and "access denied" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    finally:
+        srv.terminate()
+        srv.wait(10)
+
+
+def test_storage_option_is_validated(tmp_path):
+    p = run_cli("image", tmp_path, tmp_path / "o", "--storage-option", "novalue")
+    assert p.returncode == 2 and "is not KEY=VALUE" in p.stderr
