@@ -25,7 +25,12 @@ from .runner import Result
 def run(cfg: Config, quiet: bool = True, executor=None) -> Result:
     """Run a validated recipe (a `Recipe`/`Config`): plan, augment, write the output and manifest.
     `executor`: where the jobs run (default: a local process pool of `cfg.workers` processes)."""
-    return modalities.resolve(cfg).run(cfg, quiet, executor)
+    from .storage import configure
+
+    configure(cfg.storage_options)
+    m = modalities.resolve(cfg)
+    m.check_remote(cfg)
+    return m.run(cfg, quiet, executor)
 
 
 def augment(input: str | Path | None = None, output: str | Path | None = None, recipe: str | Path | None = None,

@@ -180,3 +180,29 @@ def test_missing_bucket_and_wrong_credentials_one_line(s3, data, tmp_path):
 def test_storage_option_is_validated(tmp_path):
     p = run_cli("image", tmp_path, tmp_path / "o", "--storage-option", "novalue")
     assert p.returncode == 2 and "is not KEY=VALUE" in p.stderr
+
+
+def test_text_folder_s3_to_s3_same_bytes(s3, tmp_path):
+    url, fs = s3
+    src = tmp_path / "txt"
+    for c, words in (("pos", "a fine and lovely day in the park"), ("neg", "a dull and grey day at the office")):
+        (src / c).mkdir(parents=True)
+        for i in range(3):
+            (src / c / f"{i}.txt").write_text(f"{words} number {i}\n")
+    run_cli("text", src, tmp_path / "ref", "--copies", "2", "--seed", "7", check=0)
+    fs.put(str(src), "bkt/txt", recursive=True)
+    run_cli("text", "s3://bkt/txt", "s3://bkt/txtout", "--copies", "2", "--seed", "7", *_opt(url), check=0)
+    assert _objects(fs, "bkt/txtout") == _local(tmp_path / "ref")
+
+
+def test_what_cannot_run_at_a_url_is_refused_in_one_line(s3, tmp_path):
+    url, fs = s3
+    fs.pipe_file("bkt/det/images/a.jpg", b"not read")
+    fs.pipe_file("bkt/det/labels/a.txt", b"0 0.5 0.5 0.2 0.2\n")
+    fs.pipe_file("bkt/tables/t.csv", b"text,label\nhello there,a\n")
+    for args, why in ((["image", "s3://bkt/det", tmp_path / "o1"], "image-annotated runs cannot use a URL yet"),
+                      (["text", "s3://bkt/tables/t.csv", tmp_path / "o2"], "text tables cannot be read at a URL"),
+                      (["tabular", "s3://bkt/tables/t.csv", tmp_path / "o3.csv", "--target", "label"],
+                       "tabular runs cannot use a URL yet")):
+        p = run_cli(*args, *(_opt(url) if args[0] != "tabular" else []))  # tabular runs here only: no option
+        assert p.returncode == 2 and why in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr

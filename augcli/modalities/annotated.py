@@ -43,11 +43,22 @@ def _step_classes(steps_module, name: str, cfg: dict) -> list:
 class AnnotatedModality(ImageModality):
     name = "image-annotated"
     recipe_name = "image"
+    remote = False  # refused at a URL (check_remote) until the formats read and write through storage.py
 
     def mosaic_allowed(self, cfg) -> bool:
         return not (cfg.input or cfg.csv) or _formats().detect(cfg) is not None
 
     def accepts(self, cfg) -> bool:
+        from ..storage import RemotePath, is_url
+
+        if is_url(cfg.input):  # an annotated layout at a URL: taken here, to be refused with its reason
+            if _formats().spec(cfg.annotations)["format"] == "none":
+                return False
+            try:
+                names = {p.name for p in RemotePath(cfg.input).iterdir()}
+            except Exception:  # noqa: BLE001 - discovery reports what is wrong with the URL
+                return False
+            return bool(cfg.coco) or bool(names & {"labels", "Annotations", "masks", "SegmentationClass"})
         return _formats().detect(cfg) is not None
 
     def check(self, cfg, where: str, require_io: bool) -> None:

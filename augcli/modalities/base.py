@@ -23,6 +23,7 @@ class Modality:
     steps_module = ""  # e.g. "augcli.transforms.image": STEPS, ALIASES, validate_steps, Pipeline
     mixing = False  # mixup / cutmix steps allowed
     preview_kind = ""  # which preview this modality draws (see preview.py)
+    remote = False  # INPUT, OUTPUT and --csv may be URLs (s3://...; see storage.py)
 
     def accepts(self, cfg) -> bool:
         """Whether this modality runs `cfg` (for recipe names with several variants)."""
@@ -36,6 +37,17 @@ class Modality:
 
     def check(self, cfg, where: str, require_io: bool) -> None:
         """Checks of the options that only this modality has (raise RecipeError)."""
+
+    def check_remote(self, cfg) -> None:
+        """Refuse, before any work, a URL this modality cannot read or write (yet)."""
+        from ..errors import UsageError
+        from ..storage import is_url
+
+        url = next((v for v in (cfg.input, cfg.output, cfg.csv, cfg.root, cfg.coco) if is_url(v)), None)
+        if url is not None and not self.remote:
+            raise UsageError(f"{url}: {self.name} runs cannot use a URL yet (URLs work for plain image, audio and "
+                             ".txt-folder runs; pass --annotations none for images alone); copy the data to a "
+                             "local folder first")
 
     def describe(self, cfg) -> str:
         """What `augcli validate` says of a valid recipe."""
@@ -65,6 +77,7 @@ class FileModality(Modality):
     """Inputs are files: discovered in a folder or a CSV listing, one job per source file."""
 
     io_module = ""  # e.g. "augcli.io.image": EXTENSIONS, output_ext()
+    remote = True
 
     def extensions(self) -> set[str]:
         return importlib.import_module(self.io_module).EXTENSIONS

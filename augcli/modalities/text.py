@@ -50,7 +50,12 @@ class TextFolderModality(FileModality):
     def discover(self, cfg):
         from ..errors import UsageError
 
-        if not cfg.csv and not Path(cfg.input).exists():
+        from ..storage import is_url
+
+        if is_url(cfg.input) and cfg.input.lower().endswith((".csv", ".tsv", ".jsonl")):
+            raise UsageError(f"{cfg.input}: text tables cannot be read at a URL yet (a folder of .txt files can); "
+                             "copy the table to a local file first")
+        if not cfg.csv and not is_url(cfg.input) and not Path(cfg.input).exists():
             raise UsageError(f"{cfg.input}: input not found; allowed: a CSV/TSV/JSONL table or a folder of .txt files")
         return super().discover(cfg)
 
