@@ -210,12 +210,12 @@ def build_config(raw: dict, overrides: dict | None = None, where: str = "recipe"
     if raw_steps is None:
         raw_steps = modality.default_transforms
     cfg.transforms_raw = raw_steps
+    _check_storage(cfg, merged)
     cfg.transforms = modality.validate_steps(raw_steps, f"{where}: transforms" if "transforms" in raw else "transforms")
     if cfg.target_per_class is not None:
         cfg.balance = True
     _check_text_options(cfg, merged)
     _check_scheduler(cfg, merged)
-    _check_storage(cfg, merged)
     cfg.explicit = frozenset(k for k, (v, _) in merged.items() if v is not None)
     modality.check(cfg, where, require_io)
     if require_io:
@@ -267,6 +267,9 @@ def _check_storage(cfg: Config, merged: dict) -> None:
         raise RecipeError(f"{w}: {raw!r} is not a mapping of option names to values; "
                           "allowed: e.g. {endpoint_url: 'http://host:9000', anon: false}")
     cfg.storage_options = raw or {}
+    from .storage import configure
+
+    configure(cfg.storage_options)  # before the steps are checked: a noise folder may be a URL
 
 
 def _check_text_options(cfg: Config, merged: dict) -> None:

@@ -206,3 +206,28 @@ def test_what_cannot_run_at_a_url_is_refused_in_one_line(s3, tmp_path):
                        "tabular runs cannot use a URL yet")):
         p = run_cli(*args, *(_opt(url) if args[0] != "tabular" else []))  # tabular runs here only: no option
         assert p.returncode == 2 and why in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_audio_noise_folder_at_a_url(s3, tmp_path):
+    """A background-noise folder in the bucket: the same bytes as the same folder on disk."""
+    import numpy as np
+    import soundfile as sf
+
+    url, fs = s3
+    rng = np.random.default_rng(0)
+    src, noise = tmp_path / "clips", tmp_path / "noise"
+    for d, n in ((src / "a", 3), (noise, 2)):
+        d.mkdir(parents=True)
+        for i in range(n):
+            sf.write(str(d / f"{i}.wav"), (0.1 * rng.standard_normal(8000)).astype(np.float32), 16000)
+    fs.put(str(noise), "bkt/noise", recursive=True)
+    recipe = "modality: audio\ntransforms:\n  - background_noise: {folder: %s, snr_db: [5, 10], p: 1}\n"
+    (tmp_path / "local.yaml").write_text(recipe % noise)
+    (tmp_path / "remote.yaml").write_text(recipe % "s3://bkt/noise")
+    run_cli("run", tmp_path / "local.yaml", "--input", src, "--output", tmp_path / "o1", "--copies", "2", check=0)
+    run_cli("run", tmp_path / "remote.yaml", "--input", src, "--output", tmp_path / "o2", "--copies", "2",
+            *_opt(url), check=0)
+    assert _local(tmp_path / "o1") == _local(tmp_path / "o2")
+    p = run_cli("run", tmp_path / "remote.yaml", "--input", src, "--output", tmp_path / "o3",
+                "--storage-option", "endpoint_url=http://127.0.0.1:9")  # nothing listens there
+    assert p.returncode == 2 and "background_noise" in p.stderr and "s3://bkt/noise" in p.stderr

@@ -5,6 +5,7 @@ audio_effects.py and audio_space.py, all registered in audio.py's STEPS."""
 from __future__ import annotations
 
 import math
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -72,12 +73,13 @@ def sos_filter(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
 
 def folder_audio(folder: str, where: str, what: str) -> list[str]:
     """The audio files of a recipe's folder, relative to it, each read once to check it (a recipe
-    error names the folder or the file)."""
-    import os
-
+    error names the folder or the file); a folder at a URL (s3://...) is listed there."""
     from ..errors import RecipeError
     from ..io.audio import AudioReadError, list_audio, read_audio
+    from ..storage import is_url
 
+    if is_url(folder):
+        return _remote_folder_audio(folder, where, what)
     if not os.path.isdir(folder):
         raise RecipeError(f"{where}.folder: {folder!r} is not a folder; allowed: a folder of {what}")
     files = list_audio(folder)
@@ -92,6 +94,35 @@ def folder_audio(folder: str, where: str, what: str) -> list[str]:
     return [os.path.relpath(f, folder) for f in files]
 
 
+def _remote_folder_audio(url: str, where: str, what: str) -> list[str]:
+    """folder_audio for a folder at a URL (s3://...): one listing, each file fetched once to check it."""
+    from ..errors import AugError, RecipeError
+    from ..io.audio import EXTENSIONS, AudioReadError, read_audio
+    from ..storage import RemotePath, discard, fetch, reported
+
+    try:
+        with reported(url):
+            files = sorted(r for r, _ in RemotePath(url).files().items()
+                           if os.path.splitext(r)[1].lower() in EXTENSIONS
+                           and not any(p.startswith(".") for p in r.split("/")))
+    except AugError as e:
+        raise RecipeError(f"{where}.folder: {e}") from None
+    if not files:
+        raise RecipeError(f"{where}.folder: {url!r} holds no audio files; allowed: a folder with "
+                          f".wav/.flac/.ogg/.mp3 {what}")
+    for f in files:
+        local = None
+        try:
+            local = fetch(f"{url.rstrip('/')}/{f}")
+            read_audio(local)
+        except (AudioReadError, OSError) as e:
+            raise RecipeError(f"{where}.folder: {url.rstrip('/')}/{f}: {e}; allowed: readable, non-empty audio files")
+        finally:
+            if local:
+                discard(local)
+    return files
+
+
 class FolderBank:
     """Recordings of a recipe's folder, read once per worker, converted to each clip's rate."""
 
@@ -102,8 +133,13 @@ class FolderBank:
         key = (path, sr)
         if key not in self.cache:
             from ..io.audio import read_audio, resample
+            from ..storage import discard, fetch
 
-            clip, _ = read_audio(path)
+            local = fetch(path)  # a recording at a URL: through a temp file, once per worker
+            try:
+                clip, _ = read_audio(local)
+            finally:
+                discard(local)
             data = clip.data.astype(np.float32)
             if clip.sr != sr:
                 data = resample(data, clip.sr, sr).astype(np.float32)
