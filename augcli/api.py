@@ -76,6 +76,7 @@ def preview(what: str, input: str | None = None, *, samples: int = 4, variants: 
     if not cfg.input and not cfg.csv:
         raise UsageError("INPUT is missing; allowed: a folder or file (or a recipe with input:)")
     modalities.for_recipe(cfg.modality).check(cfg, "options", require_io=True)  # e.g. tabular: --target
+    _local_only(cfg, "preview")
     if samples < 1 or variants < 1:
         raise UsageError("--samples and --variants must be at least 1")
     return pv.preview(cfg, samples, variants, Path(out) if out else None, recipe=recipe)
@@ -120,11 +121,23 @@ def list_transforms(modality: str = "image") -> list[str]:
     return lines + ([note] if note else [])
 
 
+def _local_only(cfg, command: str) -> None:
+    from .storage import is_url
+
+    url = next((v for v in (cfg.input, cfg.csv, cfg.root, cfg.coco) if is_url(v)), None)
+    if url:
+        raise UsageError(f"{url}: {command} cannot read a URL yet; run it on a local copy of a few files")
+
+
 def report(output: str | Path, html: str | Path | None = None) -> int:
     """Print a summary of a finished or interrupted run (counts, failures, steps) and, with `html`,
     write a self-contained page; returns the CLI's exit code (0 complete, 1 failures or incomplete)."""
     from .inspection import report as rp
+    from .storage import is_url
 
+    if is_url(output):
+        raise UsageError(f"{output}: report cannot read a URL yet; copy its manifest.csv and .augcli/run.json "
+                         "to a local folder and report on that")
     return rp.report(str(output), None if html is None else str(html))
 
 
@@ -137,6 +150,7 @@ def stats(input: str | Path | None = None, **options) -> dict:
     cfg = load_config(None, o, require_io=False)
     if not cfg.input and not cfg.csv:
         raise UsageError("INPUT is missing; allowed: a folder (or --csv LISTING)")
+    _local_only(cfg, "stats")
     return _stats(cfg, modalities.for_recipe("image"))
 
 

@@ -231,3 +231,9 @@ def test_audio_noise_folder_at_a_url(s3, tmp_path):
     p = run_cli("run", tmp_path / "remote.yaml", "--input", src, "--output", tmp_path / "o3",
                 "--storage-option", "endpoint_url=http://127.0.0.1:9")  # nothing listens there
     assert p.returncode == 2 and "background_noise" in p.stderr and "s3://bkt/noise" in p.stderr
+
+
+def test_inspection_commands_refuse_a_url_in_one_line():
+    for args in (["preview", "image", "s3://bkt/in"], ["stats", "s3://bkt/in"], ["report", "s3://bkt/out"]):
+        p = run_cli(*args)
+        assert p.returncode == 2 and "cannot read a URL yet" in p.stderr and len(p.stderr.strip().splitlines()) == 1
