@@ -163,6 +163,21 @@ class RemotePath:
         """The whole object in one PUT of finished bytes: nothing half-written is ever visible."""
         self._fs().pipe_file(self.fs_path, bytes(data))
 
+    def open_read(self):
+        """A seekable binary file (ranged reads, 4 MB at a time)."""
+        return self._fs().open(self.fs_path, "rb", block_size=1 << 22)
+
+    def upload(self, local_path) -> None:
+        """A local file's bytes as this object, visible only once the upload completes (S3: one PUT,
+        or a multipart upload completed at the end and aborted on failure)."""
+        self._fs().put_file(str(local_path), self.fs_path)
+
+    def info(self) -> dict:
+        return self._fs().info(self.fs_path)
+
+    def size(self) -> int:
+        return int(self._fs().size(self.fs_path))
+
     def unlink(self, missing_ok: bool = False) -> None:
         try:
             self._fs().rm_file(self.fs_path)

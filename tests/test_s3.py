@@ -201,7 +201,6 @@ def test_what_cannot_run_at_a_url_is_refused_in_one_line(s3, tmp_path):
     fs.pipe_file("bkt/det/labels/a.txt", b"0 0.5 0.5 0.2 0.2\n")
     fs.pipe_file("bkt/tables/t.csv", b"text,label\nhello there,a\n")
     for args, why in ((["image", "s3://bkt/det", tmp_path / "o1"], "image-annotated runs cannot use a URL yet"),
-                      (["text", "s3://bkt/tables/t.csv", tmp_path / "o2"], "text tables cannot be read at a URL"),
                       (["tabular", "s3://bkt/tables/t.csv", tmp_path / "o3.csv", "--target", "label"],
                        "tabular runs cannot use a URL yet")):
         p = run_cli(*args, *(_opt(url) if args[0] != "tabular" else []))  # tabular runs here only: no option
@@ -237,3 +236,27 @@ def test_inspection_commands_refuse_a_url_in_one_line():
     for args in (["preview", "image", "s3://bkt/in"], ["stats", "s3://bkt/in"], ["report", "s3://bkt/out"]):
         p = run_cli(*args)
         assert p.returncode == 2 and "cannot read a URL yet" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_text_table_s3_to_s3_same_bytes_and_resume(s3, tmp_path):
+    """A CSV in the bucket, read in chunks by ranged reads, parts in the bucket joined at the end."""
+    pytest.importorskip("distributed", reason="distributed is not installed: pip install 'augcli[dask]'")
+    url, fs = s3
+    words = "the quick brown fox jumps over a lazy dog while the cat sleeps in the warm sun".split()
+    rows = ["text,label"] + [f"{' '.join(words[i % 7:i % 7 + 8])} {i},{'ab'[i % 2]}" for i in range(4500)]
+    table = tmp_path / "t.csv"
+    table.write_text("\n".join(rows) + "\n")
+    fs.put_file(str(table), "bkt/tt/t.csv")
+    opts = ["--label-column", "label", "--copies", "2", "--seed", "5", "--val-split", "0.1"]
+    run_cli("text", table, tmp_path / "ref", *opts, check=0)
+    ref = _local(tmp_path / "ref")
+    assert set(ref) == {"train.csv", "val.csv", "manifest.csv"}
+    run_cli("text", "s3://bkt/tt/t.csv", "s3://bkt/ttout", *opts, *_opt(url), "--workers", "2", check=0)
+    assert _objects(fs, "bkt/ttout") == ref
+    assert not fs.find("bkt/ttout/.augcli/parts")
+    again = run_cli("text", "s3://bkt/tt/t.csv", "s3://bkt/ttout", *opts, *_opt(url), check=0)
+    assert " 0 written" in again.stdout and "already done" in again.stdout
+    # the chunks on a 2-worker Dask cluster
+    run_cli("text", "s3://bkt/tt/t.csv", "s3://bkt/ttdask", *opts, *_opt(url), "--scheduler", "local",
+            "--workers", "2", check=0)
+    assert _objects(fs, "bkt/ttdask") == ref

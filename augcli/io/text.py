@@ -40,7 +40,12 @@ class RecordReader:
 
     def __init__(self, path: str, fmt: str, encoding: str, offset: int = 0, line: int = 1):
         self.path, self.fmt, self.encoding = path, fmt, encoding
-        self.f = open(path, "rb")
+        if "://" in str(path):  # a table at a URL (s3://...): ranged reads through fsspec
+            from ..storage import RemotePath, local
+
+            self.f = open(local(path), "rb") if str(path).startswith("file://") else RemotePath(path).open_read()
+        else:
+            self.f = open(path, "rb")
         if offset == 0 and self.f.read(3) != b"\xef\xbb\xbf":
             self.f.seek(0)
         elif offset:

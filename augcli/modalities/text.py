@@ -18,7 +18,14 @@ class TextTableModality(Modality):
     steps_module = TEXT_STEPS
     preview_kind = "text"
 
+    remote = True
+
     def accepts(self, cfg) -> bool:
+        from ..io.text import table_format
+        from ..storage import is_url
+
+        if is_url(cfg.input):
+            return not cfg.csv and table_format(cfg.input) is not None
         return bool(cfg.input) and not cfg.csv and Path(cfg.input).is_file()
 
     def plan(self, cfg):
@@ -52,9 +59,6 @@ class TextFolderModality(FileModality):
 
         from ..storage import is_url
 
-        if is_url(cfg.input) and cfg.input.lower().endswith((".csv", ".tsv", ".jsonl")):
-            raise UsageError(f"{cfg.input}: text tables cannot be read at a URL yet (a folder of .txt files can); "
-                             "copy the table to a local file first")
         if not cfg.csv and not is_url(cfg.input) and not Path(cfg.input).exists():
             raise UsageError(f"{cfg.input}: input not found; allowed: a CSV/TSV/JSONL table or a folder of .txt files")
         return super().discover(cfg)

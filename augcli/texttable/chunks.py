@@ -22,9 +22,11 @@ _T: dict = {}
 def init_chunks(cfg, plan: TablePlan, parts: str) -> None:
     """Once per worker process: the plan, the parts folder and the text pipeline."""
     quiet_worker()
+    from ..storage import configure, location
     from ..transforms.text import OPS_JSON, Pipeline, unique_copy
 
-    _T.update(cfg=cfg, plan=plan, parts=Path(parts), ops_json=OPS_JSON, unique_copy=unique_copy,
+    configure(getattr(cfg, "storage_options", None))
+    _T.update(cfg=cfg, plan=plan, parts=location(parts), ops_json=OPS_JSON, unique_copy=unique_copy,
               pipeline=Pipeline(cfg.transforms, cfg.protect, cfg.lexicon, cfg.lexicon_mode))
 
 
@@ -58,7 +60,7 @@ def run_chunk(chunk) -> dict:
     out = _Parts(fmt, header + list(ADDED))
     ti = header.index(cfg.text_column) if fmt != "jsonl" else None
     ii = header.index(cfg.id_column) if fmt != "jsonl" and cfg.id_column else None
-    name = Path(cfg.input).name
+    name = str(cfg.input).rstrip("/").rsplit("/", 1)[-1]
     rd = RecordReader(cfg.input, fmt, cfg.encoding, offset, line)
     try:
         for k, (_, _, rec) in enumerate(rd.records()):

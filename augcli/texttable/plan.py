@@ -57,7 +57,13 @@ def _column_index(header: list[str], name: str | None, what: str, path: str) -> 
 def _scan(cfg):
     """The one reading pass: columns checked, each record's label code, where each chunk starts."""
     path, fmt = cfg.input, table_format(cfg.input)
-    if not os.path.isfile(path):
+    from ..storage import RemotePath, is_url, reported
+
+    if is_url(path):
+        with reported(path):
+            if not RemotePath(path).is_file():
+                raise UsageError(f"{path}: input file not found")
+    elif not os.path.isfile(path):
         raise UsageError(f"{path}: input file not found")
     rd = RecordReader(path, fmt, cfg.encoding)
     try:
@@ -156,8 +162,7 @@ def index(cfg) -> TablePlan:
         t = {"originals": (len(idx) - n_val) if keep else 0, "augmented": sum(copies[i] for i in train[c])}
         if t["originals"] or t["augmented"]:
             counts[("train", name)] = t
-    st = os.stat(path)
-    finger = {"modality": "text", "input": os.path.abspath(path), "size": st.st_size, "mtime": st.st_mtime_ns,
+    finger = {"modality": "text", **_identity(path),
               "seed": cfg.seed, "copies": cfg.copies, "balance": cfg.balance, "target": cfg.target_per_class,
               "val": cfg.val_split, "no_originals": cfg.no_originals, "transforms": cfg.transforms,
               "text_column": cfg.text_column, "label_column": cfg.label_column, "id_column": cfg.id_column,
@@ -167,13 +172,32 @@ def index(cfg) -> TablePlan:
                      fingerprint(finger))
 
 
+def _identity(path: str) -> dict:
+    """What tells this input table from another: path, size and modification time (at a URL: the
+    object's size and ETag, or its last-modified time)."""
+    from ..storage import RemotePath, is_url
+
+    if is_url(path):
+        info = RemotePath(path).info()
+        return {"input": path, "size": int(info.get("size") or 0),
+                "mtime": str(info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime"))}
+    st = os.stat(path)
+    return {"input": os.path.abspath(path), "size": st.st_size, "mtime": st.st_mtime_ns}
+
+
 def plan_table(cfg) -> TablePlan:
     """Check the input and output paths, then plan (see index)."""
     if table_format(cfg.input) is None:
         raise UsageError(f"{cfg.input}: not a table augcli reads; allowed: .csv, .tsv, .jsonl files "
                          "(or a folder of .txt files)")
-    i, o = Path(cfg.input).resolve(), Path(cfg.output).resolve()
-    if o == i or o in i.parents:
+    from ..storage import is_url
+
+    if is_url(cfg.input) or is_url(cfg.output):
+        contains = str(cfg.input).startswith(str(cfg.output).rstrip("/") + "/")
+    else:
+        i, o = Path(cfg.input).resolve(), Path(cfg.output).resolve()
+        contains = o == i or o in i.parents
+    if contains:
         raise UsageError(f"{cfg.output}: the output folder contains the input file {cfg.input}; "
                          "choose an output folder that does not hold the input")
     return index(cfg)

@@ -25,7 +25,9 @@ class TableWork:
 
     def __init__(self, cfg, plan: TablePlan):
         self.cfg, self.plan = cfg, plan
-        self.parts = Path(cfg.output) / MARKER / "parts"
+        from ..storage import location
+
+        self.parts = location(cfg.output) / MARKER / "parts"  # local, or at the output's URL
         self.init_args = (cfg, plan, str(self.parts))
         self.done = False
         self.collected: set[int] = set()  # chunks counted (a retried chunk may report again)
@@ -41,15 +43,16 @@ class TableWork:
                 res.skipped, self.done = plan.n_outputs, True
                 return []
             print(f"warning: {out}: the finished output is damaged ({wrong}); making it again", file=sys.stderr)
-            for name in os.listdir(out):
-                if name != MARKER:
-                    os.unlink(out / name)
+            for p in out.iterdir():
+                if p.name != MARKER:
+                    p.unlink()
         (out / MARKER / DONE).unlink(missing_ok=True)
         parts.mkdir(parents=True, exist_ok=True)
         clean_temp(out)
-        todo = [c for c in plan.chunks if not (parts / f"{c[0]:07d}.json").exists()]
+        have = set(parts.files()) if hasattr(parts, "files") else set(os.listdir(parts))  # one listing
+        todo = [c for c in plan.chunks if f"{c[0]:07d}.json" not in have]
         for c in plan.chunks:
-            if c not in todo:
+            if f"{c[0]:07d}.json" in have:
                 s = json.loads((parts / f"{c[0]:07d}.json").read_text())
                 res.skipped += s.get("orig", 0) + s.get("aug", 0) + s.get("val", 0)
         return todo
