@@ -260,3 +260,18 @@ def test_text_table_s3_to_s3_same_bytes_and_resume(s3, tmp_path):
     run_cli("text", "s3://bkt/tt/t.csv", "s3://bkt/ttdask", *opts, *_opt(url), "--scheduler", "local",
             "--workers", "2", check=0)
     assert _objects(fs, "bkt/ttdask") == ref
+
+
+def test_storage_options_from_the_command_line_and_a_recipe(tmp_path):
+    from augcli.recipe import build_config
+
+    cfg = build_config({}, {"input": "s3://b/in", "output": "s3://b/out",
+                            "storage_options": ["endpoint_url=http://h:9000", "anon=true", "max_concurrency=4"]})
+    assert cfg.storage_options == {"endpoint_url": "http://h:9000", "anon": True, "max_concurrency": 4}
+    cfg = build_config({"input": "s3://b/in", "output": "s3://b/out",
+                        "storage_options": {"client_kwargs": {"region_name": "eu-west-1"}}})
+    assert cfg.storage_options == {"client_kwargs": {"region_name": "eu-west-1"}}
+    from augcli.errors import RecipeError
+
+    with pytest.raises(RecipeError, match="not a mapping"):
+        build_config({"input": "a", "output": "b", "storage_options": 3})
