@@ -275,3 +275,19 @@ def test_storage_options_from_the_command_line_and_a_recipe(tmp_path):
 
     with pytest.raises(RecipeError, match="not a mapping"):
         build_config({"input": "a", "output": "b", "storage_options": 3})
+
+
+def test_foreign_prefix_refused_and_overwrite_clears_only_augcli_output(s3, data):
+    url, fs = s3
+    src, ref = data
+    fs.pipe_file("bkt/foreign/keep.txt", b"not augcli's")
+    p = run_cli("image", src, "s3://bkt/foreign", *_opt(url))
+    assert p.returncode == 2 and "was not written by augcli" in p.stderr
+    assert fs.cat_file("bkt/foreign/keep.txt") == b"not augcli's"
+    run_cli("image", src, "s3://bkt/ow", "--copies", "1", *_opt(url), check=0)
+    p = run_cli("image", src, "s3://bkt/ow", "--copies", "2", "--seed", "4", "--val-split", "0.25", *_opt(url))
+    assert p.returncode == 2 and "other settings" in p.stderr  # a run with other settings is not mixed in
+    run_cli("image", src, "s3://bkt/ow", "--copies", "2", "--seed", "4", "--val-split", "0.25", "--overwrite",
+            *_opt(url), check=0)
+    fs.invalidate_cache()
+    assert _objects(fs, "bkt/ow") == ref  # the first run's files are gone, the new run's are there
