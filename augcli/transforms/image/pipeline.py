@@ -18,6 +18,7 @@ from .colour import (Brightness, ChannelShift, ColorJitter, ColorStep, Contrast,
 from .common import Size, maxval
 from .geometric import (CenterCrop, Geometric, HFlip, RandomCrop, RandomResizedCrop, Resize, Rotate, Shear, Shift,
                         VFlip, Zoom, fused_fill)
+from .distort import DISTORT
 from .filters import FILTERS
 from .mixing import CutMix, MixUp, Mosaic
 from .ops import OPS as PIXEL_OPS
@@ -49,7 +50,7 @@ STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
     for cls in (HFlip, VFlip, Rotate, Shift, Shear, Zoom, RandomCrop, CenterCrop, RandomResizedCrop, Resize,
                 Brightness, Contrast, Saturation, Hue, ColorJitter, ChannelShift, Grayscale, Gamma,
-                GaussianNoise, GaussianBlur, Cutout, *PIXEL_OPS, *FILTERS, *POLICIES, Custom, OneOf, MixUp, CutMix, Mosaic)
+                GaussianNoise, GaussianBlur, Cutout, *PIXEL_OPS, *FILTERS, *DISTORT, *POLICIES, Custom, OneOf, MixUp, CutMix, Mosaic)
 }
 ALIASES = {"random_erasing": "cutout"}
 
