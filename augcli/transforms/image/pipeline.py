@@ -34,7 +34,10 @@ class OneOf(OneOfBase):
 
     @classmethod
     def parse(cls, raw, where):
-        return validate_steps(raw, where)
+        # (no mix_positions here: mixup and cutmix may share a one_of; the recipe's list checks it)
+        out = parse_steps(raw, where, STEPS, ALIASES)
+        Pipeline(out)
+        return out
 
     @classmethod
     def build(cls, name, cfg):
@@ -44,6 +47,11 @@ class OneOf(OneOfBase):
         super().__post_init__()
         self.GEOMETRIC = all(ch.GEOMETRIC for ch in self.children)
         self.COLOR = all(ch.COLOR for ch in self.children)
+        self.MIX = all(getattr(ch, "MIX", False) for ch in self.children)  # mixup / cutmix: drawn while planning
+
+    def chosen(self, name: str) -> Step:
+        """The child the planning draws picked (transforms/mix.py decide), by its name."""
+        return next(ch for ch in self.children if ch.NAME == name)
 
 
 STEPS: dict[str, type[Step]] = {
@@ -71,7 +79,7 @@ def make_step(name: str, cfg: dict) -> Step:
 def validate_steps(raw, where: str) -> list[tuple[str, dict]]:
     """Validate a YAML list of image steps. Returns [(name, cfg)]."""
     out = parse_steps(raw, where, STEPS, ALIASES)
-    mix_positions(out, where, MIX_NAMES)
+    mix_positions(out, where, MIX_NAMES, switch=True)
     Pipeline(out)  # checks that fused groups agree on their fill
     return out
 
@@ -173,6 +181,8 @@ class Pipeline:
         if "skipped" in mix:
             ops.append({"name": mix["name"], "skipped": mix["skipped"]})
             return img
+        if isinstance(st, OneOf):
+            st = st.chosen(mix["name"])
         prm = {k: v for k, v in mix.items() if k not in ("name", "image")}
         data = (img, mix["image"])
         ops.append(st.op(prm, data))
