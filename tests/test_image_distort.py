@@ -117,3 +117,75 @@ def test_distortions_are_refused_with_annotations(tmp_path):
     assert STEPS["elastic"].ANNOTATIONS is False and STEPS["grid_distortion"].ANNOTATIONS is False
     with pytest.raises(RecipeError, match="random"):
         STEPS["elastic"].validate({"fill_value": "random"}, "t.elastic")
+
+
+# ------------------------------------------------------------------------------------------------
+# perspective (augcli/transforms/image/perspective.py): a projective matrix, fused with the affine steps
+# ------------------------------------------------------------------------------------------------
+def test_perspective_draws_albumentations_corners_and_zero_scale_is_the_identity(bgr):
+    st = step("perspective", scale=[0.05, 0.1])
+    for seed in range(50):
+        prm = st.sample(np.random.default_rng(seed), Size(160, 120))
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = prm["corners"]
+        assert 0.05 <= prm["scale"] <= 0.1
+        # every corner moved inward by less than 0.32 of the side
+        assert max(x0, y0, 1 - x1, y1, 1 - x2, 1 - y2, x3, 1 - y3) < 0.32
+    out, prm = run("perspective", bgr, scale=0)
+    assert prm["corners"] == [[0, 0], [1, 0], [1, 1], [0, 1]]
+    assert np.array_equal(out, bgr)
+
+
+def test_a_known_homography_moves_a_painted_square_where_expected():
+    from augcli.transforms.image.perspective import homography
+
+    img = np.zeros((200, 300), np.uint8)
+    img[90:110, 190:210] = 255  # a square centred on (200, 100) in continuous coordinates
+    st = step("perspective")
+    prm = {"scale": 0.1, "corners": [[0.1, 0.05], [0.85, 0.1], [0.95, 0.9], [0.05, 0.8]]}
+    M, w, h = st.matrix(prm, 300, 200)
+    assert (w, h) == (300, 200) and abs(M[2, 0]) + abs(M[2, 1]) > 1e-6  # projective
+    # the quadrilateral's corners land on the image's corners
+    H = homography([(x * 300, y * 200) for x, y in prm["corners"]], [(0, 0), (300, 0), (300, 200), (0, 200)])
+    p = H @ [200, 100, 1]
+    want = p[:2] / p[2]
+    out = st.apply(img, prm)
+    ys, xs = np.nonzero(out > 127)
+    assert abs(xs.mean() + 0.5 - want[0]) < 1.0 and abs(ys.mean() + 0.5 - want[1]) < 1.0
+    # and not where an affine approximation would put it: the map is really projective
+    assert abs(want[0] - 200) > 5
+
+
+def test_perspective_fused_with_rotate_equals_the_two_warps(bgr):
+    from augcli.transforms.image import Pipeline, validate_steps
+
+    img = cv2.GaussianBlur(bgr, (0, 0), 2)  # smooth: two interpolations differ little from one
+    steps = validate_steps([{"rotate": {"degrees": [8, 12], "p": 1}},
+                            {"perspective": {"scale": [0.08, 0.1], "p": 1}}], "t")
+    fused, unfused = Pipeline(steps), Pipeline(steps, fuse=False)
+    assert len(fused.blocks) == 1 and len(unfused.blocks) == 2
+    for seed in range(3):
+        a, ops_a = fused(img, np.random.default_rng(seed))
+        b, ops_b = unfused(img, np.random.default_rng(seed))
+        assert ops_a == ops_b
+        diff = np.abs(a.astype(float) - b.astype(float))[10:-10, 10:-10]  # (borders: the fill differs)
+        assert diff.mean() < 1.5 and np.percentile(diff, 99) < 12
+        assert np.abs(a.astype(float) - img.astype(float)).mean() > 5  # it did move things
+
+
+def test_perspective_on_jpeg_planes_matches_the_bgr_path():
+    from augcli.io.image import decode_planes, encode_planes, planar_available
+    from augcli.transforms.image import Pipeline, validate_steps
+
+    if not planar_available():
+        pytest.skip("augcli._planes not built")
+    img = cv2.GaussianBlur(cv2.imread(str(PHOTO), cv2.IMREAD_COLOR), (0, 0), 1.5)
+    data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    pipe = Pipeline(validate_steps([{"zoom": {"range": [1.1, 1.1]}}, {"perspective": {"p": 1}}], "t"))
+    assert pipe.planar
+    planes = decode_planes(data)
+    bgr_img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    a, _ = pipe(planes, np.random.default_rng(4))
+    b, _ = pipe(bgr_img, np.random.default_rng(4))
+    a = cv2.imdecode(np.frombuffer(encode_planes(a, 95), np.uint8), cv2.IMREAD_COLOR)
+    diff = np.abs(a.astype(float) - b.astype(float))
+    assert diff.mean() < 2.5

@@ -20,6 +20,7 @@ from .geometric import (CenterCrop, Geometric, HFlip, RandomCrop, RandomResizedC
                         VFlip, Zoom, fused_fill)
 from .distort import DISTORT
 from .filters import FILTERS
+from .perspective import Perspective
 from .mixing import CutMix, MixUp, Mosaic
 from .ops import OPS as PIXEL_OPS
 from .pixel import Custom, Cutout, GaussianBlur, GaussianNoise, Gamma
@@ -56,7 +57,7 @@ class OneOf(OneOfBase):
 
 STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
-    for cls in (HFlip, VFlip, Rotate, Shift, Shear, Zoom, RandomCrop, CenterCrop, RandomResizedCrop, Resize,
+    for cls in (HFlip, VFlip, Rotate, Shift, Shear, Zoom, RandomCrop, CenterCrop, RandomResizedCrop, Resize, Perspective,
                 Brightness, Contrast, Saturation, Hue, ColorJitter, ChannelShift, Grayscale, Gamma,
                 GaussianNoise, GaussianBlur, Cutout, *PIXEL_OPS, *FILTERS, *DISTORT, *POLICIES, Custom, OneOf, MixUp, CutMix, Mosaic)
 }
