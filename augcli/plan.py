@@ -98,7 +98,7 @@ def _mixing(cfg, modality, items: list[Item], split: dict):
         return None, None
     from .transforms.mix import MIX_NAMES, Candidate, Partners, mix_positions
 
-    at = mix_positions(cfg.transforms, "transforms", MIX_NAMES)  # validated with the recipe: no error here
+    at = mix_positions(cfg.transforms, "transforms", MIX_NAMES, switch=True)  # validated with the recipe: no error here
     if at is None:
         return None, None
     train = [Candidate(it.path, it.source, it.label) for it in items if split[it.source] == "train"]

@@ -185,3 +185,34 @@ def test_a_partner_without_a_mask_brings_the_void_value_into_mosaic_and_cutmix()
     mix = {"partner_anns": [partner], "partner_shapes": [(50, 50)], "shape": (40, 60)}
     m = _mask(src, mix, [], [{"name": "cutmix", "box": [10, 5, 30, 25]}], (60, 40), 255)
     assert (m[5:25, 10:30] == 255).all() and (m[:5] == 3).all() and (m[25:] == 3).all()
+
+
+def test_mixup_and_cutmix_in_one_one_of_move_the_objects_of_the_one_drawn(four, tmp_path):
+    out = tmp_path / "switch"
+    switch = {"one_of": {"steps": [{"mixup": {"p": 1}}, {"cutmix": {"p": 1}}], "weights": [0.5, 0.5]}}
+    _run(four, out, [{"hflip": {"p": 1}}, switch], copies=4)
+    rows = manifest(out)
+    assert rows and all(r["status"] == "ok" for r in rows)
+    kinds = {json.loads(r["ops"])[1]["name"] for r in rows}
+    assert kinds == {"mixup", "cutmix"}
+    for r in rows:
+        ops = json.loads(r["ops"])
+        assert r["mix_source"] and ops[-1]["objects_in"] == 2
+        if ops[1]["name"] == "mixup":
+            assert ops[-1]["objects_out"] == 2
+            continue
+        x0, y0, x1, y1 = ops[1]["box"]  # cutmix: the partner's object inside the box only, on its pixels
+        img = cv2.imread(str(out / r["path"]))
+        h, w = img.shape[:2]
+        written = read_labels(Path(str(out / r["path"].replace("images/", "labels/", 1)).rsplit(".", 1)[0] + ".txt"),
+                              w, h)
+        partner = int(Path(ops[1]["partner"]).stem[1])
+        if partner in written:
+            bx0, by0, bx1, by1 = written[partner][0]
+            assert bx0 >= x0 - 0.5 and by0 >= y0 - 0.5 and bx1 <= x1 + 0.5 and by1 <= y1 + 0.5
+            assert iou(written[partner][0], bbox_of(region(img, COLOURS[partner]))) >= 0.9
+    a, b = tmp_path / "a", tmp_path / "b"
+    _run(four, a, [{"hflip": {"p": 1}}, switch], copies=3, workers=1)
+    _run(four, b, [{"hflip": {"p": 1}}, switch], copies=3, workers=2)
+    files = sorted(p.relative_to(a) for d in ("images", "labels") for p in (a / d).rglob("*") if p.is_file())
+    assert files and all((a / f).read_bytes() == (b / f).read_bytes() for f in files)

@@ -42,8 +42,12 @@ STEPS = {
     # a one_of of a geometric and a pixel step: the geometric one warps alone (and is followed)
     "one_of": [{"one_of": {"steps": [{"rotate": {"degrees": [-30, -20], **FILL}}, {"gaussian_blur": {}}],
                            "weights": [1, 0]}}],
+    # a projective warp, alone and fused with affine steps into one homography
+    "perspective": [{"perspective": {"scale": [0.08, 0.1]}}],
+    "perspective_chain": [{"rotate": {"degrees": [10, 15], **FILL}}, {"perspective": {"scale": [0.05, 0.08], **FILL}},
+                          {"hflip": {"p": 1}}],
 }
-ROTATING = {"rotate", "shear", "chain", "one_of"}
+ROTATING = {"rotate", "shear", "chain", "one_of", "perspective", "perspective_chain"}
 
 # BGR paint colours, far from anything in the photos (checked by the fixture)
 RECTS = {0: ((0.08, 0.1, 0.3, 0.4), (255, 0, 255)), 1: ((0.55, 0.12, 0.8, 0.35), (0, 255, 0)),
@@ -250,7 +254,8 @@ def area_scale(ops, w, h) -> float:
         cls = IMAGE_STEPS.get(op["name"])
         if cls is not None and cls.GEOMETRIC:
             A, w, h = cls({}).matrix(op, w, h)
-            s *= abs(np.linalg.det(A[:2, :2]))
+            # (a projective matrix: its area scale at the image's centre)
+            s *= abs(np.linalg.det(A) / (A[2] @ [(w - 1) / 2, (h - 1) / 2, 1]) ** 3)
     return s
 
 
@@ -326,7 +331,7 @@ def dot_centre(img, colour, near, r=9):
     return (a * (xs + 0.5)).sum() / a.sum(), (a * (ys + 0.5)).sum() / a.sum()
 
 
-POSE_STEPS = ["hflip", "vflip", "rotate", "zoom", "shear", "resize", "random_resized_crop", "chain"]
+POSE_STEPS = ["hflip", "vflip", "rotate", "zoom", "shear", "resize", "random_resized_crop", "chain", "perspective_chain"]
 
 
 @pytest.mark.parametrize("step", POSE_STEPS)
@@ -339,7 +344,7 @@ def test_keypoints_follow_to_a_fraction_of_a_pixel_and_swap_on_mirrors(data, ste
         written = read_labels(out / r["path"].replace("images/", "labels/", 1).replace(".png", ".txt"), w, h)
         op = _ops(r)[-1]
         mirrored = op.get("mirrored", False)
-        assert mirrored == (step in ("hflip", "vflip", "chain"))
+        assert mirrored == (step in ("hflip", "vflip", "chain", "perspective_chain"))
         assert set(written) == ({1} if mirrored else {0})  # flip_classes: left <-> right
         _, _, kps = next(iter(written.values()))
         order = [0, 2, 1] if mirrored else [0, 1, 2]  # flip_idx: keypoints 1 and 2 swap

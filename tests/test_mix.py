@@ -132,3 +132,65 @@ def test_unreadable_partner_fails_the_job_with_a_reason(tmp_path):
     run_cli("image", src, out, "--recipe", recipe, check=1)
     errs = [r["error"] for r in manifest(out) if r["status"] == "failed" and r["source"].startswith("cat/")]
     assert errs and all("mixup partner dog/img000.jpg" in e for e in errs)
+
+
+SWITCH = {"one_of": {"steps": [{"mixup": {"p": 1.0}}, {"cutmix": {"p": 1.0}}], "weights": [0.3, 0.7]}}
+
+
+def test_mixup_and_cutmix_share_a_one_of_one_mix_per_copy_by_weight():
+    steps = I.validate_steps([{"hflip": {}}, SWITCH], "t")
+    name, cfg = steps[1]
+    P = partners()
+    kinds = [decide(name, cfg, seed, 1, "a/0.jpg", "a", P)["name"] for seed in range(2000)]
+    share = kinds.count("cutmix") / len(kinds)
+    assert set(kinds) == {"mixup", "cutmix"} and abs(share - 0.7) < 0.04  # 0.04: > 3.9 standard errors
+    # the one_of's own p, and the chosen step's, both count (each from the copy's mix stream)
+    half = I.validate_steps([{"one_of": {"p": 0.5, "steps": [{"mixup": {"p": 0.5}}, {"cutmix": {"p": 1.0}}]}}], "t")[0]
+    fired = [decide(*half, seed, 0, "a/0.jpg", "a", P) for seed in range(2000)]
+    rate = sum(d is not None for d in fired) / 2000
+    assert abs(rate - 0.5 * (0.5 * 0.5 + 0.5)) < 0.04
+    # and the pipeline applies the step the draws name
+    src = photo(60, 80, seed=2)
+    other = np.full((60, 80, 3), 200, np.uint8)
+    pipe = I.Pipeline([steps[1]])
+    for seed in range(6):
+        mix = decide(name, cfg, seed, 0, "a/0.jpg", "a", P)
+        out, ops = pipe(src, np.random.default_rng(0), {**mix, "image": other})
+        assert [o["name"] for o in ops] == [mix["name"]]
+        if mix["name"] == "cutmix":
+            x1, y1, x2, y2 = ops[0]["box"]
+            assert (out[y1:y2, x1:x2] == 200).all()
+        else:
+            want = mix["lambda"] * src.astype(float) + (1 - mix["lambda"]) * 200
+            assert np.abs(out.astype(float) - want).max() <= 1.0
+
+
+def test_a_mix_one_of_is_refused_where_it_cannot_switch():
+    with pytest.raises(RecipeError, match="second mixing step"):
+        I.validate_steps([SWITCH, {"mixup": {}}], "t")
+    with pytest.raises(RecipeError, match="inside one_of"):  # audio has no cutmix, and no switch
+        A.validate_steps([{"one_of": {"steps": [{"mixup": {}}, {"gain": {}}]}}], "t")
+
+
+def test_cli_one_of_mixup_cutmix_soft_labels_and_determinism(tmp_path):
+    src = make_dataset(tmp_path / "in", {"cat": 6, "dog": 6})
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("modality: image\ncopies: 6\nval_split: 0.2\nseed: 3\ntransforms:\n  - rotate: {degrees: 10}\n"
+                      "  - one_of: {steps: [{mixup: {p: 1, partner: other_class}}, {cutmix: {p: 1, partner: other_class}}],"
+                      " weights: [0.5, 0.5]}\n")
+    a, b = tmp_path / "a", tmp_path / "b"
+    run_cli("image", src, a, "--recipe", recipe, "--workers", "1", check=0)
+    run_cli("image", src, b, "--recipe", recipe, "--workers", "2", check=0)
+    assert tree_hashes(a) == tree_hashes(b)
+    rows = manifest(a)
+    val = {r["source"] for r in rows if r["split"] == "val"}
+    aug = [r for r in rows if r["copy"]]
+    kinds = [json.loads(r["ops"])[-1]["name"] for r in aug]
+    assert all(r["mix_source"] for r in aug) and set(kinds) == {"mixup", "cutmix"}
+    assert 0.3 < kinds.count("cutmix") / len(kinds) < 0.7
+    for r, kind in zip(aug, kinds):
+        op = json.loads(r["ops"])[-1]
+        assert r["mix_source"] not in val and r["mix_label"] != r["label"]
+        soft = json.loads(r["soft_label"])
+        assert soft == {r["label"]: round(op["lambda"], 6), r["mix_label"]: round(1 - round(op["lambda"], 6), 6)}
+        assert ("box" in op) == (kind == "cutmix")

@@ -3,7 +3,10 @@ warp's 3x3 matrix and output size): exactly the pixels' geometry, then the borde
 
 Coordinates. The pipeline's matrices map pixel centres (OpenCV's convention: pixel i's centre
 is at i); labels are continuous (pixel i spans [i, i + 1], its centre at i + 0.5). A matrix M
-becomes, for continuous coordinates, q' = M (q - 0.5) + 0.5 (`continuous`).
+becomes, for continuous coordinates, q' = M (q - 0.5) + 0.5 (`continuous`). A projective matrix
+(perspective, alone or fused) moves points with the homogeneous divide; as it maps straight
+lines to straight lines, a polygon's moved vertices are still exactly its outline, and its
+moved area is measured on the moved, unclipped polygon (a mask's: the area scale at its centre).
 
 Each object is followed as a polygon: its own (segmentation), else its box's four corners, or,
 under a rotation or shear and with `bbox_rotation: ellipse`, the box's inscribed ellipse (72
@@ -25,34 +28,80 @@ from dataclasses import replace
 
 ELLIPSE_POINTS = 72
 EPS = 1e-9
+EPS_P = 1e-12  # a matrix with a last row further than this from [0, 0, 1] is projective
 
 
 def continuous(M) -> tuple:
     """(a, b, c, d, e, f): x' = a x + b y + c, y' = d x + e y + f, for continuous coordinates,
-    of the pixel-centre matrix M (3x3 or 2x3)."""
+    of the pixel-centre matrix M (3x3 or 2x3); a projective M (perspective) gives the 9 entries
+    of its 3x3 matrix for continuous coordinates, row by row (last one 1)."""
     (a, b, c), (d, e, f) = M[0][:3], M[1][:3]
     a, b, c, d, e, f = (float(v) for v in (a, b, c, d, e, f))
+    if len(M) > 2 and (abs(M[2][0]) > EPS_P or abs(M[2][1]) > EPS_P or abs(M[2][2] - 1) > EPS_P):
+        return _shifted([a, b, c, d, e, f, *(float(v) for v in M[2][:3])], 0.5)
     return a, b, c + 0.5 - 0.5 * (a + b), d, e, f + 0.5 - 0.5 * (d + e)
 
 
 def pixel_centre(t: tuple) -> tuple:
-    """The inverse of `continuous`: the pixel-centre matrix (a, b, c, d, e, f) of a continuous affine."""
+    """The inverse of `continuous`: the pixel-centre matrix (a, b, c, d, e, f) of a continuous
+    affine (9 entries for a projective one)."""
+    if len(t) == 9:
+        return _shifted(list(t), -0.5)
     a, b, c, d, e, f = t
     return a, b, c - 0.5 + 0.5 * (a + b), d, e, f - 0.5 + 0.5 * (d + e)
 
 
+def _shifted(m: list, s: float) -> tuple:
+    """T(s) m T(-s), T(s) the translation by (s, s), normalised so the last entry is 1."""
+    a, b, c, d, e, f, g, h, i = m
+    c2 = c - s * (a + b) + s * (i - s * (g + h))
+    f2 = f - s * (d + e) + s * (i - s * (g + h))
+    a2, b2 = a + s * g, b + s * h
+    d2, e2 = d + s * g, e + s * h
+    i2 = i - s * (g + h)
+    return tuple(v / i2 for v in (a2, b2, c2, d2, e2, f2, g, h, i2))
+
+
+def _full(t: tuple) -> tuple:
+    return t if len(t) == 9 else (*t, 0.0, 0.0, 1.0)
+
+
 def compose(p: tuple, q: tuple) -> tuple:
-    """The affine p after q."""
+    """The affine (or projective) p after q."""
+    if len(p) == 9 or len(q) == 9:
+        P, Q = _full(p), _full(q)
+        r = [sum(P[3 * i + k] * Q[3 * k + j] for k in range(3)) for i in range(3) for j in range(3)]
+        return tuple(v / r[8] for v in r)
     a, b, c, d, e, f = p
     A, B, C, D, E, F = q
     return a * A + b * D, a * B + b * E, a * C + b * F + c, d * A + e * D, d * B + e * E, d * C + e * F + f
 
 
 def det(t: tuple) -> float:
+    """The area scale of an affine; of a projective map, its 3x3 determinant (the sign: mirrored)."""
+    if len(t) == 9:
+        a, b, c, d, e, f, g, h, i = t
+        return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
     return t[0] * t[4] - t[1] * t[3]
 
 
+def scale_at(t: tuple, x: float, y: float) -> float:
+    """|det| of the map's Jacobian at (x, y): how much it scales areas there."""
+    if len(t) != 9:
+        return abs(det(t))
+    w = t[6] * x + t[7] * y + t[8]
+    return abs(det(t) / w ** 3) if w else 0.0
+
+
 def apply(t: tuple, pts) -> list:
+    if len(t) == 9:
+        a, b, c, d, e, f, g, h, i = t
+        out = []
+        for x, y in pts:
+            w = g * x + h * y + i
+            w = w if abs(w) > EPS else EPS  # (a point on the horizon: far away)
+            out.append(((a * x + b * y + c) / w, (d * x + e * y + f) / w))
+        return out
     a, b, c, d, e, f = t
     return [(a * x + b * y + c, d * x + e * y + f) for x, y in pts]
 
@@ -172,7 +221,8 @@ class Follower:
     def __init__(self, warps: list, holes: list, opts: dict, pairs: list, window: tuple | None = None):
         self.warps, self.holes, self.opts, self.window = warps, holes, opts, window
         self.cut = 0  # objects dropped or not wholly visible (on_cut: resample draws the copy again)
-        self.aligned = all(abs(t[1]) < EPS and abs(t[3]) < EPS for t, _, _ in warps)
+        self.aligned = all(len(t) == 6 and abs(t[1]) < EPS and abs(t[3]) < EPS for t, _, _ in warps)
+        self.projective = any(len(t) == 9 for t, _, _ in warps)
         total = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
         for t, _, _ in warps:
             total = compose(t, total)
@@ -194,10 +244,15 @@ class Follower:
             return self._move_mask(ob)
         shapes = self.shapes(ob)
         full = sum(area(p) for p in shapes)
+        whole = shapes if self.projective else None  # unclipped: a projective map's area scale varies
         kpts = [list(k) for k in ob.kpts] if ob.kpts is not None else None
         for t, w, h in self.warps:
             shapes = [p for p in (clip(apply(t, p), 0.0, 0.0, w, h) for p in shapes) if len(p) >= 3]
-            full *= abs(det(t))
+            if whole is not None:
+                whole = [apply(t, p) for p in whole]
+                full = sum(area(p) for p in whole)
+            else:
+                full *= abs(det(t))
             if kpts is not None:
                 _keypoints(kpts, t, w, h)
             if not shapes:
@@ -253,9 +308,15 @@ class Follower:
         full = float(np.count_nonzero(m))
         kpts = [list(k) for k in ob.kpts] if ob.kpts is not None else None
         for t, w, h in self.warps:
-            m = cv2.warpAffine(m, np.asarray(pixel_centre(t)).reshape(2, 3), (int(w), int(h)),
-                               flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            full *= abs(det(t))
+            if len(t) == 9:  # perspective: the area scale at the mask's centre
+                ys, xs = np.nonzero(m)
+                full *= scale_at(t, float(xs.mean()) + 0.5, float(ys.mean()) + 0.5) if len(xs) else 0.0
+                m = cv2.warpPerspective(m, np.asarray(pixel_centre(t)).reshape(3, 3), (int(w), int(h)),
+                                        flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            else:
+                m = cv2.warpAffine(m, np.asarray(pixel_centre(t)).reshape(2, 3), (int(w), int(h)),
+                                   flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                full *= abs(det(t))
             if kpts is not None:
                 _keypoints(kpts, t, w, h)
         if self.window is not None:

@@ -60,7 +60,12 @@ def warp_mask(arr, warps: list, fill: int):
 
     fill = min(int(fill), int(np.iinfo(arr.dtype).max))
     for _, M, w, h in warps:
-        arr = cv2.warpAffine(arr, np.asarray(M, float)[:2], (int(w), int(h)), flags=cv2.INTER_NEAREST,
+        M = np.asarray(M, float)
+        if M.shape[0] == 3 and (abs(M[2, 0]) > 1e-12 or abs(M[2, 1]) > 1e-12 or abs(M[2, 2] - 1) > 1e-12):
+            arr = cv2.warpPerspective(arr, M, (int(w), int(h)), flags=cv2.INTER_NEAREST,  # perspective
+                                      borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+            continue
+        arr = cv2.warpAffine(arr, M[:2], (int(w), int(h)), flags=cv2.INTER_NEAREST,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
     return arr
 

@@ -11,6 +11,10 @@ sees the majority label), and the workers make exactly the same draws.
   of sides sqrt(1 - lambda) x the image's, centred uniformly, clipped to the image, is pasted from
   the partner; lambda is then recomputed from the box's real pixel area.
 - Soft label: {source class: lambda, partner class: 1 - lambda} (one entry when equal classes).
+- mixup and cutmix may share a `one_of` (timm's switch_prob): `- one_of: {steps: [{mixup: {p: 1}},
+  {cutmix: {p: 1}}], weights: [0.5, 0.5]}`. It stays the copy's one mixing step: its p, the pick
+  and the chosen step's p are drawn while planning from the same stream, and the manifest names
+  the chosen step (a child's own p still counts: mixup's and cutmix's default is 0.5).
 
 In the terms of the step contract (transforms/base.py): `sample(rng, MixContext)` makes the draws
 (while planning, from the copy's mix stream: `decide`); each modality's subclass gives
@@ -114,20 +118,33 @@ class Mosaic(MixStep):
 MIX_NAMES = ("mixup", "cutmix", "mosaic")  # the steps that mix sources (drawn while planning)
 
 
-def mix_positions(steps: list[tuple[str, dict]], where: str, allowed: tuple[str, ...]) -> int | None:
-    """Index of the (single, top-level) mix step, or None; errors for mix steps where not allowed."""
+SWITCHABLE = ("mixup", "cutmix")  # may share a one_of (timm's switch_prob): one mix per copy either way
+
+
+def mix_positions(steps: list[tuple[str, dict]], where: str, allowed: tuple[str, ...],
+                  switch: bool = False) -> int | None:
+    """Index of the (single, top-level) mix step, or None; errors for mix steps where not allowed.
+    `switch`: a one_of whose steps are all mixup / cutmix counts as the mix step (it picks one
+    per copy, while planning: `decide`)."""
     found = None
     for i, (name, cfg) in enumerate(steps):
+        mixing = name in MIX_NAMES
         if name == "one_of":
-            for child, _ in cfg["steps"]:
-                if child in MIX_NAMES:
-                    raise RecipeError(f"{where}[{i}]: {child} inside one_of is not allowed; allowed: {child} as a "
-                                      "step of its own (with its own p)")
-        if name in MIX_NAMES:
-            if name not in allowed:
+            kids = [child for child, _ in cfg["steps"]]
+            if any(k in MIX_NAMES for k in kids):
+                if not (switch and all(k in SWITCHABLE and k in allowed for k in kids)):
+                    bad = next(k for k in kids if k in MIX_NAMES)
+                    ok = (f"a one_of of only {' and '.join(s for s in SWITCHABLE if s in allowed)} steps, or "
+                          if switch else "")
+                    raise RecipeError(f"{where}[{i}]: {bad} inside one_of is not allowed here; allowed: {ok}"
+                                      f"{bad} as a step of its own (with its own p)")
+                mixing = True
+        if mixing:
+            if name not in allowed and name != "one_of":
                 raise RecipeError(f"{where}[{i}]: {name} is not available here; allowed: {', '.join(allowed)}")
             if found is not None:
-                raise RecipeError(f"{where}[{i}]: a second mixing step; allowed: one mixup or cutmix per recipe")
+                raise RecipeError(f"{where}[{i}]: a second mixing step; allowed: one mixup or cutmix per recipe "
+                                  "(or one one_of of them)")
             found = i
     return found
 
@@ -195,7 +212,9 @@ class Partners:
 
 
 def decide(name: str, cfg: dict, copy_seed: int, position: int, source: str, label, partners: Partners) -> dict | None:
-    """The mix step's draws for one copy (its p, then its `sample`): None when it does not fire."""
+    """The mix step's draws for one copy (its p, then its `sample`): None when it does not fire.
+    A one_of of mix steps: its p, the pick (by weight), the chosen step's p, then its `sample`,
+    all from the same stream; the draws name the chosen step."""
     import numpy as np
 
     from ..seeds import mix_seed
@@ -203,6 +222,11 @@ def decide(name: str, cfg: dict, copy_seed: int, position: int, source: str, lab
     rng = np.random.default_rng(mix_seed(copy_seed, position))
     if rng.random() >= cfg["p"]:
         return None
+    if name == "one_of":
+        w = cfg["weights"] or [1.0] * len(cfg["steps"])
+        name, cfg = cfg["steps"][int(rng.choice(len(w), p=[x / sum(w) for x in w]))]
+        if rng.random() >= cfg["p"]:
+            return None
     return {"name": name, **STEPS[name](cfg).sample(rng, MixContext(source, label, partners))}
 
 

@@ -18,7 +18,9 @@ from .colour import (Brightness, ChannelShift, ColorJitter, ColorStep, Contrast,
 from .common import Size, maxval
 from .geometric import (CenterCrop, Geometric, HFlip, RandomCrop, RandomResizedCrop, Resize, Rotate, Shear, Shift,
                         VFlip, Zoom, fused_fill)
+from .distort import DISTORT
 from .filters import FILTERS
+from .perspective import Perspective
 from .mixing import CutMix, MixUp, Mosaic
 from .ops import OPS as PIXEL_OPS
 from .pixel import Custom, Cutout, GaussianBlur, GaussianNoise, Gamma
@@ -33,7 +35,10 @@ class OneOf(OneOfBase):
 
     @classmethod
     def parse(cls, raw, where):
-        return validate_steps(raw, where)
+        # (no mix_positions here: mixup and cutmix may share a one_of; the recipe's list checks it)
+        out = parse_steps(raw, where, STEPS, ALIASES)
+        Pipeline(out)
+        return out
 
     @classmethod
     def build(cls, name, cfg):
@@ -43,13 +48,18 @@ class OneOf(OneOfBase):
         super().__post_init__()
         self.GEOMETRIC = all(ch.GEOMETRIC for ch in self.children)
         self.COLOR = all(ch.COLOR for ch in self.children)
+        self.MIX = all(getattr(ch, "MIX", False) for ch in self.children)  # mixup / cutmix: drawn while planning
+
+    def chosen(self, name: str) -> Step:
+        """The child the planning draws picked (transforms/mix.py decide), by its name."""
+        return next(ch for ch in self.children if ch.NAME == name)
 
 
 STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
-    for cls in (HFlip, VFlip, Rotate, Shift, Shear, Zoom, RandomCrop, CenterCrop, RandomResizedCrop, Resize,
+    for cls in (HFlip, VFlip, Rotate, Shift, Shear, Zoom, RandomCrop, CenterCrop, RandomResizedCrop, Resize, Perspective,
                 Brightness, Contrast, Saturation, Hue, ColorJitter, ChannelShift, Grayscale, Gamma,
-                GaussianNoise, GaussianBlur, Cutout, *PIXEL_OPS, *FILTERS, *POLICIES, Custom, OneOf, MixUp, CutMix, Mosaic)
+                GaussianNoise, GaussianBlur, Cutout, *PIXEL_OPS, *FILTERS, *DISTORT, *POLICIES, Custom, OneOf, MixUp, CutMix, Mosaic)
 }
 ALIASES = {"random_erasing": "cutout"}
 
@@ -70,7 +80,7 @@ def make_step(name: str, cfg: dict) -> Step:
 def validate_steps(raw, where: str) -> list[tuple[str, dict]]:
     """Validate a YAML list of image steps. Returns [(name, cfg)]."""
     out = parse_steps(raw, where, STEPS, ALIASES)
-    mix_positions(out, where, MIX_NAMES)
+    mix_positions(out, where, MIX_NAMES, switch=True)
     Pipeline(out)  # checks that fused groups agree on their fill
     return out
 
@@ -172,6 +182,8 @@ class Pipeline:
         if "skipped" in mix:
             ops.append({"name": mix["name"], "skipped": mix["skipped"]})
             return img
+        if isinstance(st, OneOf):
+            st = st.chosen(mix["name"])
         prm = {k: v for k, v in mix.items() if k not in ("name", "image")}
         data = (img, mix["image"])
         ops.append(st.op(prm, data))

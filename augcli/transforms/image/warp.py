@@ -3,7 +3,8 @@
 `warp` picks the cheapest exact way: nothing (identity), a flip, a crop (+ resize) when the matrix
 is axis-aligned on whole pixels, else one `cv2.warpAffine` (an area pre-shrink first when the
 matrix shrinks strongly; one-channel images through a padded border and, for 8-bit planes, the
-augcli._planes warp). YCbCr planes are warped plane by plane (planar.warp).
+augcli._planes warp); a projective matrix (perspective) one `cv2.warpPerspective`. YCbCr planes
+are warped plane by plane (planar.warp), projective ones too.
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ def warp(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str = "reflect", 
     if isinstance(img, Planes):
         return warp_planes(img, M, w, h, fill, fill_value, warp)
     cv2 = _cv2()
+    if abs(M[2, 0]) > 1e-12 or abs(M[2, 1]) > 1e-12 or abs(M[2, 2] - 1) > 1e-12:
+        return _projective(img, M, w, h, fill, fill_value, border_value)
     H, W = img.shape[:2]
     A = M[:2]
     if (w, h) == (W, H):
@@ -74,6 +77,15 @@ def warp(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str = "reflect", 
         if out is not None:
             return out
     return cv2.warpAffine(img, A, (w, h), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=value)
+
+
+def _projective(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str, fill_value, border_value) -> np.ndarray:
+    """A homography (perspective, alone or fused with affine steps): one cv2.warpPerspective
+    (no area pre-shrink: the scale varies over the image; a perspective step keeps the size)."""
+    cv2 = _cv2()
+    value = fill_tuple(img, fill_value) if border_value is None else border_value
+    return cv2.warpPerspective(img, M / M[2, 2], (w, h), flags=cv2.INTER_LINEAR,
+                               borderMode=getattr(cv2, _BORDER[fill]), borderValue=value)
 
 
 def _padded_warp(img: np.ndarray, A: np.ndarray, w: int, h: int, border: int, value) -> np.ndarray | None:
