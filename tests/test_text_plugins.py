@@ -138,7 +138,7 @@ class StubTranslator:
 
     def translate_batch(self, tokens, beam_size, num_hypotheses):
         self.batches.append((tokens, beam_size, num_hypotheses))
-        return [types.SimpleNamespace(hypotheses=[t[::-1][:len(t)] for _ in range(num_hypotheses)]) for t in tokens]
+        return [types.SimpleNamespace(hypotheses=[[x for x in t[::-1] if x != "</s>"]] * num_hypotheses) for t in tokens]
 
 
 @pytest.mark.parametrize("layout", ["opus", "argos"])
@@ -155,7 +155,8 @@ def test_ctranslate2_backend_tokenises_beams_and_detokenises(tmp_path, monkeypat
     tr = StubTranslator.made[-1]
     assert tr.path == str(root) and tr.kw == {"device": "cpu", "inter_threads": 1, "intra_threads": 1}
     out = m.translate(["hello big world", "hi"], n_best=3, seed=7)
-    assert tr.batches == [([["▁hello", "▁big", "▁world"], ["▁hi"]], 3, 3)]  # one batch, beam search
+    eos = ["</s>"] if layout == "opus" else []  # as Hugging Face's Marian tokenizer ends its inputs
+    assert tr.batches == [([["▁hello", "▁big", "▁world"] + eos, ["▁hi"] + eos], 3, 3)]  # one batch, beam search
     tgt = files[-1]
     assert out == [[f"world big hello <{tgt}>"] * 3, [f"hi <{tgt}>"] * 3]
 

@@ -126,8 +126,11 @@ class CT2Model:
         self.translator = ctranslate2.Translator(str(root), device="cpu", inter_threads=1, intra_threads=1)
         self.src = spm.SentencePieceProcessor(model_file=str(src))
         self.tgt = self.src if tgt == src else spm.SentencePieceProcessor(model_file=str(tgt))
+        # models converted from Hugging Face (OPUS-MT's source.spm, T5's spiece.model) were trained on
+        # inputs ending in </s>, which their tokenizers add; Argos Translate's (sentencepiece.model) not
+        self.eos = ["</s>"] if src.name in ("source.spm", "spiece.model") else []
 
     def translate(self, texts: list[str], n_best: int = 1, seed: int = 0) -> list[list[str]]:
-        tokens = [self.src.encode(t, out_type=str) for t in texts]
+        tokens = [self.src.encode(t, out_type=str) + self.eos for t in texts]
         res = self.translator.translate_batch(tokens, beam_size=max(n_best, 2), num_hypotheses=n_best)
         return [[self.tgt.decode(h) for h in r.hypotheses] for r in res]
