@@ -28,6 +28,7 @@ from augcli.transforms.base import OneOfBase
 from augcli.transforms.mix import Candidate, MixContext, Partners, decide
 
 from conftest import photo
+from text_fakes import VECTORS
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = range(6)
@@ -180,6 +181,9 @@ def fixture_cfg(mod: str, name: str) -> dict:
         ("folder", "str"): str(ROOT / "sample_data/noise"),
         ("steps", "list"): KITS[mod].one_of,
         ("height", "int"): 24,  # resize: needs height or width
+        ("model", "str"): str(ROOT / "tests"),  # text plug-ins: any folder, for the fake backend below
+        ("back_model", "str"): str(ROOT / "tests"),
+        ("vectors", "str"): str(VECTORS),
     }
     raw = {}
     for p in cls.PARAMS:
@@ -187,7 +191,11 @@ def fixture_cfg(mod: str, name: str) -> dict:
             raw[p.name] = copy.deepcopy(given[(p.name, p.kind)])
         elif p.required:
             pytest.fail(f"{name}.{p.name} is required: give it a fixture in this test")
-    return raw
+    return {**raw, **copy.deepcopy(PLUGIN_BACKENDS.get(name, {}))}
+
+
+# steps that run the user's own model (no model ships): the fake of tests/text_fakes.py
+PLUGIN_BACKENDS = {"back_translation": {"backend": "text_fakes:load"}, "paraphrase": {"backend": "text_fakes:load"}}
 
 
 def names_it_records(step) -> set[str]:

@@ -9,8 +9,10 @@ import re
 from ..base import OneOfBase, Param, Step, fire, parse_steps
 from .doc import Doc, TextContext
 from .lexicon import LEXICON
+from .plugins import BackTranslation, Paraphrase
 from .rng import PyRng
 from .steps import CharNoise, RandomDelete, RandomInsert, RandomSwap, SentenceShuffle, SynonymReplace, WordShuffle
+from .vectors import WordEmbeddingReplace
 
 
 class OneOf(OneOfBase):
@@ -45,7 +47,7 @@ class EDA(OneOf):
 STEPS: dict[str, type[Step]] = {
     cls.NAME: cls
     for cls in (SynonymReplace, RandomInsert, RandomSwap, RandomDelete, WordShuffle, SentenceShuffle,
-                CharNoise, EDA, OneOf)
+                CharNoise, EDA, OneOf, BackTranslation, Paraphrase, WordEmbeddingReplace)
 }
 ALIASES = {"sr": "synonym_replace", "ri": "random_insert", "rs": "random_swap", "rd": "random_delete"}
 
