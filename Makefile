@@ -5,8 +5,8 @@ PY     := $(VENV)/bin/python
 
 .PHONY: install demo test bench clean
 
-# (Re)install when pyproject.toml changes; the stamp keeps repeated `make test` fast. The dask
-# extra too, so that tests/test_dask.py runs (a user's `pip install augcli` has it only on request).
+# (Re)install when pyproject.toml changes; the stamp keeps repeated `make test` fast. The dask and s3
+# extras too, so that tests/test_dask.py and tests/test_s3.py run (a user's `pip install augcli` has it only on request).
 # Editable in "compat" mode: a plain path entry, not setuptools' import-hook finder, which
 # costs ~20 ms at every start of `augcli` (a user's regular install has neither).
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e
