@@ -69,6 +69,19 @@ def test_every_module_imports_alone():
 def test_cli_start_imports_no_heavy_library():
     code = ("import sys, augcli.cli, augcli.api, augcli.recipe\n"
             "print(','.join(m for m in ('numpy', 'cv2', 'soundfile', 'pyarrow', 'sklearn', 'imblearn', 'scipy',"
-            " 'PIL', 'yaml', 'tqdm', 'matplotlib', 'dask', 'distributed') if m in sys.modules))")
+            " 'PIL', 'yaml', 'tqdm', 'matplotlib', 'dask', 'distributed', 'fsspec', 's3fs', 'botocore')"
+            " if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert p.stdout.strip() == ""
+
+
+def test_a_local_run_never_imports_fsspec(tmp_path):
+    """Remote paths cost nothing to a local run: fsspec (and s3fs) are imported only for a URL."""
+    from conftest import make_dataset
+
+    src = make_dataset(tmp_path / "in", {"a": 2})
+    code = ("import sys, augcli\n"
+            f"augcli.augment({str(src)!r}, {str(tmp_path / 'out')!r}, copies=1, workers=1)\n"
+            "print(','.join(m for m in ('fsspec', 's3fs', 'dask') if m in sys.modules))")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert p.stdout.strip() == ""

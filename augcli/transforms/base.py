@@ -30,7 +30,7 @@ What the shared code draws works with both: random() for p, choice(n, p=...) for
 Optimisations the pipelines apply to steps that declare them; never a different contract, as
 every step's `apply` still gives its effect alone:
 - fusion: consecutive image steps that declare `matrix(params, w, h)` (geometric) become one
-  affine warp, those that declare `rgb_matrix(params, mean_rgb, vmax)` (colour) one colour
+  warp (affine, or projective once a perspective is among them), those that declare `rgb_matrix(params, mean_rgb, vmax)` (colour) one colour
   matrix; consecutive audio steps that declare `stretch_args(params)` (time_stretch,
   pitch_shift) one Signalsmith pass. A fused result equals the chain of the steps' applies up
   to rounding and clipping between steps (one interpolation instead of several);
