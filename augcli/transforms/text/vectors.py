@@ -81,7 +81,7 @@ class Vectors:
 
         sims = self.m @ self.m[self.index[word]]
         take = min(len(sims), 4 * k + 8)
-        cand = np.argpartition(-sims, take - 1)[:take] if take < len(sims) else np.arange(len(sims))
+        cand = np.argpartition(sims, len(sims) - take)[-take:] if take < len(sims) else np.arange(len(sims))
         out = []
         for j in sorted(cand.tolist(), key=lambda j: (-float(sims[j]), j)):
             w = self.words[j].lower()
@@ -103,7 +103,8 @@ def get_vectors(path: str, limit: int) -> Vectors:
 class WordEmbeddingReplace(TextStep):
     NAME = "word_embedding_replace"
     DOC = ("replace alpha of the words (not stop words) with one of their top_k nearest neighbours by cosine in a "
-           "local word-vectors file (word2vec/GloVe text, e.g. glove.6B.100d.txt), keeping case and punctuation")
+           "local word-vectors file (word2vec/GloVe text, e.g. glove.6B.100d.txt), keeping case and punctuation; a "
+           "drawn word with no neighbour at min_cosine stays")
     PARAMS = (Param("vectors", "str", None, required=True, doc="word-vectors file (word2vec or GloVe text format)"),
               ALPHA,
               Param("top_k", "int", 5, lo=1, hi=100, doc="neighbours a replacement is drawn from"),
@@ -120,17 +121,16 @@ class WordEmbeddingReplace(TextStep):
         cand = []
         for i, w in enumerate(doc.words):
             core = _core(w)[1]
-            low = core.lower()
-            if not doc.protected[i] and core.isalpha() and low not in STOP_WORDS and low in vec \
-                    and vec.neighbours(low, cfg["top_k"], cfg["min_cosine"]):
+            if not doc.protected[i] and core.isalpha() and core.lower() not in STOP_WORDS and core.lower() in vec:
                 cand.append(i)
         edits = []
-        if cand:
+        if cand:  # neighbours are searched for the drawn words only (a search scans every vector)
             n = min(_n(cfg["alpha"], len(doc.words)), len(cand))
             for k in sorted(rng.choice(len(cand), n, replace=False)):
                 pre, core, post = _core(doc.words[cand[k]])
                 near = vec.neighbours(core.lower(), cfg["top_k"], cfg["min_cosine"])
-                edits.append([cand[k], pre + recase(near[int(rng.integers(len(near)))], core) + post])
+                if near:  # none at min_cosine or above: the word stays
+                    edits.append([cand[k], pre + recase(near[int(rng.integers(len(near)))], core) + post])
         return {"vectors": cfg["vectors"], "edits": edits}
 
     def edit(self, doc, prm):
