@@ -201,6 +201,27 @@ class RemotePath:
         return {k[len(root):]: int(v.get("size") or 0) for k, v in found.items() if k.startswith(root)}
 
 
+def exists_fn(root):
+    """A test rel -> bool of whether root/rel is a file: one listing for a remote root (instead of
+    a request per file), Path.is_file for a local one."""
+    if hasattr(root, "files"):
+        return root.files().__contains__
+    return lambda rel: (root / rel).is_file()
+
+
+def list_files(root, exts: set[str], follow_links: bool = False) -> tuple[list[tuple[str, str]], list[str]]:
+    """(full path, path relative to root) of the files under root with an accepted extension, hidden
+    ones skipped, sorted part by part; and warnings. root: a local Path or a RemotePath."""
+    if hasattr(root, "files"):
+        rels = sorted((r for r in root.files() if posixpath.splitext(r)[1].lower() in exts
+                       and not any(p.startswith(".") for p in r.split("/"))), key=lambda r: r.split("/"))
+        return [(f"{root.url}/{r}", r) for r in rels], []
+    from .sources import walk
+
+    files, warnings = walk(root, exts, follow_links)
+    return [(str(p), p.relative_to(root).as_posix()) for p in files], warnings
+
+
 def location(path):
     """OUTPUT (or any folder) as the object the runner works with: a RemotePath for a URL, else a Path."""
     from pathlib import Path
@@ -208,7 +229,19 @@ def location(path):
     return RemotePath(str(path)) if is_url(path) else Path(local(path))
 
 
-_TMP: list = []
+_TMP: dict = {}  # pid -> this process's temp folder for fetched sources (removed at its exit)
+
+
+def _tmp_dir() -> str:
+    d = _TMP.get(os.getpid())
+    if d is None:  # (a forked worker makes its own: the parent's goes with the parent)
+        import shutil
+        from multiprocessing.util import Finalize
+
+        d = _TMP[os.getpid()] = tempfile.mkdtemp(prefix="augcli-fetch-")
+        # run at exit by this process only, pool workers included (atexit is not, there)
+        Finalize(None, shutil.rmtree, args=(d,), kwargs={"ignore_errors": True}, exitpriority=0)
+    return d
 
 
 def fetch(src: str) -> str:
@@ -216,9 +249,7 @@ def fetch(src: str) -> str:
     process's temp folder; `discard` it when done). A local source is returned as it is."""
     if not is_url(src):
         return src
-    if not _TMP:
-        _TMP.append(tempfile.mkdtemp(prefix="augcli-fetch-"))
-    d = tempfile.mkdtemp(dir=_TMP[0])
+    d = tempfile.mkdtemp(dir=_tmp_dir())
     path = os.path.join(d, posixpath.basename(src) or "source")
     try:
         fs, p = filesystem(src)
@@ -233,7 +264,8 @@ def fetch(src: str) -> str:
 
 def discard(path: str) -> None:
     """Remove a fetched temp file (and its folder); a local source is left alone."""
-    if _TMP and path.startswith(_TMP[0] + os.sep):
+    d = _TMP.get(os.getpid())
+    if d and path.startswith(d + os.sep):
         with contextlib.suppress(OSError):
             os.unlink(path)
         with contextlib.suppress(OSError):

@@ -195,14 +195,43 @@ def test_text_folder_s3_to_s3_same_bytes(s3, tmp_path):
     assert _objects(fs, "bkt/txtout") == _local(tmp_path / "ref")
 
 
+ROOT = Path(__file__).resolve().parent.parent
+DET = ROOT / "sample_data" / "detection"
+
+
+@pytest.mark.parametrize("how", ["yolo", "coco"])
+def test_detection_dataset_at_a_url_same_bytes(s3, tmp_path, how):
+    """A YOLO dataset (images/ + labels/ + data.yaml) or images + a COCO file (--coco s3://...) in the
+    bucket, written to the bucket: the bytes of the same run on disk (labels, data.yaml, COCO JSON)."""
+    url, fs = s3
+    prefix = f"bkt/det-{how}"
+    fs.put(str(DET / "images"), f"{prefix}/images", recursive=True)
+    opts = ["--copies", "2", "--seed", "3", "--val-split", "0.2", "--workers", "2"]
+    if how == "yolo":
+        fs.put(str(DET / "labels"), f"{prefix}/labels", recursive=True)
+        fs.put_file(str(DET / "data.yaml"), f"{prefix}/data.yaml")
+        local_in, remote_in, extra_l, extra_r = DET, f"s3://{prefix}", [], []
+    else:
+        fs.put_file(str(DET / "coco.json"), f"{prefix}/coco.json")
+        local_in, remote_in = DET / "images", f"s3://{prefix}/images"
+        extra_l, extra_r = ["--coco", DET / "coco.json"], ["--coco", f"s3://{prefix}/coco.json"]
+    run_cli("image", local_in, tmp_path / "ref", *opts, *extra_l, check=0)
+    ref = _local(tmp_path / "ref")
+    assert any(k.startswith("labels/") or k.startswith("annotations/") for k in ref)
+    p = run_cli("image", remote_in, f"s3://{prefix}-out", *opts, *extra_r, *_opt(url), check=0)
+    assert "written" in p.stdout
+    fs.invalidate_cache()
+    got = _objects(fs, f"{prefix}-out")
+    assert got == ref
+    again = run_cli("image", remote_in, f"s3://{prefix}-out", *opts, *extra_r, *_opt(url), check=0)
+    assert " 0 written" in again.stdout and "already done" in again.stdout
+
+
 def test_what_cannot_run_at_a_url_is_refused_in_one_line(s3, tmp_path):
     url, fs = s3
-    fs.pipe_file("bkt/det/images/a.jpg", b"not read")
-    fs.pipe_file("bkt/det/labels/a.txt", b"0 0.5 0.5 0.2 0.2\n")
     fs.pipe_file("bkt/tables/t.csv", b"text,label\nhello there,a\n")
-    for args, why in ((["image", "s3://bkt/det", tmp_path / "o1"], "image-annotated runs cannot use a URL yet"),
-                      (["tabular", "s3://bkt/tables/t.csv", tmp_path / "o3.csv", "--target", "label"],
-                       "tabular runs cannot use a URL yet")):
+    for args, why in ((["tabular", "s3://bkt/tables/t.csv", tmp_path / "o3.csv", "--target", "label"],
+                       "tabular runs cannot use a URL yet"),):
         p = run_cli(*args, *(_opt(url) if args[0] != "tabular" else []))  # tabular runs here only: no option
         assert p.returncode == 2 and why in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
 

@@ -29,6 +29,21 @@ from .model import Annotation, LabelError
 PARTS = ".augcli/coco"  # OUTPUT's state folder: kept across resume, cleared by --overwrite
 
 
+_FETCHED: dict = {}  # URL -> a local copy, fetched once per process
+
+
+def _local(p):
+    """A local path of a COCO file: a remote one is fetched once per process (and kept)."""
+    if not hasattr(p, "put"):
+        return p
+    if p.url not in _FETCHED:
+        from ..storage import fetch, reported
+
+        with reported(p.url):
+            _FETCHED[p.url] = Path(fetch(p.url))
+    return _FETCHED[p.url]
+
+
 def _dumps(data) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -36,7 +51,10 @@ def _dumps(data) -> bytes:
 def _instances(root: Path) -> list[tuple[str, Path]]:
     """(split, path) of root/annotations/instances_<split>.json (a dataset augcli wrote)."""
     folder = root / "annotations"
-    found = [(p.stem[len("instances_"):], p) for p in sorted(folder.glob("instances_*.json"))] if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    found = sorted((p.name[len("instances_"):-len(".json")], p) for p in folder.iterdir()
+                   if p.name.startswith("instances_") and p.name.endswith(".json"))
     return [(s, p) for s, p in found if s in ("train", "val", "test")]
 
 
@@ -48,7 +66,9 @@ class CocoFormat(Format):
     def __init__(self, root: Path, detected: bool, cfg=None):
         super().__init__(root, detected, cfg)
         coco = getattr(cfg, "coco", None)
-        self.json_path = Path(coco) if coco else None
+        from ..storage import location
+
+        self.json_path = location(coco) if coco else None  # a local file, or a RemotePath
         if self.json_path is None:  # a dataset augcli wrote: images/<split>/ + annotations/instances_<split>.json
             self.images_dir = "images"
         self.files: list = []  # cocojson.CocoFile, one (--coco) or one per split (a written dataset)
@@ -64,7 +84,9 @@ class CocoFormat(Format):
     def missing(cls, root: Path, cfg) -> str | None:
         coco = getattr(cfg, "coco", None)
         if coco:
-            return None if Path(coco).is_file() else f"cannot run: --coco {coco}: file not found"
+            from ..storage import location
+
+            return None if location(coco).is_file() else f"cannot run: --coco {coco}: file not found"
         if cls.present(root, cfg):
             return None
         return "is used without --coco: --coco FILE.json is required with annotations: coco"
@@ -73,9 +95,10 @@ class CocoFormat(Format):
         if self.files:
             return self
         if self.json_path is not None:
-            self.files = [cocojson.load(self.json_path, self.json_path.name)]
+            self.files = [cocojson.load(_local(self.json_path), self.json_path.name)]
         else:
-            self.files = [cocojson.load(p, f"annotations/{p.name}", f"images/{s}/") for s, p in _instances(self.root)]
+            self.files = [cocojson.load(_local(p), f"annotations/{p.name}", f"images/{s}/")
+                          for s, p in _instances(self.root)]
         for f in self.files:
             self.names.update({cid: str(c["name"]) for cid, c in f.cats.items()})
         return self
@@ -107,11 +130,12 @@ class CocoFormat(Format):
     def discover(self, exts: set[str], follow_links: bool):
         """The JSON's images found under the root (sorted by file_name); warnings for images listed
         but not found, image files not listed (not augmented), annotations of no image."""
-        from ..sources import Item, walk
+        from ..sources import Item
+        from ..storage import list_files
 
-        files, warnings = walk(self.images, exts, follow_links)
+        files, warnings = list_files(self.images, exts, follow_links)
         prefix = f"{self.images_dir}/" if self.images_dir else ""
-        on_disk = {prefix + p.relative_to(self.images).as_posix() for p in files}
+        on_disk = {prefix + r for _, r in files}
         listed = {s for f in self.files for s in f.images}
         items, gone = [], []
         for source in sorted(listed):
@@ -187,10 +211,12 @@ class CocoFormat(Format):
             atomic_write(out / "annotations" / f"instances_{split}.json", self._assemble(out, paths))
 
     def _assemble(self, out: Path, paths: list[str]) -> bytes:
-        images, anns = [], []
+        from ..storage import exists_fn
+
+        images, anns, there = [], [], exists_fn(out)
         for path in paths:
             part = out / self.side_paths(path)[0]
-            if not (out / path).is_file() or not part.is_file():
+            if not there(path) or not there(self.side_paths(path)[0]):
                 continue
             p = json.loads(part.read_bytes())
             iid = len(images) + 1

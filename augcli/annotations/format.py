@@ -28,7 +28,8 @@ class Format:
     side_dir = ""  # the folder of per-image annotation files beside images_dir (YOLO labels/, masks/ ...)
 
     def __init__(self, root: Path, detected: bool, cfg=None):
-        self.root, self.detected, self.cfg = Path(root), detected, cfg
+        self.root = root if hasattr(root, "put") else Path(root)  # a local folder, or a storage.RemotePath
+        self.detected, self.cfg = detected, cfg
         self.names: dict = {}  # class id (or name) -> class name
         self.opts = spec(getattr(cfg, "annotations", None))
 
@@ -67,14 +68,15 @@ class Format:
     def discover(self, exts: set[str], follow_links: bool):
         """The images as plan items (source: their path under the root; output name: their path
         inside their split folder, without extension), and warnings."""
-        from ..sources import Item, walk
+        from ..sources import Item
+        from ..storage import list_files
 
-        files, warnings = walk(self.images, exts, follow_links)
+        files, warnings = list_files(self.images, exts, follow_links)
         items = []
-        for p in files:
-            source = str(PurePosixPath(self.images_dir) / p.relative_to(self.images).as_posix())
+        for p, r in files:
+            source = str(PurePosixPath(self.images_dir) / r)
             rel = self.split_of(source)[1]
-            items.append(Item(str(p), source, None, str(PurePosixPath(rel).with_suffix(""))))
+            items.append(Item(p, source, None, str(PurePosixPath(rel).with_suffix(""))))
         return items, warnings
 
     def split_of(self, source: str) -> tuple[str, str]:

@@ -5,8 +5,6 @@ the interface of format.Format; no format name is tested outside this package.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..errors import UsageError
 from .format import Format
 from .options import spec
@@ -28,12 +26,20 @@ def detect(cfg) -> Format | None:
     fmt = spec(cfg.annotations)["format"]
     if fmt == "none" or cfg.csv or not cfg.input:
         return None
-    root = Path(cfg.input)
+    from ..storage import location
+
+    root = location(cfg.input)  # a local Path, or a RemotePath (s3://...)
     found = registry()
     if fmt == "auto" and getattr(cfg, "coco", None):  # a COCO file given: it is what the user means
         found = {"coco": found["coco"]}
     for name, cls in found.items():
-        if fmt in ("auto", name) and cls.present(root, cfg):
+        try:
+            here = fmt in ("auto", name) and cls.present(root, cfg)
+        except Exception:  # noqa: BLE001 - a URL that cannot be read: discovery says why, in one line
+            if not hasattr(root, "put"):
+                raise
+            return None
+        if here:
             return cls(root, fmt == "auto", cfg)
     return None
 
@@ -45,7 +51,15 @@ def missing(cfg) -> str | None:
         return None
     if cfg.csv:
         return "a CSV listing is not supported with annotations yet"
-    return registry()[fmt].missing(Path(cfg.input), cfg)
+    from ..storage import location
+
+    root = location(cfg.input)
+    try:
+        return registry()[fmt].missing(root, cfg)
+    except Exception:  # noqa: BLE001 - a URL that cannot be read: the run says why, in one line
+        if not hasattr(root, "put"):
+            raise
+        return None
 
 
 def open_input(cfg) -> Format | None:

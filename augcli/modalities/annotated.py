@@ -43,22 +43,11 @@ def _step_classes(steps_module, name: str, cfg: dict) -> list:
 class AnnotatedModality(ImageModality):
     name = "image-annotated"
     recipe_name = "image"
-    remote = False  # refused at a URL (check_remote) until the formats read and write through storage.py
 
     def mosaic_allowed(self, cfg) -> bool:
         return not (cfg.input or cfg.csv) or _formats().detect(cfg) is not None
 
     def accepts(self, cfg) -> bool:
-        from ..storage import RemotePath, is_url
-
-        if is_url(cfg.input):  # an annotated layout at a URL: taken here, to be refused with its reason
-            if _formats().spec(cfg.annotations)["format"] == "none":
-                return False
-            try:
-                names = {p.name for p in RemotePath(cfg.input).iterdir()}
-            except Exception:  # noqa: BLE001 - discovery reports what is wrong with the URL
-                return False
-            return bool(cfg.coco) or bool(names & {"labels", "Annotations", "masks", "SegmentationClass"})
         return _formats().detect(cfg) is not None
 
     def check(self, cfg, where: str, require_io: bool) -> None:
@@ -135,7 +124,7 @@ class AnnotatedModality(ImageModality):
 
         items, warnings = fmt.discover(self.extensions(), cfg.follow_links)
         if cfg.output:
-            check_output(fmt.root, Path(cfg.output))
+            check_output(cfg.input, cfg.output)
         return items, warnings
 
     def plan(self, cfg):
@@ -207,7 +196,8 @@ class AnnotatedWorker(ImageWorker):
 
     def load(self, src: str):
         img, data, orientation = super().load(src)
-        source = Path(src).relative_to(self.fmt.root).as_posix()
+        # the job's source (src may be a local copy of a remote file); a preview has no job
+        source = self.job.source if self.job is not None else Path(src).relative_to(self.fmt.root).as_posix()
         return img, data, orientation, self.fmt.read(src, source, img.shape[1], img.shape[0]), source
 
     def original(self, state, src: str, ext: str, seed_key: int):
@@ -285,8 +275,10 @@ def init_annotated_worker(cfg, out_dir: str, modality) -> None:
     """Once per worker process: the image worker's set-up, and where annotations are written."""
     from .. import worker
 
+    from ..storage import location
+
     worker.init_worker(cfg, out_dir, modality)
-    worker._W["kind"].out = Path(out_dir)
+    worker._W["kind"].out = location(out_dir)
 
 
 def run_annotated_job(job):
@@ -307,12 +299,15 @@ class AnnotatedWork(FileWork):
         self.fmt = _formats().open_input(cfg)
 
     def resume(self, out: Path, res):
+        from ..storage import exists_fn
+
         self.fmt.begin(out, self.plan)
         if (out / "manifest.csv").exists():
+            there = exists_fn(out)  # (an object store: one listing)
             for job in self.plan.jobs:
                 for o in job.outputs:
                     img = out / o.path
-                    if img.exists() and not all((out / p).exists() for p in self.fmt.side_paths(o.path)):
+                    if there(o.path) and not all(there(p) for p in self.fmt.side_paths(o.path)):
                         print(f"warning: {img}: its annotation is missing; made again", file=sys.stderr)
                         img.unlink()
         return super().resume(out, res)
