@@ -45,9 +45,8 @@ class Modality:
 
         url = next((v for v in (cfg.input, cfg.output, cfg.csv, cfg.root, cfg.coco) if is_url(v)), None)
         if url is not None and not self.remote:
-            raise UsageError(f"{url}: {self.name} runs cannot use a URL yet (URLs work for plain image, audio and "
-                             ".txt-folder runs; pass --annotations none for images alone); copy the data to a "
-                             "local folder first")
+            raise UsageError(f"{url}: {self.name} runs cannot use a URL yet (URLs work for image, audio and text "
+                             "runs); copy the data to a local folder first")
 
     def describe(self, cfg) -> str:
         """What `augcli validate` says of a valid recipe."""
