@@ -227,6 +227,22 @@ def test_detection_dataset_at_a_url_same_bytes(s3, tmp_path, how):
     assert " 0 written" in again.stdout and "already done" in again.stdout
 
 
+def test_voc_dataset_with_masks_at_a_url_same_bytes(s3, tmp_path):
+    """Pascal VOC (JPEGImages/ + Annotations/ + SegmentationClass/ + ImageSets/) S3 -> S3."""
+    from test_voc import make_voc
+
+    url, fs = s3
+    src = make_voc(tmp_path / "voc")
+    fs.put(str(src), "bkt/voc", recursive=True)
+    opts = ["--copies", "2", "--seed", "8"]
+    run_cli("image", src, tmp_path / "ref", *opts, check=0)
+    ref = _local(tmp_path / "ref")
+    assert any(k.startswith("SegmentationClass/") for k in ref) and any(k.startswith("ImageSets/") for k in ref)
+    run_cli("image", "s3://bkt/voc", "s3://bkt/voc-out", *opts, *_opt(url), check=0)
+    fs.invalidate_cache()
+    assert _objects(fs, "bkt/voc-out") == ref
+
+
 def test_what_cannot_run_at_a_url_is_refused_in_one_line(s3, tmp_path):
     url, fs = s3
     fs.pipe_file("bkt/tables/t.csv", b"text,label\nhello there,a\n")
