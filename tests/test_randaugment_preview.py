@@ -58,3 +58,12 @@ def test_randaugment_preview_writes_its_sheet(tmp_path):
     run_cli("preview", recipe, "--samples", "2", "--variants", "3", "--out", out, check=0)
     sheet = cv2.imread(str(out))
     assert sheet is not None and sheet.shape[1] >= 4 * 150  # the original and 3 variants side by side
+
+
+def test_preview_captions_name_the_ops_a_policy_drew():
+    from augcli.inspection.preview import short
+
+    ops = [{"name": "hflip"}, {"name": "randaugment", "ops": [{"op": "ShearX", "magnitude": 0.3},
+                                                              {"op": "Equalize", "magnitude": 0.0}]},
+           {"name": "augmix", "weights": [0.5, 0.5], "chains": [[{"op": "Posterize", "magnitude": 4}]] * 3}]
+    assert short(ops) == "hflip randaugment[ShearX,Equalize] augmix[3 chains]"

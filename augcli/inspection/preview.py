@@ -37,6 +37,13 @@ def short(ops: list[dict]) -> str:
         if name == "annotations" and "objects_in" in op:  # annotated images: objects in -> out
             out.append(f"objects:{op['objects_in']}->{op['objects_out']}")
             continue
+        inner = [o for o in op.get("ops") or [] if isinstance(o, dict) and "op" in o]
+        if inner:  # a policy (randaugment ...): the ops it drew
+            out.append(f"{name}[{','.join(o['op'] for o in inner)}]")
+            continue
+        if isinstance(op.get("chains"), list):  # augmix: its chains of ops, mixed
+            out.append(f"{name}[{len(op['chains'])} chains]")
+            continue
         for key in ("degrees", "lambda", "rate", "semitones", "db", "snr_db", "factor", "std", "gamma"):
             if key in op and isinstance(op[key], (int, float)):
                 name += f"({op[key]:.3g})"
