@@ -12,25 +12,7 @@ from augcli.errors import RecipeError
 from augcli.transforms.image import STEPS, Size
 from augcli.transforms.image.distort import elastic_field, grid_axis
 
-ROOT = Path(__file__).resolve().parent.parent
-PHOTO = ROOT / "sample_data/images/everyday/coffee.jpg"
-
-
-@pytest.fixture(scope="module")
-def bgr():
-    img = cv2.imread(str(PHOTO), cv2.IMREAD_COLOR)
-    return np.ascontiguousarray(cv2.resize(img, (160, 120), interpolation=cv2.INTER_AREA))
-
-
-def step(name, **cfg):
-    cls = STEPS[name]
-    return cls(cls.validate({**cfg, "p": 1}, name))
-
-
-def run(name, img, seed=0, **cfg):
-    st = step(name, **cfg)
-    prm = st.sample(np.random.default_rng(seed), Size(img.shape[1], img.shape[0]))
-    return st.apply(img, prm), prm
+from test_image_filters import PHOTO, bgr, run, step  # noqa: F401 - the photo fixture and step helpers
 
 
 def test_elastic_with_zero_alpha_is_the_identity(bgr):

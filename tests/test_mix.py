@@ -96,16 +96,22 @@ def manifest(out):
         return list(csv.DictReader(f))
 
 
-def test_cli_soft_labels_partners_from_train_only_and_determinism(tmp_path):
-    src = make_dataset(tmp_path / "in", {"cat": 8, "dog": 5, "fox": 4})
+def _one_and_two_workers(tmp_path, classes: dict, recipe_text: str) -> list[dict]:
+    """The run on 1 and on 2 workers (the same bytes: checked); the manifest's rows."""
+    src = make_dataset(tmp_path / "in", classes)
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("modality: image\ncopies: 3\nval_split: 0.25\nseed: 8\ntransforms:\n"
-                      "  - rotate: {degrees: 10}\n  - cutmix: {alpha: 1.0, p: 0.8, partner: other_class}\n")
+    recipe.write_text(recipe_text)
     a, b = tmp_path / "a", tmp_path / "b"
     run_cli("image", src, a, "--recipe", recipe, "--workers", "1", check=0)
     run_cli("image", src, b, "--recipe", recipe, "--workers", "2", check=0)
     assert tree_hashes(a) == tree_hashes(b)
-    rows = manifest(a)
+    return manifest(a)
+
+
+def test_cli_soft_labels_partners_from_train_only_and_determinism(tmp_path):
+    rows = _one_and_two_workers(tmp_path, {"cat": 8, "dog": 5, "fox": 4},
+                                "modality: image\ncopies: 3\nval_split: 0.25\nseed: 8\ntransforms:\n"
+                                "  - rotate: {degrees: 10}\n  - cutmix: {alpha: 1.0, p: 0.8, partner: other_class}\n")
     val = {r["source"] for r in rows if r["split"] == "val"}
     mixed = [r for r in rows if r["mix_source"]]
     assert len(mixed) > 10
@@ -116,6 +122,7 @@ def test_cli_soft_labels_partners_from_train_only_and_determinism(tmp_path):
         folder = r["path"].split("/")[1]
         assert folder == max(soft, key=soft.get) or abs(soft[r["label"]] - 0.5) < 0.02  # under the dominant class
     assert all(json.loads(r["soft_label"]) == {r["label"]: 1.0} for r in rows if not r["mix_source"])
+    a = tmp_path / "a"
     paths, names, m = read_soft_labels(a)
     assert names == ["cat", "dog", "fox"] and np.allclose(m.sum(axis=1), 1)
     assert len(paths) == len([r for r in rows if r["split"] == "train"])
@@ -173,16 +180,11 @@ def test_a_mix_one_of_is_refused_where_it_cannot_switch():
 
 
 def test_cli_one_of_mixup_cutmix_soft_labels_and_determinism(tmp_path):
-    src = make_dataset(tmp_path / "in", {"cat": 6, "dog": 6})
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text("modality: image\ncopies: 6\nval_split: 0.2\nseed: 3\ntransforms:\n  - rotate: {degrees: 10}\n"
-                      "  - one_of: {steps: [{mixup: {p: 1, partner: other_class}}, {cutmix: {p: 1, partner: other_class}}],"
-                      " weights: [0.5, 0.5]}\n")
-    a, b = tmp_path / "a", tmp_path / "b"
-    run_cli("image", src, a, "--recipe", recipe, "--workers", "1", check=0)
-    run_cli("image", src, b, "--recipe", recipe, "--workers", "2", check=0)
-    assert tree_hashes(a) == tree_hashes(b)
-    rows = manifest(a)
+    rows = _one_and_two_workers(
+        tmp_path, {"cat": 6, "dog": 6},
+        "modality: image\ncopies: 6\nval_split: 0.2\nseed: 3\ntransforms:\n  - rotate: {degrees: 10}\n"
+        "  - one_of: {steps: [{mixup: {p: 1, partner: other_class}}, {cutmix: {p: 1, partner: other_class}}],"
+        " weights: [0.5, 0.5]}\n")
     val = {r["source"] for r in rows if r["split"] == "val"}
     aug = [r for r in rows if r["copy"]]
     kinds = [json.loads(r["ops"])[-1]["name"] for r in aug]

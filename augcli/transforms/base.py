@@ -427,3 +427,25 @@ def fire(st: Step, rng) -> Step | None:
     if rng.random() >= st.p:
         return None
     return st.resolve(rng) if isinstance(st, OneOfBase) else st
+
+
+def load_callable(spec: str, where: str):
+    """The function a recipe names as 'package.module:function' (a `custom` step, a text model loader);
+    RecipeError naming `where` when it cannot be imported or is not callable."""
+    import importlib
+    import sys
+
+    if not isinstance(spec, str) or ":" not in spec:
+        raise RecipeError(f"{where}: {spec!r} is not allowed; allowed: 'package.module:function'")
+    mod_name, _, fn_name = spec.partition(":")
+    if "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, "")  # the user's own module beside the recipe / current directory
+    try:
+        mod = importlib.import_module(mod_name)
+    except Exception as e:  # noqa: BLE001 - any import failure is the user's to see
+        raise RecipeError(f"{where}: cannot import module {mod_name!r} ({type(e).__name__}: {e}); "
+                          "allowed: an importable 'package.module:function'")
+    fn = getattr(mod, fn_name, None)
+    if not callable(fn):
+        raise RecipeError(f"{where}: {mod_name!r} has no callable {fn_name!r}; allowed: 'package.module:function'")
+    return fn

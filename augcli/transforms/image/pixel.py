@@ -7,15 +7,13 @@ on YCbCr planes (planar.py), and so has cutout with a colour fill.
 """
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 
 import numpy as np
 
 from ...errors import RecipeError
 from ...io.image import Planes
-from ..base import Param, Step, uniform
+from ..base import Param, Step, load_callable, uniform
 from .common import _cv2, channels, fill_tuple, maxval
 from .planar import blur as planar_blur
 from .planar import cutout as planar_cutout
@@ -167,23 +165,6 @@ class Cutout(PixelStep):
         for x, y, w, h in prm["holes"]:
             out[y:y + h, x:x + w] = val if img.ndim == 3 else val[0]
         return out
-
-
-def load_callable(spec: str, where: str):
-    if not isinstance(spec, str) or ":" not in spec:
-        raise RecipeError(f"{where}: {spec!r} is not allowed; allowed: 'package.module:function'")
-    mod_name, _, fn_name = spec.partition(":")
-    if "" not in sys.path and "." not in sys.path:
-        sys.path.insert(0, "")  # the user's own module beside the recipe / current directory
-    try:
-        mod = importlib.import_module(mod_name)
-    except Exception as e:  # noqa: BLE001 - any import failure is the user's to see
-        raise RecipeError(f"{where}: cannot import module {mod_name!r} ({type(e).__name__}: {e}); "
-                          "allowed: an importable 'package.module:function'")
-    fn = getattr(mod, fn_name, None)
-    if not callable(fn):
-        raise RecipeError(f"{where}: {mod_name!r} has no callable {fn_name!r}; allowed: 'package.module:function'")
-    return fn
 
 
 class Custom(PixelStep):

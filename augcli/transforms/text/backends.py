@@ -22,12 +22,11 @@ CTranslate2 backend decodes by beam search (no sampling), so the seed is not nee
 """
 from __future__ import annotations
 
-import importlib
 import importlib.util
-import sys
 from pathlib import Path
 
 from ...errors import RecipeError
+from ..base import load_callable
 
 INSTALL = "pip install ctranslate2 sentencepiece"
 _LOADED: dict[tuple[str, str], object] = {}  # (backend, folder) -> model: once per process
@@ -78,21 +77,6 @@ def check_backend(backend: str, where: str) -> None:
     if backend not in ("auto", "ctranslate2") and ":" not in backend:
         raise RecipeError(f"{where}: {backend!r} is not allowed; allowed: auto, ctranslate2, or your loader "
                           "'package.module:function'")
-
-
-def load_callable(spec: str, where: str):
-    mod_name, _, fn_name = spec.partition(":")
-    if "" not in sys.path and "." not in sys.path:
-        sys.path.insert(0, "")  # the user's own module beside the recipe / current directory
-    try:
-        mod = importlib.import_module(mod_name)
-    except Exception as e:  # noqa: BLE001 - any import failure is the user's to see
-        raise RecipeError(f"{where}: {spec!r} cannot be imported ({type(e).__name__}: {e}); "
-                          "allowed: an importable 'package.module:function'")
-    fn = getattr(mod, fn_name, None)
-    if not callable(fn):
-        raise RecipeError(f"{where}: {spec!r} names no callable; allowed: 'package.module:function'")
-    return fn
 
 
 def get_model(backend: str, folder: str):
