@@ -6,7 +6,10 @@
  * for JPEG -> JPEG jobs whose steps can all run on planes (see transforms/image/planar.py).
  * Optional: when this module cannot be built, augcli uses OpenCV alone.
  *
- *   decode(data) -> (width, height, y, y_stride, cb, cr, c_stride, h_div, v_div) or None
+ *   decode(data, denom=1) -> (width, height, y, y_stride, cb, cr, c_stride, h_div, v_div) or None
+ *       denom 1, 2, 4 or 8: libjpeg's scaled IDCT (scale_num / scale_denom = 1 / denom), so
+ *       width = ceil(image width / denom), and so on; a reduced decode may give chroma at the
+ *       luma's resolution (libjpeg scales chroma up in the IDCT): h_div, v_div say so.
  *       Bytearrays padded to whole MCUs, rows y_stride / c_stride bytes apart; cb and cr
  *       hold ceil(height / v_div) x ceil(width / h_div) samples: h_div, v_div are 2, 2 for
  *       4:2:0 chroma, 2, 1 for 4:2:2, 1, 1 for 4:4:4 (and 1, 2 for 4:4:0).
@@ -54,9 +57,23 @@ static void on_message(j_common_ptr cinfo, int level) {
     if (level < 0) cinfo->err->num_warnings++; /* corrupt-data warnings: counted, not printed */
 }
 
+#if JPEG_LIB_VERSION >= 70
+#define H_SCALED(c) ((c)->DCT_h_scaled_size)
+#define V_SCALED(c) ((c)->DCT_v_scaled_size)
+#else
+#define H_SCALED(c) ((c)->DCT_scaled_size)
+#define V_SCALED(c) ((c)->DCT_scaled_size)
+#endif
+
 static PyObject *decode(PyObject *self, PyObject *args) {
     Py_buffer in;
-    if (!PyArg_ParseTuple(args, "y*", &in)) return NULL;
+    int denom = 1;
+    if (!PyArg_ParseTuple(args, "y*|i", &in, &denom)) return NULL;
+    if (denom != 1 && denom != 2 && denom != 4 && denom != 8) {
+        PyBuffer_Release(&in);
+        PyErr_SetString(PyExc_ValueError, "denom must be 1, 2, 4 or 8");
+        return NULL;
+    }
 
     struct jpeg_decompress_struct cinfo;
     struct err_mgr jerr;
@@ -87,15 +104,25 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     }
     cinfo.raw_data_out = TRUE;
     cinfo.out_color_space = JCS_YCbCr;
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = (unsigned int)denom;
     jpeg_start_decompress(&cinfo);
 
-    /* an MCU row: 8 * vy luma rows and 8 chroma rows; an MCU: 8 * hy luma columns, 8 chroma */
-    const size_t mcu_rows = (cinfo.output_height + 8 * vy - 1) / (8 * vy);
-    const size_t mcu_cols = (cinfo.output_width + 8 * hy - 1) / (8 * hy);
-    const size_t ystride = mcu_cols * 8 * hy, cstride = mcu_cols * 8;
-    ybuf = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(ystride * mcu_rows * 8 * vy));
-    cbbuf = ybuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * 8)) : NULL;
-    crbuf = cbbuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * 8)) : NULL;
+    /* an MCU row: vy * sy luma rows and sc chroma rows; an MCU: hy * sx luma columns, cx chroma
+       (sx, sy, cx, sc: the components' scaled block sizes, 8 / denom or more for chroma) */
+    const int sx = H_SCALED(&c[0]), sy = V_SCALED(&c[0]), cx = H_SCALED(&c[1]), sc = V_SCALED(&c[1]);
+    const int lines = vy * sy, clines = sc;
+    const int hd = (hy * sx) % cx ? 0 : (hy * sx) / cx, vd = lines % clines ? 0 : lines / clines;
+    if (hd < 1 || hd > 2 || vd < 1 || vd > 2 || lines > 16 || clines > 8 || cx != H_SCALED(&c[2]) ||
+        sc != V_SCALED(&c[2])) {
+        longjmp(jerr.jump, 1);
+    }
+    const size_t mcu_rows = (cinfo.image_height + 8 * vy - 1) / (8 * vy);
+    const size_t mcu_cols = (cinfo.image_width + 8 * hy - 1) / (8 * hy);
+    const size_t ystride = mcu_cols * hy * sx, cstride = mcu_cols * cx;
+    ybuf = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(ystride * mcu_rows * lines));
+    cbbuf = ybuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * clines)) : NULL;
+    crbuf = cbbuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * clines)) : NULL;
     if (!crbuf) longjmp(jerr.jump, 1);
     unsigned char *y = (unsigned char *)PyByteArray_AS_STRING(ybuf);
     unsigned char *cb = (unsigned char *)PyByteArray_AS_STRING(cbbuf);
@@ -103,12 +130,11 @@ static PyObject *decode(PyObject *self, PyObject *args) {
 
     JSAMPROW yrows[16], cbrows[8], crrows[8];
     JSAMPARRAY planes[3] = {yrows, cbrows, crrows};
-    const int lines = 8 * vy;
     for (size_t r = 0; r < mcu_rows; r++) {
         for (int i = 0; i < lines; i++) yrows[i] = y + (r * lines + i) * ystride;
-        for (int i = 0; i < 8; i++) {
-            cbrows[i] = cb + (r * 8 + i) * cstride;
-            crrows[i] = cr + (r * 8 + i) * cstride;
+        for (int i = 0; i < clines; i++) {
+            cbrows[i] = cb + (r * clines + i) * cstride;
+            crrows[i] = cr + (r * clines + i) * cstride;
         }
         if (jpeg_read_raw_data(&cinfo, planes, (JDIMENSION)lines) != (JDIMENSION)lines) longjmp(jerr.jump, 1);
     }
@@ -119,7 +145,7 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     PyBuffer_Release(&in);
 
     result = Py_BuildValue("IIOnOOnii", width, height, ybuf, (Py_ssize_t)ystride, cbbuf, crbuf,
-                           (Py_ssize_t)cstride, hy, vy);
+                           (Py_ssize_t)cstride, hd, vd);
     Py_DECREF(ybuf);
     Py_DECREF(cbbuf);
     Py_DECREF(crbuf);

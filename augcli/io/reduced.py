@@ -1,0 +1,158 @@
+"""A JPEG whose decode waits for the first warp, which then decodes it at reduced scale.
+
+Most offline augmentation ends in a resize: a 1-12 MP photo stored at 224-640 px. When the
+first block of a recipe is geometric (one fused 3x3 matrix M, full-resolution input pixel
+coordinates -> output), the worker hands the pipeline an `Encoded` JPEG instead of pixels. The
+steps sample their parameters from the header's size (the same draws, the same ops as a full
+decode); then `for_warp(M, w, h)` picks the largest libjpeg reduction 1/d (d = 2, 4, 8) that
+still leaves every direction of the output at or below the decoded image's resolution (the
+warp never upsamples what was decoded small), decodes at 1/d in the DCT domain (the scaled
+IDCT: 1/d of the work after entropy decoding, and a low-pass of its own), and returns M with
+the reduction folded in, so one warp goes straight to the output size.
+
+Only JPEGs have a scaled decode here: OpenCV's IMREAD_REDUCED_* for BGR (libjpeg's
+scale_denom; for other formats OpenCV decodes in full and resizes, which saves nothing) and
+augcli._planes for YCbCr planes. PNG has no reduced decode in its format; WebP has one in
+libwebp, but neither OpenCV nor Pillow exposes it: both take the full decode, and the warp
+area-averages first when it shrinks by more than 2 (warp.py). The scale depends only on the
+header's size and the sampled matrix, never on the worker: the same bytes for 1 or N workers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .image import Planes, _orient, decode_full, decode_planes, header, jpeg_header, read_bytes
+
+DENOMS = (8, 4, 2)
+
+
+def reduced_enabled() -> bool:
+    """Off with AUGCLI_REDUCED=0 (every JPEG then decoded in full, as before; for comparisons)."""
+    import os
+
+    return os.environ.get("AUGCLI_REDUCED", "1") != "0"
+
+
+def orient_matrix(orientation: int, W: int, H: int) -> np.ndarray:
+    """Pixel coordinates of a W x H image as stored -> as shown after EXIF `orientation` (_orient)."""
+    fx = [[-1, 0, W - 1], [0, 1, 0], [0, 0, 1]]
+    fy = [[1, 0, 0], [0, -1, H - 1], [0, 0, 1]]
+    t = [[0, 1, 0], [1, 0, 0], [0, 0, 1]]
+    m = {2: fx, 3: np.array(fx) @ fy, 4: fy, 5: t,
+         6: [[0, -1, H - 1], [1, 0, 0], [0, 0, 1]],
+         7: [[0, -1, H - 1], [-1, 0, W - 1], [0, 0, 1]],
+         8: [[0, 1, 0], [-1, 0, W - 1], [0, 0, 1]]}.get(orientation, np.eye(3))
+    return np.array(m, float)
+
+
+def reduction(M: np.ndarray, w: int, h: int) -> int:
+    """The largest d in 8, 4, 2 (else 1) such that M shrinks by d or more in every direction
+    wherever the output looks: the Jacobian of M (projective in general) at the input points of
+    the output's corners and centre has its largest singular value <= 1/d."""
+    try:
+        inv = np.linalg.inv(M)
+    except np.linalg.LinAlgError:
+        return 1
+    out = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1], [(w - 1) / 2, (h - 1) / 2, 1]], float)
+    src = out @ inv.T
+    if not np.all(np.isfinite(src)) or np.any(np.abs(src[:, 2]) < 1e-12):
+        return 1
+    src = src / src[:, 2:]
+    worst = 0.0
+    for x, y, _ in src:
+        den = M[2, 0] * x + M[2, 1] * y + M[2, 2]
+        if den <= 0:
+            return 1  # the output sees the horizon: no reduced decode
+        u, v = M[0] @ (x, y, 1) / den, M[1] @ (x, y, 1) / den
+        J = (M[:2, :2] - np.outer((u, v), M[2, :2])) / den
+        worst = max(worst, float(np.linalg.norm(J, 2)))
+    return next((d for d in DENOMS if worst * d <= 1 + 1e-9), 1)
+
+
+class Encoded:
+    """A JPEG's bytes, its header read (size checked against max_pixels, EXIF orientation) and
+    its decodes kept by scale: copies of one source share them. `shape` is the full oriented
+    image's, so steps sample as they would on the decoded image."""
+
+    def __init__(self, data: bytes, head, info: tuple, max_pixels: int, planes: bool, channels: int):
+        self.data, self.head, self.info, self.max_pixels, self.planes = data, head, info, max_pixels, planes
+        self.raw, self.orientation = (info[0], info[1]), info[2]  # (width, height) as stored
+        w, h = self.raw[::-1] if self.orientation in (5, 6, 7, 8) else self.raw  # as shown
+        self.shape = (h, w, 3) if channels == 3 else (h, w)
+        self._cache: dict[int, np.ndarray | Planes] = {}
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def full(self) -> np.ndarray | Planes:
+        if 1 not in self._cache:
+            self._cache[1] = decode_full(self.data, self.head, self.info, self.max_pixels, self.planes)
+        return self._cache[1]
+
+    def at(self, d: int) -> np.ndarray | Planes | None:
+        """Decoded at 1/d and oriented; None when libjpeg cannot (then the caller decodes in full)."""
+        if d == 1:
+            return self.full()
+        if d not in self._cache:
+            self._cache[d] = self._decode(d)
+        return self._cache[d]
+
+    def _decode(self, d: int):
+        import cv2
+
+        o = self.orientation
+        if self.planes:
+            p = decode_planes(self.data, d)
+            if p is not None and (o == 1 or not (p.y.shape[0] % 2 or p.y.shape[1] % 2)):
+                return Planes(*(_orient(a, o) for a in (p.y, p.cb, p.cr)))
+        flag = {2: "REDUCED_{}_2", 4: "REDUCED_{}_4", 8: "REDUCED_{}_8"}[d].format("COLOR" if self.ndim == 3 else "GRAYSCALE")
+        img = cv2.imdecode(np.frombuffer(self.data, np.uint8), getattr(cv2, "IMREAD_" + flag) | cv2.IMREAD_IGNORE_ORIENTATION)
+        W, H = self.raw
+        if img is None or img.shape[:2] != (-(-H // d), -(-W // d)):
+            return None
+        return _orient(img, o)
+
+    def fold(self, d: int) -> np.ndarray:
+        """Full oriented pixel coordinates -> those of the oriented 1/d decode. libjpeg's 1/d
+        sample i covers stored pixels d*i .. d*i + d - 1 (x_d + 0.5 = (x + 0.5) / d)."""
+        W, H = self.raw
+        R = np.array([[1 / d, 0, 0.5 / d - 0.5], [0, 1 / d, 0.5 / d - 0.5], [0, 0, 1]])
+        return orient_matrix(self.orientation, -(-W // d), -(-H // d)) @ R @ np.linalg.inv(
+            orient_matrix(self.orientation, W, H))
+
+    def for_warp(self, M: np.ndarray, w: int, h: int) -> tuple[np.ndarray | Planes, np.ndarray, int]:
+        """(image, matrix, d): the decode at the reduction M allows and M from its pixels."""
+        d = reduction(M, w, h)
+        img = self.at(d) if d > 1 else None
+        if img is None:
+            return self.full(), M, 1
+        return img, M @ np.linalg.inv(self.fold(d)), d
+
+
+def open_image(path, max_pixels: int, planes: bool = False):
+    """read_image's (image, bytes, orientation), with the image an `Encoded` for a colour or
+    grey baseline/progressive JPEG (its decode then waits for the pipeline's first warp)."""
+    data = read_bytes(path)
+    head = jpeg_header(data)
+    info = header(data, head, max_pixels)
+    channels = jpeg_components(data) if head is not None else 0
+    if channels in (1, 3):
+        return Encoded(data, head, info, max_pixels, planes and channels == 3, channels), data, info[2]
+    return decode_full(data, head, info, max_pixels, planes), data, info[2]
+
+
+def jpeg_components(data: bytes) -> int:
+    """The number of components in a JPEG's frame header (0 when not found)."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            pos += 1 if marker == 0xFF else 2
+            continue
+        if marker in (0xC0, 0xC1, 0xC2) and pos + 9 < len(data):  # baseline, extended, progressive Huffman
+            return data[pos + 9]
+        if marker in (0xDA, 0xD9) or 0xC3 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return 0
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return 0
