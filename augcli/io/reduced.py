@@ -45,10 +45,13 @@ def orient_matrix(orientation: int, W: int, H: int) -> np.ndarray:
     return np.array(m, float)
 
 
-def reduction(M: np.ndarray, w: int, h: int) -> int:
-    """The largest d in 8, 4, 2 (else 1) such that M shrinks by d or more in every direction
-    wherever the output looks: the Jacobian of M (projective in general) at the input points of
-    the output's corners and centre has its largest singular value <= 1/d."""
+def reduction(M: np.ndarray, w: int, h: int, W: int, H: int) -> int:
+    """The largest d in 8, 4, 2 (else 1) such that M (a W x H image -> w x h) shrinks by d or more
+    in every direction wherever the output looks: the Jacobian of M (projective in general) at
+    the input points of the output's corners and centre has its largest singular value <= 1/d.
+    When the output sees past the image's edge (a fill), d must also divide W and H: libjpeg's
+    last sample of a side that is not a multiple of d covers padding, so the edge (where reflect,
+    wrap, nearest and constant fills start) would move by up to d - 1 pixels."""
     try:
         inv = np.linalg.inv(M)
     except np.linalg.LinAlgError:
@@ -66,7 +69,10 @@ def reduction(M: np.ndarray, w: int, h: int) -> int:
         u, v = M[0] @ (x, y, 1) / den, M[1] @ (x, y, 1) / den
         J = (M[:2, :2] - np.outer((u, v), M[2, :2])) / den
         worst = max(worst, float(np.linalg.norm(J, 2)))
-    return next((d for d in DENOMS if worst * d <= 1 + 1e-9), 1)
+    eps = 1e-6
+    inside = bool(np.all((src[:4, 0] >= -0.5 - eps) & (src[:4, 0] <= W - 0.5 + eps) &
+                         (src[:4, 1] >= -0.5 - eps) & (src[:4, 1] <= H - 0.5 + eps)))
+    return next((d for d in DENOMS if worst * d <= 1 + 1e-9 and (inside or (W % d == 0 and H % d == 0))), 1)
 
 
 class Encoded:
@@ -123,7 +129,7 @@ class Encoded:
 
     def for_warp(self, M: np.ndarray, w: int, h: int) -> tuple[np.ndarray | Planes, np.ndarray, int]:
         """(image, matrix, d): the decode at the reduction M allows and M from its pixels."""
-        d = reduction(M, w, h)
+        d = reduction(M, w, h, self.shape[1], self.shape[0])
         img = self.at(d) if d > 1 else None
         if img is None:
             return self.full(), M, 1
