@@ -19,6 +19,8 @@ header's size and the sampled matrix, never on the worker: the same bytes for 1 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .image import Planes, _orient, decode_full, decode_planes, header, jpeg_header, read_bytes
@@ -53,25 +55,26 @@ def reduction(M: np.ndarray, w: int, h: int, W: int, H: int) -> int:
     last sample of a side that is not a multiple of d covers padding, so the edge (where reflect,
     wrap, nearest and constant fills start) would move by up to d - 1 pixels."""
     try:
-        inv = np.linalg.inv(M)
+        inv = np.linalg.inv(M).tolist()
     except np.linalg.LinAlgError:
         return 1
-    out = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1], [(w - 1) / 2, (h - 1) / 2, 1]], float)
-    src = out @ inv.T
-    if not np.all(np.isfinite(src)) or np.any(np.abs(src[:, 2]) < 1e-12):
-        return 1
-    src = src / src[:, 2:]
-    worst = 0.0
-    for x, y, _ in src:
-        den = M[2, 0] * x + M[2, 1] * y + M[2, 2]
-        if den <= 0:
-            return 1  # the output sees the horizon: no reduced decode
-        u, v = M[0] @ (x, y, 1) / den, M[1] @ (x, y, 1) / den
-        J = (M[:2, :2] - np.outer((u, v), M[2, :2])) / den
-        worst = max(worst, float(np.linalg.norm(J, 2)))
-    eps = 1e-6
-    inside = bool(np.all((src[:4, 0] >= -0.5 - eps) & (src[:4, 0] <= W - 0.5 + eps) &
-                         (src[:4, 1] >= -0.5 - eps) & (src[:4, 1] <= H - 0.5 + eps)))
+    m = M.tolist()
+    worst, inside = 0.0, True
+    for i, (ox, oy) in enumerate(((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1), ((w - 1) / 2, (h - 1) / 2))):
+        x, y, z = (r[0] * ox + r[1] * oy + r[2] for r in inv)
+        if not abs(z) > 1e-12:
+            return 1
+        x, y = x / z, y / z
+        den = m[2][0] * x + m[2][1] * y + m[2][2]
+        if not den > 0:
+            return 1  # the output sees the horizon (or a matrix that is not finite): no reduced decode
+        # the Jacobian of (x, y) -> M(x, y) there, and its largest singular value
+        a, b = (m[0][0] - ox * m[2][0]) / den, (m[0][1] - ox * m[2][1]) / den
+        c, d = (m[1][0] - oy * m[2][0]) / den, (m[1][1] - oy * m[2][1]) / den
+        sq = a * a + b * b + c * c + d * d
+        worst = max(worst, math.sqrt((sq + math.sqrt(max(0.0, sq * sq - 4 * (a * d - b * c) ** 2))) / 2))
+        if i < 4 and not (-0.5 - 1e-6 <= x <= W - 0.5 + 1e-6 and -0.5 - 1e-6 <= y <= H - 0.5 + 1e-6):
+            inside = False
     return next((d for d in DENOMS if worst * d <= 1 + 1e-9 and (inside or (W % d == 0 and H % d == 0))), 1)
 
 
