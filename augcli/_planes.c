@@ -16,6 +16,8 @@
  *       None when the file is not a 3-component YCbCr JPEG of one of those samplings, or
  *       when libjpeg reports an error or even a warning (corrupt data): the caller then
  *       decodes it the ordinary way, which also gives the ordinary errors.
+ *   decode_region(data, denom, x, y, w, h) -> (bytes, x0, width, channels) or None
+ *       A window of the 1/denom decode, BGR or grey (libjpeg-turbo crop + skip; see below).
  *   encode(y, cb, cr, width, height, quality) -> bytes
  *       y: height x width bytes, cb and cr: ceil(height/2) x ceil(width/2) bytes, all
  *       C-contiguous. Baseline JPEG, 4:2:0, Huffman tables and quality scaling as
@@ -367,8 +369,74 @@ done:
     return result;
 }
 
+/* decode_region(data, denom, x, y, w, h): rows y .. y + h - 1 of the 1/denom decode, columns x ..
+   x + w - 1 widened to whole iMCU columns (jpeg_crop_scanline), BGR (3 components) or grey (1):
+   libjpeg-turbo still entropy-decodes every block, but runs the IDCT, upsampling and colour
+   conversion only inside the window (jpeg_skip_scanlines above and below it).
+   -> (bytes, x0, width, channels) with the window's rows `width * channels` bytes apart, or None. */
+static PyObject *decode_region(PyObject *self, PyObject *args) {
+#if defined(JCS_EXTENSIONS) && JPEG_LIB_VERSION >= 62
+    Py_buffer in;
+    int denom, x, y, w, h;
+    if (!PyArg_ParseTuple(args, "y*iiiii", &in, &denom, &x, &y, &w, &h)) return NULL;
+    struct jpeg_decompress_struct cinfo;
+    struct err_mgr jerr;
+    PyObject *volatile buf = NULL;
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = on_error;
+    jerr.pub.emit_message = on_message;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        Py_XDECREF(buf);
+        PyBuffer_Release(&in);
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_NONE;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, (const unsigned char *)in.buf, (unsigned long)in.len);
+    jpeg_read_header(&cinfo, TRUE);
+    const int grey = cinfo.num_components == 1;
+    if ((!grey && (cinfo.num_components != 3 || cinfo.jpeg_color_space != JCS_YCbCr)) ||
+        (denom != 1 && denom != 2 && denom != 4 && denom != 8) || jerr.pub.num_warnings) {
+        longjmp(jerr.jump, 1);
+    }
+    cinfo.out_color_space = grey ? JCS_GRAYSCALE : JCS_EXT_BGR;
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = (unsigned int)denom;
+    jpeg_start_decompress(&cinfo);
+    if (x < 0 || y < 0 || w < 1 || h < 1 || (JDIMENSION)(x + w) > cinfo.output_width ||
+        (JDIMENSION)(y + h) > cinfo.output_height) {
+        longjmp(jerr.jump, 1);
+    }
+    JDIMENSION x0 = (JDIMENSION)x, width = (JDIMENSION)w;
+    if (x0 > 0 || width < cinfo.output_width) jpeg_crop_scanline(&cinfo, &x0, &width);
+    const int ch = grey ? 1 : 3;
+    const size_t stride = (size_t)width * ch;
+    buf = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(stride * (size_t)h));
+    if (!buf) longjmp(jerr.jump, 1);
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(buf);
+    if (y > 0 && jpeg_skip_scanlines(&cinfo, (JDIMENSION)y) != (JDIMENSION)y) longjmp(jerr.jump, 1);
+    for (int i = 0; i < h;) {
+        JSAMPROW row = out + (size_t)i * stride;
+        JDIMENSION got = jpeg_read_scanlines(&cinfo, &row, 1);
+        if (got != 1) longjmp(jerr.jump, 1);
+        i += 1;
+    }
+    if (jerr.pub.num_warnings) longjmp(jerr.jump, 1);
+    jpeg_abort_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    PyBuffer_Release(&in);
+    PyObject *result = Py_BuildValue("OIIi", buf, x0, width, ch);
+    Py_DECREF(buf);
+    return result;
+#else
+    Py_RETURN_NONE;
+#endif
+}
+
 static PyMethodDef methods[] = {
     {"decode", decode, METH_VARARGS, "JPEG bytes -> (w, h, y, y_stride, cb, cr, c_stride), or None"},
+    {"decode_region", decode_region, METH_VARARGS, "(data, denom, x, y, w, h) -> (bgr or grey bytes, x0, width, channels)"},
     {"encode", encode, METH_VARARGS, "(y, cb, cr, w, h, quality) -> JPEG bytes (4:2:0)"},
     {"warp", (PyCFunction)(void (*)(void))warp, METH_VARARGS | METH_KEYWORDS,
      "warp(src, inv, out, simd=True): out = src sampled bilinearly at inv @ (x, y, 1)"},

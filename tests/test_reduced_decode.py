@@ -217,3 +217,30 @@ def test_planes_decode_at_reduced_scale_matches_libjpegs_colour_decode(tmp_path,
 
     with pytest.raises(ValueError):
         _planes.decode(data, 3)
+
+
+@pytest.mark.skipif(not planar_available(), reason="augcli._planes is not built here")
+@pytest.mark.parametrize("orientation", [1, 6, 3, 7])
+def test_crops_decode_only_their_window(tmp_path, orientation):
+    path = camera_photo(tmp_path / "c.jpg", (1200, 1600), seed=orientation, orientation=orientation)
+    a, ops_a, b, ops_b = run_both([{"random_crop": {"size": [300, 300]}}], path, seed=orientation)
+    op = ops_a[0]
+    assert op["name"] == "decode" and op["denom"] == 1 and ops_a[1:] == ops_b
+    x, y, w, h = op["region"]
+    assert w * h < 0.1 * 1600 * 1200 and w >= 300 and h >= 300  # whole iMCU columns around the window
+    assert a.shape == b.shape == (300, 300, 3) and psnr(a, b) >= 45  # the same pixels (within libjpeg versions)
+    steps = [{"random_resized_crop": {"size": [224, 224], "scale": [0.08, 0.3]}}]
+    for planes in (False, True):
+        a, ops_a, b, ops_b = run_both(steps, path, seed=orientation, planes=planes)
+        assert "region" in ops_a[0] and ops_a[1:] == ops_b and psnr(a, b) >= 35, psnr(a, b)
+
+
+def test_a_window_is_not_decoded_for_each_of_many_outputs(tmp_path):
+    """Whole-image decodes are shared by a source's outputs, windows are not: with 4 outputs a
+    window of 30% of the image would cost more than one decode of all of it."""
+    path = camera_photo(tmp_path / "c.jpg", (1200, 1600))
+    pipe = Pipeline(validate_steps([{"center_crop": {"size": [650, 870]}}], "transforms"))  # ~30% of it
+    enc = open_image(path, 10**9)[0]
+    assert "region" in pipe(enc, np.random.default_rng(0))[1][0]
+    enc.uses = 4
+    assert pipe(enc, np.random.default_rng(0))[1][0]["name"] == "center_crop"  # decoded in full

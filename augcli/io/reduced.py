@@ -8,7 +8,12 @@ decode); then `for_warp(M, w, h)` picks the largest libjpeg reduction 1/d (d = 2
 still leaves every direction of the output at or below the decoded image's resolution (the
 warp never upsamples what was decoded small), decodes at 1/d in the DCT domain (the scaled
 IDCT: 1/d of the work after entropy decoding, and a low-pass of its own), and returns M with
-the reduction folded in, so one warp goes straight to the output size.
+the reduction folded in, so one warp goes straight to the output size. When the output keeps
+a small window of the image (random_crop, center_crop, random_resized_crop at small scales, a
+zoom), only that window is decoded (`Encoded.region`: libjpeg-turbo's jpeg_crop_scanline and
+jpeg_skip_scanlines through augcli._planes.decode_region; nothing below the window is read),
+at 1/d too when the window allows it. The `decode` op (`denom`, and `region` [x, y, w, h] in
+the stored 1/d decode) comes first in the output's ops; the steps' ops are those of a full decode.
 
 Only JPEGs have a scaled decode here: OpenCV's IMREAD_REDUCED_* for BGR (libjpeg's
 scale_denom; for other formats OpenCV decodes in full and resizes, which saves nothing) and
@@ -26,6 +31,7 @@ import numpy as np
 from .image import Planes, _orient, decode_full, decode_planes, header, jpeg_header, read_bytes
 
 DENOMS = (8, 4, 2)
+REGION = 0.5  # decode a window when it is at most this share of the image (times the outputs)
 
 
 def reduced_enabled() -> bool:
@@ -47,35 +53,49 @@ def orient_matrix(orientation: int, W: int, H: int) -> np.ndarray:
     return np.array(m, float)
 
 
-def reduction(M: np.ndarray, w: int, h: int, W: int, H: int) -> int:
-    """The largest d in 8, 4, 2 (else 1) such that M (a W x H image -> w x h) shrinks by d or more
-    in every direction wherever the output looks: the Jacobian of M (projective in general) at
-    the input points of the output's corners and centre has its largest singular value <= 1/d.
-    When the output sees past the image's edge (a fill), d must also divide W and H: libjpeg's
-    last sample of a side that is not a multiple of d covers padding, so the edge (where reflect,
-    wrap, nearest and constant fills start) would move by up to d - 1 pixels."""
+def footprint(M: np.ndarray, w: int, h: int):
+    """(largest singular value of M's Jacobian where the output looks, the input points of the
+    output's 4 corner pixels) for M (projective in general) -> a w x h output; None when the
+    output sees M's horizon or M is singular. The Jacobian is taken at the input points of the
+    output's corners and centre (its extremes over a quadrilateral lie at the corners)."""
     try:
         inv = np.linalg.inv(M).tolist()
     except np.linalg.LinAlgError:
-        return 1
+        return None
     m = M.tolist()
-    worst, inside = 0.0, True
-    for i, (ox, oy) in enumerate(((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1), ((w - 1) / 2, (h - 1) / 2))):
+    worst, corners = 0.0, []
+    for ox, oy in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1), ((w - 1) / 2, (h - 1) / 2)):
         x, y, z = (r[0] * ox + r[1] * oy + r[2] for r in inv)
         if not abs(z) > 1e-12:
-            return 1
+            return None
         x, y = x / z, y / z
         den = m[2][0] * x + m[2][1] * y + m[2][2]
         if not den > 0:
-            return 1  # the output sees the horizon (or a matrix that is not finite): no reduced decode
-        # the Jacobian of (x, y) -> M(x, y) there, and its largest singular value
+            return None  # the output sees the horizon (or a matrix that is not finite)
         a, b = (m[0][0] - ox * m[2][0]) / den, (m[0][1] - ox * m[2][1]) / den
         c, d = (m[1][0] - oy * m[2][0]) / den, (m[1][1] - oy * m[2][1]) / den
         sq = a * a + b * b + c * c + d * d
         worst = max(worst, math.sqrt((sq + math.sqrt(max(0.0, sq * sq - 4 * (a * d - b * c) ** 2))) / 2))
-        if i < 4 and not (-0.5 - 1e-6 <= x <= W - 0.5 + 1e-6 and -0.5 - 1e-6 <= y <= H - 0.5 + 1e-6):
-            inside = False
-    return next((d for d in DENOMS if worst * d <= 1 + 1e-9 and (inside or (W % d == 0 and H % d == 0))), 1)
+        corners.append((x, y))
+    return worst, corners[:4]
+
+
+def _inside(corners, W: int, H: int) -> bool:
+    e = 1e-6
+    return all(-0.5 - e <= x <= W - 0.5 + e and -0.5 - e <= y <= H - 0.5 + e for x, y in corners)
+
+
+def reduction(M: np.ndarray, w: int, h: int, W: int, H: int) -> int:
+    """The largest d in 8, 4, 2 (else 1) such that M (a W x H image -> w x h) shrinks by d or more
+    in every direction wherever the output looks (footprint). When the output sees past the
+    image's edge (a fill), d must also divide W and H: libjpeg's last sample of a side that is
+    not a multiple of d covers padding, so the edge (where reflect, wrap, nearest and constant
+    fills start) would move by up to d - 1 pixels."""
+    fp = footprint(M, w, h)
+    if fp is None:
+        return 1
+    inside = _inside(fp[1], W, H)
+    return next((d for d in DENOMS if fp[0] * d <= 1 + 1e-9 and (inside or (W % d == 0 and H % d == 0))), 1)
 
 
 class Encoded:
@@ -89,6 +109,7 @@ class Encoded:
         w, h = self.raw[::-1] if self.orientation in (5, 6, 7, 8) else self.raw  # as shown
         self.shape = (h, w, 3) if channels == 3 else (h, w)
         self._cache: dict[int, np.ndarray | Planes] = {}
+        self.uses = 1  # outputs made from this source (the worker sets it): see region()
 
     @property
     def ndim(self) -> int:
@@ -122,21 +143,58 @@ class Encoded:
             return None
         return _orient(img, o)
 
-    def fold(self, d: int) -> np.ndarray:
-        """Full oriented pixel coordinates -> those of the oriented 1/d decode. libjpeg's 1/d
+    def _stored(self, d: int) -> np.ndarray:
+        """Full oriented pixel coordinates -> those of the 1/d decode as stored. libjpeg's 1/d
         sample i covers stored pixels d*i .. d*i + d - 1 (x_d + 0.5 = (x + 0.5) / d)."""
         W, H = self.raw
         R = np.array([[1 / d, 0, 0.5 / d - 0.5], [0, 1 / d, 0.5 / d - 0.5], [0, 0, 1]])
-        return orient_matrix(self.orientation, -(-W // d), -(-H // d)) @ R @ np.linalg.inv(
-            orient_matrix(self.orientation, W, H))
+        return R @ np.linalg.inv(orient_matrix(self.orientation, W, H))
 
-    def for_warp(self, M: np.ndarray, w: int, h: int) -> tuple[np.ndarray | Planes, np.ndarray, int]:
-        """(image, matrix, d): the decode at the reduction M allows and M from its pixels."""
+    def fold(self, d: int) -> np.ndarray:
+        """Full oriented pixel coordinates -> those of the oriented 1/d decode."""
+        W, H = self.raw
+        return orient_matrix(self.orientation, -(-W // d), -(-H // d)) @ self._stored(d)
+
+    def for_warp(self, M: np.ndarray, w: int, h: int) -> tuple[np.ndarray | Planes, np.ndarray, dict | None]:
+        """(image, matrix, op): the decode at the reduction M allows (or only the window of it the
+        output needs: region), M from its pixels, and the `decode` op to record (None: in full)."""
         d = reduction(M, w, h, self.shape[1], self.shape[0])
+        got = self.region(M, w, h, d)
+        if got is not None:
+            return got
         img = self.at(d) if d > 1 else None
         if img is None:
-            return self.full(), M, 1
-        return img, M @ np.linalg.inv(self.fold(d)), d
+            return self.full(), M, None
+        return img, M @ np.linalg.inv(self.fold(d)), {"name": "decode", "denom": d}
+
+    def region(self, M: np.ndarray, w: int, h: int, d: int):
+        """for_warp's answer from a window of the 1/d decode (libjpeg-turbo's crop and skip: the
+        IDCT and colour conversion of the window only, and nothing below it read at all), when
+        the output stays inside the image and the window, times the job's outputs (`uses`: the
+        decodes of the whole image are shared, windows are not), is at most REGION of it."""
+        from .image import _planar_codec
+
+        codec = _planar_codec()
+        fp = footprint(M, w, h)
+        if codec is None or not hasattr(codec, "decode_region") or fp is None or not _inside(fp[1], *self.shape[1::-1]):
+            return None
+        W, H = self.raw
+        Wd, Hd = -(-W // d), -(-H // d)
+        S = self._stored(d)
+        pts = [(S[0] @ (x, y, 1), S[1] @ (x, y, 1)) for x, y in fp[1]]
+        x0, y0 = max(0, math.floor(min(p[0] for p in pts)) - 2), max(0, math.floor(min(p[1] for p in pts)) - 2)
+        x1, y1 = min(Wd, math.ceil(max(p[0] for p in pts)) + 3), min(Hd, math.ceil(max(p[1] for p in pts)) + 3)
+        if self.uses * (x1 - x0) * (y1 - y0) > REGION * Wd * Hd:
+            return None
+        out = codec.decode_region(self.data, d, x0, y0, x1 - x0, y1 - y0)
+        if out is None:
+            return None
+        buf, xs, width, ch = out
+        img = np.frombuffer(buf, np.uint8).reshape(y1 - y0, width, ch)
+        img = _orient(img[:, :, 0] if ch == 1 else img, self.orientation)
+        T = np.array([[1, 0, -xs], [0, 1, -y0], [0, 0, 1]], float)
+        F = orient_matrix(self.orientation, width, y1 - y0) @ T @ S
+        return img, M @ np.linalg.inv(F), {"name": "decode", "denom": d, "region": [xs, y0, width, y1 - y0]}
 
 
 def open_image(path, max_pixels: int, planes: bool = False):

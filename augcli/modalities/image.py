@@ -100,6 +100,8 @@ class ImageWorker:
             mix = dict(o.mix)
             if "skipped" not in mix:
                 mix["image"] = self._partner(mix)
+        if hasattr(state[0], "uses"):  # not decoded yet (io/reduced.py): a window of it pays for one output
+            state[0].uses = len(job.outputs)
         aug, ops = self.pipeline(state[0], np.random.default_rng(o.seed), mix)
         return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
 

@@ -137,7 +137,7 @@ class Pipeline:
 
     def _geometric(self, steps, img, rng, fill, ops, geometry=None, decoded=None):
         """One warp: the steps' matrices composed (recorded in `geometry` when one is given).
-        `decoded`: a list that receives (decoded image, reduction) when `img` is Encoded."""
+        `decoded`: a list that receives (decoded image, its decode op or None) when `img` is Encoded."""
         H, W = img.shape[:2]
         M, w, h = np.eye(3), W, H
         n = len(ops)
@@ -152,19 +152,19 @@ class Pipeline:
         if geometry is not None and len(ops) > n:
             geometry.append((n, M, w, h))
         if decoded is not None:
-            img, M, d = img.for_warp(M, w, h)
-            decoded.append((img, d))
+            img, M, op = img.for_warp(M, w, h)
+            decoded.append((img, op))
         return warp(img, M, w, h, *fill)
 
     def _reduced(self, steps, src: Encoded, rng, fill, ops):
         """_geometric on a JPEG decoded at the reduction its matrix allows (Encoded.for_warp), the
-        steps sampled from its full size; a {"name": "decode", "denom": d} op first when d > 1.
+        steps sampled from its full size; its {"name": "decode", ...} op first unless decoded in full.
         Returns (image, the decode it came from: never written to)."""
         n = len(ops)
         got = []
         img = self._geometric(steps, src, rng, fill, ops, decoded=got)
-        if got[0][1] > 1:
-            ops.insert(n, {"name": "decode", "denom": got[0][1]})
+        if got[0][1] is not None:
+            ops.insert(n, got[0][1])
         return img, got[0][0]
 
     def _colour(self, steps, img, rng, owned, ops):
