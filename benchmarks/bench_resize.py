@@ -5,15 +5,19 @@ like bench_image's; or --images DIR). Whole commands, the same 2-process pool, o
 photo, JPEG q95; in each round, back to back (odd rounds reversed):
   (a)  the full-resolution floor: a plain script, OpenCV decode + encode (bench_image's (a));
   (r)  `augcli run` with the example's geometric steps (hflip, rotate 20, zoom 0.9-1.1), then a
-       resize (224x224, 512x512, 640 wide), then its colour jitter, noise and cutout: the resize
-       in the first geometric block, so the JPEG is decoded at 1/2, 1/4 or 1/8 (io/reduced.py);
+       resize (224x224, 512x512, 640 wide) or a random_resized_crop to 224x224 (rrc), then its
+       colour jitter, noise and cutout: the resize in the first geometric block, so the JPEG is
+       decoded at 1/2, 1/4 or 1/8, or only the crop's window of it (io/reduced.py);
   (r0) the same with AUGCLI_REDUCED=0 (every JPEG decoded in full: the path before issue 18);
   (d)  Albumentations 2.0.8 in a plain script with the same steps in the same order
-       (HorizontalFlip, Affine(rotate, scale, reflect), Resize (LongestMaxSize for 640),
+       (HorizontalFlip, Affine(rotate, scale, reflect), Resize (LongestMaxSize for 640,
+       RandomResizedCrop for rrc),
        ColorJitter, GaussNoise, CoarseDropout), cv2.imread + imwrite q95, the same pool;
-  (e)  for information: augcli with the resize at the very end of the recipe (after cutout), as
-       the issue measured it: the first warp does not shrink, so nothing is decoded reduced.
-Reported: files/s ratios r/a (target >= 2.0 at 224), r/d (target >= 5), r/r0; median and range.
+  (e)  augcli with the resize at the very end of the recipe (after cutout), as the issue
+       measured it: the first warp does not shrink, so nothing is decoded reduced; and
+       Albumentations so (the example's steps, then Resize), the issue's baseline for its 5x.
+Reported: files/s ratios r/a (target >= 2.0 at 224), r/d and r/d_end (target >= 5), r/r0;
+median and range over the rounds.
 """
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ import cv2
 
 import bench_image as bi
 
-SIZES = {"224": "{height: 224, width: 224}", "512": "{height: 512, width: 512}", "640w": "{width: 640}"}
+SIZES = {"224": "resize: {height: 224, width: 224}", "512": "resize: {height: 512, width: 512}",
+         "640w": "resize: {width: 640}", "rrc": "random_resized_crop: {size: [224, 224]}"}
 GEO = """  - hflip: {p: 0.5}
   - rotate: {degrees: 20, fill: reflect}
   - zoom: {range: [0.9, 1.1]}
@@ -47,9 +52,9 @@ def recipes(work: Path) -> dict[str, Path]:
     out = {}
     for k, size in SIZES.items():
         out[k] = work / f"resize_{k}.yaml"
-        out[k].write_text(HEAD + GEO + f"  - resize: {size}\n" + REST)
+        out[k].write_text(HEAD + GEO + f"  - {size}\n" + REST)
     out["end"] = work / "resize_end.yaml"
-    out["end"].write_text(HEAD + GEO + REST + f"  - resize: {SIZES['224']}\n")
+    out["end"].write_text(HEAD + GEO + REST + f"  - {SIZES['224']}\n")
     return out
 
 
@@ -58,16 +63,17 @@ def _albu_init(size: str) -> None:
     import albumentations as A
 
     cv2.setNumThreads(0)
-    resize = A.LongestMaxSize(max_size=640) if size == "640w" else A.Resize(int(size), int(size))
-    _COMPOSE = A.Compose([
-        A.HorizontalFlip(p=0.5),
-        A.Affine(rotate=(-20, 20), scale=(0.9, 1.1), border_mode=cv2.BORDER_REFLECT_101, p=1),
-        resize,
-        A.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05, p=1),
-        A.GaussNoise(std_range=(0, 10 / 255), p=0.3),
-        A.CoarseDropout(num_holes_range=(1, 1), hole_height_range=(0.1, 0.3), hole_width_range=(0.1, 0.3),
-                        fill=0, p=0.5),
-    ], seed=os.getpid())
+    geo = [A.HorizontalFlip(p=0.5), A.Affine(rotate=(-20, 20), scale=(0.9, 1.1), border_mode=cv2.BORDER_REFLECT_101, p=1)]
+    rest = [A.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05, p=1),
+            A.GaussNoise(std_range=(0, 10 / 255), p=0.3),
+            A.CoarseDropout(num_holes_range=(1, 1), hole_height_range=(0.1, 0.3), hole_width_range=(0.1, 0.3),
+                            fill=0, p=0.5)]
+    if size == "end":  # the example's steps, then Resize (as the issue measured it)
+        _COMPOSE = A.Compose([*geo, *rest, A.Resize(224, 224)], seed=os.getpid())
+        return
+    resize = (A.LongestMaxSize(max_size=640) if size == "640w" else A.RandomResizedCrop((224, 224)) if size == "rrc"
+              else A.Resize(int(size), int(size)))
+    _COMPOSE = A.Compose([*geo, resize, *rest], seed=os.getpid())
 
 
 def _albu_job(job) -> int:
@@ -112,9 +118,8 @@ def commands(photos: Path, files: list[Path], work: Path, workers: int) -> dict:
         out = work / f"out_r{k}"
         cmd = [*aug[:4], str(rec[k]), *aug[5:8], str(out), *aug[9:]]
         runs[f"r{k}"] = lambda cmd=cmd, out=out: timed(cmd, out, n)
-        if k == "end":
-            continue
-        runs[f"r0{k}"] = lambda cmd=cmd, out=out: timed(cmd, out, n, AUGCLI_REDUCED="0")
+        if k != "end":
+            runs[f"r0{k}"] = lambda cmd=cmd, out=out: timed(cmd, out, n, AUGCLI_REDUCED="0")
         dcmd = [sys.executable, str(Path(bi.__file__)), "--albu-run", str(listing), str(work / f"out_d{k}"), w, k]
         runs[f"d{k}"] = lambda dcmd=dcmd, out=work / f"out_d{k}": timed(dcmd, out, n)
     return runs
@@ -147,4 +152,6 @@ def resize_part(a, work: Path) -> None:
               f"; r/d {show(lambda r: r['r' + k] / r['d' + k])}{tgt}")
         print(f"          before (full decode) r0/a {show(lambda r: r['r0' + k] / r['a'])}; r/r0 "
               f"{show(lambda r: r['r' + k] / r['r0' + k])}; Albumentations d/a {show(lambda r: r['d' + k] / r['a'])}")
-    print(f"(e) resize at the very end (not fused, no reduced decode): e/a {show(lambda r: r['rend'] / r['a'])}")
+    print(f"(e) resize at the very end (not fused, no reduced decode): e/a {show(lambda r: r['rend'] / r['a'])}; "
+          f"Albumentations so (Resize last) d/a {show(lambda r: r['dend'] / r['a'])}; (r) 224 against it: "
+          f"{show(lambda r: r['r224'] / r['dend'])}   (target >= 5)")

@@ -244,3 +244,17 @@ def test_a_window_is_not_decoded_for_each_of_many_outputs(tmp_path):
     assert "region" in pipe(enc, np.random.default_rng(0))[1][0]
     enc.uses = 4
     assert pipe(enc, np.random.default_rng(0))[1][0]["name"] == "center_crop"  # decoded in full
+
+
+@pytest.mark.parametrize("kind", ["progressive", "444", "422"])
+def test_progressive_and_other_samplings(tmp_path, kind):
+    flags = {"progressive": [cv2.IMWRITE_JPEG_PROGRESSIVE, 1],
+             "444": [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444],
+             "422": [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422]}[kind]
+    img = cv2.imread(str(camera_photo(tmp_path / "c.jpg", (1080, 1440), seed=4)))
+    cv2.imwrite(str(tmp_path / "k.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 92, *flags])
+    for steps in ([{"rotate": {"degrees": 10}}, {"resize": {"height": 224, "width": 224}}],
+                  [{"random_crop": {"size": [300, 300]}}]):
+        for planes in (False, True) if planar_available() else (False,):
+            a, ops_a, b, ops_b = run_both(steps, tmp_path / "k.jpg", planes=planes)
+            assert ops_a[0]["name"] == "decode" and ops_a[1:] == ops_b and psnr(a, b) >= 40, (steps, planes)
