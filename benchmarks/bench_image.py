@@ -169,7 +169,7 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--part", choices=("all", "example", "resize"), default="all",
                     help="example: (a)-(c) on 1024x768 photos; resize: (r) straight to training size, 1-2 MP photos")
-    ap.add_argument("--n-large", type=int, default=200, help="photos of 1-2 MP for --part resize")
+    ap.add_argument("--n-large", type=int, default=300, help="photos of 1-2 MP for --part resize")
     a = ap.parse_args()
     work = HERE / ".data"
     if a.part in ("all", "resize"):

@@ -95,16 +95,17 @@ def albu_run(listing: Path, out: Path, workers: int, size: str) -> None:
         assert sum(pool.imap_unordered(_albu_job, jobs, chunksize=1)) == len(jobs)
 
 
-def timed(cmd: list[str], out: Path, n: int, **env) -> float:
-    """files/s of one whole command (OUT emptied first; every output counted)."""
+def timed(cmd: list[str], out: Path, n: int, **env) -> tuple[float, float]:
+    """(files/s, CPU seconds of all its processes) of one whole command (OUT emptied first;
+    every output counted)."""
     shutil.rmtree(out, ignore_errors=True)
     e = dict(os.environ, NO_ALBUMENTATIONS_UPDATE="1", **env)
-    t0 = time.perf_counter()
+    c0, t0 = bi._cpu(), time.perf_counter()
     subprocess.run(cmd, check=True, cwd=bi.ROOT, env=e, stderr=subprocess.DEVNULL)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, bi._cpu() - c0
     made = sum(1 for p in out.rglob("*.jpg"))
     assert made == n, (cmd, made, n)
-    return n / dt
+    return n / dt, cpu
 
 
 def commands(photos: Path, files: list[Path], work: Path, workers: int) -> dict:
@@ -113,7 +114,7 @@ def commands(photos: Path, files: list[Path], work: Path, workers: int) -> dict:
     w, rec, n = str(workers), recipes(work), len(files)
     aug = [sys.executable, "-m", "augcli", "run", None, "--input", str(photos), "--output", None, "--quiet",
            "--workers", w]
-    runs = {"a": lambda: bi.floor_cmd(files, work / "out_rfloor", workers)[0]}
+    runs = {"a": lambda: bi.floor_cmd(files, work / "out_rfloor", workers)}
     for k in [*SIZES, "end"]:
         out = work / f"out_r{k}"
         cmd = [*aug[:4], str(rec[k]), *aug[5:8], str(out), *aug[9:]]
@@ -125,17 +126,26 @@ def commands(photos: Path, files: list[Path], work: Path, workers: int) -> dict:
     return runs
 
 
+def _median_range(v: list[float]) -> str:
+    return f"{statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})"
+
+
 def resize_part(a, work: Path) -> None:
     sizes = [(864, 1152), (960, 1280), (1080, 1440), (1200, 1600)]
     photos = a.images or bi.make_photos(work / f"photos_large{a.n_large}", a.n_large, sizes=sizes)
     files = sorted(p for p in photos.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
-    mp_ = statistics.mean(cv2.imread(str(f)).shape[0] * cv2.imread(str(f)).shape[1] for f in files[:8]) / 1e6
+    from PIL import Image
+
+    mp_ = statistics.mean(Image.open(f).size[0] * Image.open(f).size[1] for f in files) / 1e6
     print(f"(r) straight to training size: {len(files)} photos from {photos} (~{mp_:.2f} MP), "
           f"{a.workers} workers, {a.repeat} rounds")
     runs = list(commands(photos, files, work, a.workers).items())
     rounds = []
+    cpu = []  # CPU seconds of all processes, by run: a measure the other users of a shared machine move less
     for i in range(a.repeat):
         got = {k: f() for k, f in (runs if i % 2 == 0 else runs[::-1])}
+        cpu.append({k: v[1] for k, v in got.items()})
+        got = {k: v[0] for k, v in got.items()}
         rounds.append(got)
         print(f"  round {i + 1}: floor {got['a']:.1f} files/s; " + "  ".join(
             f"{k}: r/a {got['r' + k] / got['a']:.2f} r/d {got['r' + k] / got['d' + k]:.1f} "
@@ -152,6 +162,11 @@ def resize_part(a, work: Path) -> None:
               f"; r/d {show(lambda r: r['r' + k] / r['d' + k])}{tgt}")
         print(f"          before (full decode) r0/a {show(lambda r: r['r0' + k] / r['a'])}; r/r0 "
               f"{show(lambda r: r['r' + k] / r['r0' + k])}; Albumentations d/a {show(lambda r: r['d' + k] / r['a'])}")
+    def cpu_show(f):
+        return _median_range([f(c) for c in cpu])
+
+    print("    in CPU time of all processes (a's / r's, d's / r's): " + "; ".join(
+        f"{k}: {cpu_show(lambda c: c['a'] / c['r' + k])}, {cpu_show(lambda c: c['d' + k] / c['r' + k])}" for k in SIZES))
     print(f"(e) resize at the very end (not fused, no reduced decode): e/a {show(lambda r: r['rend'] / r['a'])}; "
           f"Albumentations so (Resize last) d/a {show(lambda r: r['dend'] / r['a'])}; (r) 224 against it: "
           f"{show(lambda r: r['r224'] / r['dend'])}   (target >= 5)")

@@ -85,13 +85,13 @@ def _inside(corners, W: int, H: int) -> bool:
     return all(-0.5 - e <= x <= W - 0.5 + e and -0.5 - e <= y <= H - 0.5 + e for x, y in corners)
 
 
-def reduction(M: np.ndarray, w: int, h: int, W: int, H: int) -> int:
+def reduction(M: np.ndarray, w: int, h: int, W: int, H: int, fp=False) -> int:
     """The largest d in 8, 4, 2 (else 1) such that M (a W x H image -> w x h) shrinks by d or more
     in every direction wherever the output looks (footprint). When the output sees past the
     image's edge (a fill), d must also divide W and H: libjpeg's last sample of a side that is
     not a multiple of d covers padding, so the edge (where reflect, wrap, nearest and constant
     fills start) would move by up to d - 1 pixels."""
-    fp = footprint(M, w, h)
+    fp = footprint(M, w, h) if fp is False else fp  # (given by a caller that has it)
     if fp is None:
         return 1
     inside = _inside(fp[1], W, H)
@@ -158,8 +158,9 @@ class Encoded:
     def for_warp(self, M: np.ndarray, w: int, h: int) -> tuple[np.ndarray | Planes, np.ndarray, dict | None]:
         """(image, matrix, op): the decode at the reduction M allows (or only the window of it the
         output needs: region), M from its pixels, and the `decode` op to record (None: in full)."""
-        d = reduction(M, w, h, self.shape[1], self.shape[0])
-        got = self.region(M, w, h, d)
+        fp = footprint(M, w, h)
+        d = reduction(M, w, h, self.shape[1], self.shape[0], fp)
+        got = self.region(M, fp, d)
         if got is not None:
             return got
         img = self.at(d) if d > 1 else None
@@ -167,7 +168,7 @@ class Encoded:
             return self.full(), M, None
         return img, M @ np.linalg.inv(self.fold(d)), {"name": "decode", "denom": d}
 
-    def region(self, M: np.ndarray, w: int, h: int, d: int):
+    def region(self, M: np.ndarray, fp, d: int):
         """for_warp's answer from a window of the 1/d decode (libjpeg-turbo's crop and skip: the
         IDCT and colour conversion of the window only, and nothing below it read at all), when
         the output stays inside the image and the window, times the job's outputs (`uses`: the
@@ -175,7 +176,6 @@ class Encoded:
         from .image import _planar_codec
 
         codec = _planar_codec()
-        fp = footprint(M, w, h)
         if codec is None or not hasattr(codec, "decode_region") or fp is None or not _inside(fp[1], *self.shape[1::-1]):
             return None
         W, H = self.raw
