@@ -258,3 +258,24 @@ def test_progressive_and_other_samplings(tmp_path, kind):
         for planes in (False, True) if planar_available() else (False,):
             a, ops_a, b, ops_b = run_both(steps, tmp_path / "k.jpg", planes=planes)
             assert ops_a[0]["name"] == "decode" and ops_a[1:] == ops_b and psnr(a, b) >= 40, (steps, planes)
+
+
+def test_preview_shows_the_bytes_a_run_writes_with_reduced_decodes(tmp_path):
+    from augcli.inspection import preview as pv
+    from augcli.recipe import load_config
+
+    src = tmp_path / "in"
+    (src / "a").mkdir(parents=True)
+    for i in range(2):
+        camera_photo(src / "a" / f"p{i}.jpg", (1200, 1600), seed=i, orientation=6 if i else 1)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("modality: image\ncopies: 2\nseed: 5\ntransforms:\n  - rotate: {degrees: 10}\n"
+                      "  - resize: {height: 224, width: 224}\n  - color_jitter: {brightness: 0.2}\n")
+    run_cli("run", recipe, "--input", src, "--output", tmp_path / "run", check=0)
+    cfg = load_config(str(recipe), {"input": str(src)}, require_io=False)
+    made = pv._variants(cfg, 2, 2)
+    for job, _, variants in made:
+        for o, data, ops in variants:
+            assert ops[0]["name"] == "decode" and (tmp_path / "run" / o.path).read_bytes() == data
+    assert sum(len(v) for _, _, v in made) == 4
+    run_cli("preview", recipe, src, "--samples", "2", "--variants", "2", "--out", tmp_path / "p.png", check=0)
