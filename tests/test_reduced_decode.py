@@ -279,3 +279,16 @@ def test_preview_shows_the_bytes_a_run_writes_with_reduced_decodes(tmp_path):
             assert ops[0]["name"] == "decode" and (tmp_path / "run" / o.path).read_bytes() == data
     assert sum(len(v) for _, _, v in made) == 4
     run_cli("preview", recipe, src, "--samples", "2", "--variants", "2", "--out", tmp_path / "p.png", check=0)
+
+
+def test_frame_header_components():
+    from augcli.io.reduced import jpeg_components
+
+    img = photo(64, 64)
+    assert jpeg_components(cv2.imencode(".jpg", img)[1].tobytes()) == 3
+    assert jpeg_components(cv2.imencode(".jpg", img[..., 0])[1].tobytes()) == 1
+    data = bytearray(cv2.imencode(".jpg", img)[1].tobytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 4] = 12  # 12-bit samples: not for the reduced path
+    assert jpeg_components(bytes(data)) == 0
+    assert jpeg_components(cv2.imencode(".png", img)[1].tobytes()) == 0

@@ -210,7 +210,7 @@ def open_image(path, max_pixels: int, planes: bool = False):
 
 
 def jpeg_components(data: bytes) -> int:
-    """The number of components in a JPEG's frame header (0 when not found)."""
+    """The number of components in a JPEG's frame header (0 when not found, or not 8-bit)."""
     pos = 2
     while pos + 4 <= len(data) and data[pos] == 0xFF:
         marker = data[pos + 1]
@@ -218,7 +218,7 @@ def jpeg_components(data: bytes) -> int:
             pos += 1 if marker == 0xFF else 2
             continue
         if marker in (0xC0, 0xC1, 0xC2) and pos + 9 < len(data):  # baseline, extended, progressive Huffman
-            return data[pos + 9]
+            return data[pos + 9] if data[pos + 4] == 8 else 0  # 8-bit samples only
         if marker in (0xDA, 0xD9) or 0xC3 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
             return 0
         pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
