@@ -292,3 +292,25 @@ def test_frame_header_components():
     data[sof + 4] = 12  # 12-bit samples: not for the reduced path
     assert jpeg_components(bytes(data)) == 0
     assert jpeg_components(cv2.imencode(".png", img)[1].tobytes()) == 0
+
+
+def test_a_resumed_run_makes_the_same_bytes(tmp_path):
+    """Whether a window is decoded depends on the recipe's copies, not on the outputs a resumed
+    job has left: the files remade after a stop are those of an uninterrupted run."""
+    src = tmp_path / "in"
+    (src / "a").mkdir(parents=True)
+    for i in range(2):
+        camera_photo(src / "a" / f"p{i}.jpg", (1200, 1600), seed=i)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("modality: image\ncopies: 3\nseed: 2\ntransforms:\n  - center_crop: {size: [600, 800]}\n"
+                      "  - resize: {height: 300, width: 400}\n")
+    for out in ("ref", "out"):
+        run_cli("run", recipe, "--input", src, "--output", tmp_path / out, check=0)
+    gone = sorted((tmp_path / "out").rglob("*__aug1.jpg"))
+    assert len(gone) == 2
+    for p in gone:  # as if the run had stopped before these
+        p.unlink()
+    run_cli("run", recipe, "--input", src, "--output", tmp_path / "out", check=0)
+    assert tree_hashes(tmp_path / "out") == tree_hashes(tmp_path / "ref")
+    rows = _rows(tmp_path / "ref")
+    assert all("region" not in json.loads(r["ops"])[0] for r in rows.values() if r["augmented"] == "1")

@@ -31,7 +31,7 @@ import numpy as np
 from .image import Planes, _orient, decode_full, decode_planes, header, jpeg_header, read_bytes
 
 DENOMS = (8, 4, 2)
-REGION = 0.5  # decode a window when it is at most this share of the image (times the outputs)
+REGION = 0.5  # decode a window when it is at most this share of the image (times the copies)
 
 
 def reduced_enabled() -> bool:
@@ -109,7 +109,7 @@ class Encoded:
         w, h = self.raw[::-1] if self.orientation in (5, 6, 7, 8) else self.raw  # as shown
         self.shape = (h, w, 3) if channels == 3 else (h, w)
         self._cache: dict[int, np.ndarray | Planes] = {}
-        self.uses = 1  # outputs made from this source (the worker sets it): see region()
+        self.uses = 1  # outputs made from this source, as the recipe plans them (the worker sets it): see region()
 
     @property
     def ndim(self) -> int:
@@ -171,7 +171,7 @@ class Encoded:
     def region(self, M: np.ndarray, fp, d: int):
         """for_warp's answer from a window of the 1/d decode (libjpeg-turbo's crop and skip: the
         IDCT and colour conversion of the window only, and nothing below it read at all), when
-        the output stays inside the image and the window, times the job's outputs (`uses`: the
+        the output stays inside the image and the window, times the recipe's copies (`uses`: the
         decodes of the whole image are shared, windows are not), is at most REGION of it."""
         from .image import _planar_codec
 

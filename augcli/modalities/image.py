@@ -101,7 +101,9 @@ class ImageWorker:
             if "skipped" not in mix:
                 mix["image"] = self._partner(mix)
         if hasattr(state[0], "uses"):  # not decoded yet (io/reduced.py): a window of it pays for one output
-            state[0].uses = len(job.outputs)
+            # the recipe's copies, not len(job.outputs): a resumed job holds only
+            # the outputs left, and the bytes of an output must not depend on which those are
+            state[0].uses = max(1, int(getattr(self.cfg, "copies", 1) or 1))
         aug, ops = self.pipeline(state[0], np.random.default_rng(o.seed), mix)
         return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
 
