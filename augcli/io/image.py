@@ -76,7 +76,10 @@ def decode_planes(data: bytes, denom: int = 1) -> Planes | None:
     for 4:2:0 output. None for any other JPEG (grey, CMYK, ...) or a damaged one, which then
     take the ordinary path. `denom` 2, 4, 8: decoded at that reduction (libjpeg's scaled IDCT)."""
     codec = _planar_codec()
-    out = None if codec is None else codec.decode(data, denom) if denom > 1 else codec.decode(data)
+    try:
+        out = None if codec is None else codec.decode(data, denom) if denom > 1 else codec.decode(data)
+    except TypeError:  # an extension built before `denom` existed: the caller decodes another way
+        out = None
     if out is None:
         return None
     w, h, y, ys, cb, cr, cs, hd, vd = out
