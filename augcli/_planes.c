@@ -6,13 +6,18 @@
  * for JPEG -> JPEG jobs whose steps can all run on planes (see transforms/image/planar.py).
  * Optional: when this module cannot be built, augcli uses OpenCV alone.
  *
- *   decode(data) -> (width, height, y, y_stride, cb, cr, c_stride, h_div, v_div) or None
+ *   decode(data, denom=1) -> (width, height, y, y_stride, cb, cr, c_stride, h_div, v_div) or None
+ *       denom 1, 2, 4 or 8: libjpeg's scaled IDCT (scale_num / scale_denom = 1 / denom), so
+ *       width = ceil(image width / denom), and so on; a reduced decode may give chroma at the
+ *       luma's resolution (libjpeg scales chroma up in the IDCT): h_div, v_div say so.
  *       Bytearrays padded to whole MCUs, rows y_stride / c_stride bytes apart; cb and cr
  *       hold ceil(height / v_div) x ceil(width / h_div) samples: h_div, v_div are 2, 2 for
  *       4:2:0 chroma, 2, 1 for 4:2:2, 1, 1 for 4:4:4 (and 1, 2 for 4:4:0).
  *       None when the file is not a 3-component YCbCr JPEG of one of those samplings, or
  *       when libjpeg reports an error or even a warning (corrupt data): the caller then
  *       decodes it the ordinary way, which also gives the ordinary errors.
+ *   decode_region(data, denom, x, y, w, h) -> (bytes, x0, width, channels) or None
+ *       A window of the 1/denom decode, BGR or grey (libjpeg-turbo crop + skip; see below).
  *   encode(y, cb, cr, width, height, quality) -> bytes
  *       y: height x width bytes, cb and cr: ceil(height/2) x ceil(width/2) bytes, all
  *       C-contiguous. Baseline JPEG, 4:2:0, Huffman tables and quality scaling as
@@ -54,9 +59,23 @@ static void on_message(j_common_ptr cinfo, int level) {
     if (level < 0) cinfo->err->num_warnings++; /* corrupt-data warnings: counted, not printed */
 }
 
+#if JPEG_LIB_VERSION >= 70
+#define H_SCALED(c) ((c)->DCT_h_scaled_size)
+#define V_SCALED(c) ((c)->DCT_v_scaled_size)
+#else
+#define H_SCALED(c) ((c)->DCT_scaled_size)
+#define V_SCALED(c) ((c)->DCT_scaled_size)
+#endif
+
 static PyObject *decode(PyObject *self, PyObject *args) {
     Py_buffer in;
-    if (!PyArg_ParseTuple(args, "y*", &in)) return NULL;
+    int denom = 1;
+    if (!PyArg_ParseTuple(args, "y*|i", &in, &denom)) return NULL;
+    if (denom != 1 && denom != 2 && denom != 4 && denom != 8) {
+        PyBuffer_Release(&in);
+        PyErr_SetString(PyExc_ValueError, "denom must be 1, 2, 4 or 8");
+        return NULL;
+    }
 
     struct jpeg_decompress_struct cinfo;
     struct err_mgr jerr;
@@ -87,15 +106,25 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     }
     cinfo.raw_data_out = TRUE;
     cinfo.out_color_space = JCS_YCbCr;
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = (unsigned int)denom;
     jpeg_start_decompress(&cinfo);
 
-    /* an MCU row: 8 * vy luma rows and 8 chroma rows; an MCU: 8 * hy luma columns, 8 chroma */
-    const size_t mcu_rows = (cinfo.output_height + 8 * vy - 1) / (8 * vy);
-    const size_t mcu_cols = (cinfo.output_width + 8 * hy - 1) / (8 * hy);
-    const size_t ystride = mcu_cols * 8 * hy, cstride = mcu_cols * 8;
-    ybuf = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(ystride * mcu_rows * 8 * vy));
-    cbbuf = ybuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * 8)) : NULL;
-    crbuf = cbbuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * 8)) : NULL;
+    /* an MCU row: vy * sy luma rows and sc chroma rows; an MCU: hy * sx luma columns, cx chroma
+       (sx, sy, cx, sc: the components' scaled block sizes, 8 / denom or more for chroma) */
+    const int sx = H_SCALED(&c[0]), sy = V_SCALED(&c[0]), cx = H_SCALED(&c[1]), sc = V_SCALED(&c[1]);
+    const int lines = vy * sy, clines = sc;
+    const int hd = (hy * sx) % cx ? 0 : (hy * sx) / cx, vd = lines % clines ? 0 : lines / clines;
+    if (hd < 1 || hd > 2 || vd < 1 || vd > 2 || lines > 16 || clines > 8 || cx != H_SCALED(&c[2]) ||
+        sc != V_SCALED(&c[2])) {
+        longjmp(jerr.jump, 1);
+    }
+    const size_t mcu_rows = (cinfo.image_height + 8 * vy - 1) / (8 * vy);
+    const size_t mcu_cols = (cinfo.image_width + 8 * hy - 1) / (8 * hy);
+    const size_t ystride = mcu_cols * hy * sx, cstride = mcu_cols * cx;
+    ybuf = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(ystride * mcu_rows * lines));
+    cbbuf = ybuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * clines)) : NULL;
+    crbuf = cbbuf ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cstride * mcu_rows * clines)) : NULL;
     if (!crbuf) longjmp(jerr.jump, 1);
     unsigned char *y = (unsigned char *)PyByteArray_AS_STRING(ybuf);
     unsigned char *cb = (unsigned char *)PyByteArray_AS_STRING(cbbuf);
@@ -103,12 +132,11 @@ static PyObject *decode(PyObject *self, PyObject *args) {
 
     JSAMPROW yrows[16], cbrows[8], crrows[8];
     JSAMPARRAY planes[3] = {yrows, cbrows, crrows};
-    const int lines = 8 * vy;
     for (size_t r = 0; r < mcu_rows; r++) {
         for (int i = 0; i < lines; i++) yrows[i] = y + (r * lines + i) * ystride;
-        for (int i = 0; i < 8; i++) {
-            cbrows[i] = cb + (r * 8 + i) * cstride;
-            crrows[i] = cr + (r * 8 + i) * cstride;
+        for (int i = 0; i < clines; i++) {
+            cbrows[i] = cb + (r * clines + i) * cstride;
+            crrows[i] = cr + (r * clines + i) * cstride;
         }
         if (jpeg_read_raw_data(&cinfo, planes, (JDIMENSION)lines) != (JDIMENSION)lines) longjmp(jerr.jump, 1);
     }
@@ -119,7 +147,7 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     PyBuffer_Release(&in);
 
     result = Py_BuildValue("IIOnOOnii", width, height, ybuf, (Py_ssize_t)ystride, cbbuf, crbuf,
-                           (Py_ssize_t)cstride, hy, vy);
+                           (Py_ssize_t)cstride, hd, vd);
     Py_DECREF(ybuf);
     Py_DECREF(cbbuf);
     Py_DECREF(crbuf);
@@ -341,8 +369,74 @@ done:
     return result;
 }
 
+/* decode_region(data, denom, x, y, w, h): rows y .. y + h - 1 of the 1/denom decode, columns x ..
+   x + w - 1 widened to whole iMCU columns (jpeg_crop_scanline), BGR (3 components) or grey (1):
+   libjpeg-turbo still entropy-decodes every block, but runs the IDCT, upsampling and colour
+   conversion only inside the window (jpeg_skip_scanlines above and below it).
+   -> (bytes, x0, width, channels) with the window's rows `width * channels` bytes apart, or None. */
+static PyObject *decode_region(PyObject *self, PyObject *args) {
+#if defined(JCS_EXTENSIONS) && JPEG_LIB_VERSION >= 62
+    Py_buffer in;
+    int denom, x, y, w, h;
+    if (!PyArg_ParseTuple(args, "y*iiiii", &in, &denom, &x, &y, &w, &h)) return NULL;
+    struct jpeg_decompress_struct cinfo;
+    struct err_mgr jerr;
+    PyObject *volatile buf = NULL;
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = on_error;
+    jerr.pub.emit_message = on_message;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        Py_XDECREF(buf);
+        PyBuffer_Release(&in);
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_NONE;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, (const unsigned char *)in.buf, (unsigned long)in.len);
+    jpeg_read_header(&cinfo, TRUE);
+    const int grey = cinfo.num_components == 1;
+    if ((!grey && (cinfo.num_components != 3 || cinfo.jpeg_color_space != JCS_YCbCr)) ||
+        (denom != 1 && denom != 2 && denom != 4 && denom != 8) || jerr.pub.num_warnings) {
+        longjmp(jerr.jump, 1);
+    }
+    cinfo.out_color_space = grey ? JCS_GRAYSCALE : JCS_EXT_BGR;
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = (unsigned int)denom;
+    jpeg_start_decompress(&cinfo);
+    if (x < 0 || y < 0 || w < 1 || h < 1 || (JDIMENSION)(x + w) > cinfo.output_width ||
+        (JDIMENSION)(y + h) > cinfo.output_height) {
+        longjmp(jerr.jump, 1);
+    }
+    JDIMENSION x0 = (JDIMENSION)x, width = (JDIMENSION)w;
+    if (x0 > 0 || width < cinfo.output_width) jpeg_crop_scanline(&cinfo, &x0, &width);
+    const int ch = grey ? 1 : 3;
+    const size_t stride = (size_t)width * ch;
+    buf = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(stride * (size_t)h));
+    if (!buf) longjmp(jerr.jump, 1);
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(buf);
+    if (y > 0 && jpeg_skip_scanlines(&cinfo, (JDIMENSION)y) != (JDIMENSION)y) longjmp(jerr.jump, 1);
+    for (int i = 0; i < h;) {
+        JSAMPROW row = out + (size_t)i * stride;
+        JDIMENSION got = jpeg_read_scanlines(&cinfo, &row, 1);
+        if (got != 1) longjmp(jerr.jump, 1);
+        i += 1;
+    }
+    if (jerr.pub.num_warnings) longjmp(jerr.jump, 1);
+    jpeg_abort_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    PyBuffer_Release(&in);
+    PyObject *result = Py_BuildValue("OIIi", buf, x0, width, ch);
+    Py_DECREF(buf);
+    return result;
+#else
+    Py_RETURN_NONE;
+#endif
+}
+
 static PyMethodDef methods[] = {
     {"decode", decode, METH_VARARGS, "JPEG bytes -> (w, h, y, y_stride, cb, cr, c_stride), or None"},
+    {"decode_region", decode_region, METH_VARARGS, "(data, denom, x, y, w, h) -> (bgr or grey bytes, x0, width, channels)"},
     {"encode", encode, METH_VARARGS, "(y, cb, cr, w, h, quality) -> JPEG bytes (4:2:0)"},
     {"warp", (PyCFunction)(void (*)(void))warp, METH_VARARGS | METH_KEYWORDS,
      "warp(src, inv, out, simd=True): out = src sampled bilinearly at inv @ (x, y, 1)"},

@@ -13,6 +13,12 @@ of the photos vs all of them (it must not grow with the dataset). Every ratio co
 back to back in one round (this VM has slow and fast phases); the report gives the median over
 the rounds and their range.
 
+(r) straight to training size (issue 18; benchmarks/bench_resize.py): photos of 1-2 MP, the
+    floor (a) against augcli with the example's geometric steps + a resize to 224x224 (also
+    512x512 and 640 wide) then its colour and pixel steps, against the same augcli with the
+    reduced decode off (AUGCLI_REDUCED=0: the path before), and against Albumentations with
+    the same steps in the same pool (a plain script). --part resize runs only this.
+
 Photos: by default N 1024x768 JPEGs made from the real photographs in sample_data/ (random
 crops, scales and flips, plus mild sensor-like noise so that they compress like photos). Pass
 --images DIR to use your own photos instead.
@@ -60,7 +66,8 @@ def photo_frame(img: np.ndarray, rng, size=(768, 1024)) -> np.ndarray:
     return cv2.add(crop, noise, dtype=cv2.CV_8U)
 
 
-def make_photos(dst: Path, n: int, size=(768, 1024)) -> Path:
+def make_photos(dst: Path, n: int, size=(768, 1024), sizes=None) -> Path:
+    """N photo frames of `size` (h, w), or of `sizes` in turn."""
     marker = dst / f".done-{n}"
     if marker.exists():
         return dst
@@ -69,7 +76,7 @@ def make_photos(dst: Path, n: int, size=(768, 1024)) -> Path:
     rng = np.random.default_rng(0)
     for i in range(n):
         label = ("a", "b")[i % 2]
-        crop = photo_frame(srcs[i % len(srcs)], rng, size)
+        crop = photo_frame(srcs[i % len(srcs)], rng, sizes[i % len(sizes)] if sizes else size)
         (dst / label).mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(dst / label / f"p{i:04d}.jpg"), crop, [cv2.IMWRITE_JPEG_QUALITY, 92])
     marker.touch()
@@ -150,13 +157,27 @@ def main():
         files = Path(sys.argv[2]).read_text().split("\n")
         floor([Path(f) for f in files], Path(sys.argv[3]), int(sys.argv[4]))
         return
+    if len(sys.argv) == 6 and sys.argv[1] == "--albu-run":  # the plain script of bench_resize.albu_cmd()
+        from bench_resize import albu_run
+
+        albu_run(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--images", type=Path)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--part", choices=("all", "example", "resize"), default="all",
+                    help="example: (a)-(c) on 1024x768 photos; resize: (r) straight to training size, 1-2 MP photos")
+    ap.add_argument("--n-large", type=int, default=300, help="photos of 1-2 MP for --part resize")
     a = ap.parse_args()
     work = HERE / ".data"
+    if a.part in ("all", "resize"):
+        from bench_resize import resize_part
+
+        resize_part(a, work)
+    if a.part == "resize":
+        return
     photos = a.images or make_photos(work / f"photos{a.n}", a.n)
     files = sorted(p for p in photos.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     one = work / "one_copy.yaml"

@@ -132,6 +132,8 @@ def _to_rgb8(img):
 
     from ..io.image import Planes
 
+    if hasattr(img, "full"):  # a JPEG whose decode waited for the first warp (io/reduced.py)
+        img = img.full()
     if isinstance(img, Planes):
         img = img.bgr()
     if img.dtype != np.uint8:

@@ -70,13 +70,16 @@ def planar_available() -> bool:
     return _planar_codec() is not None
 
 
-def decode_planes(data: bytes) -> Planes | None:
+def decode_planes(data: bytes, denom: int = 1) -> Planes | None:
     """The 4:2:0 planes of a baseline or progressive YCbCr JPEG. Chroma stored at a higher
     resolution (4:2:2, 4:4:4, 4:4:0) is averaged over 2x2 luma blocks, as a JPEG encoder does
     for 4:2:0 output. None for any other JPEG (grey, CMYK, ...) or a damaged one, which then
-    take the ordinary path."""
+    take the ordinary path. `denom` 2, 4, 8: decoded at that reduction (libjpeg's scaled IDCT)."""
     codec = _planar_codec()
-    out = codec.decode(data) if codec is not None else None
+    try:
+        out = None if codec is None else codec.decode(data, denom) if denom > 1 else codec.decode(data)
+    except TypeError:  # an extension built before `denom` existed: the caller decodes another way
+        out = None
     if out is None:
         return None
     w, h, y, ys, cb, cr, cs, hd, vd = out
@@ -209,8 +212,13 @@ def read_image(path: str | Path, max_pixels: int, planes: bool = False) -> tuple
     EXIF orientation. Returns (array, file bytes, orientation). Raises ImageReadError.
     `planes`: a YCbCr colour JPEG of at least PLANAR_MIN_PIXELS comes back as its 4:2:0
     `Planes` instead (turned by its EXIF orientation when both sides are even)."""
-    import cv2
+    data = read_bytes(path)
+    head = jpeg_header(data)
+    w, h, orientation, pil_ok = header(data, head, max_pixels)
+    return decode_full(data, head, (w, h, orientation, pil_ok), max_pixels, planes), data, orientation
 
+
+def read_bytes(path: str | Path) -> bytes:
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -219,36 +227,53 @@ def read_image(path: str | Path, max_pixels: int, planes: bool = False) -> tuple
         raise ImageReadError(f"cannot read file ({e.strerror or e})")
     if not data:
         raise ImageReadError("empty file (0 bytes)")
-    head = jpeg_header(data)
-    w, h, orientation, pil_ok = _header(data, head, max_pixels)
+    return data
+
+
+def header(data: bytes, head, max_pixels: int) -> tuple[int, int, int, bool]:
+    """_header, and a JPEG without its end-of-image marker refused (before any decode)."""
+    out = _header(data, head, max_pixels)
     if data[:2] == b"\xff\xd8" and not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
         raise ImageReadError("truncated or corrupt JPEG (no end-of-image marker)")
+    return out
+
+
+def decode_full(data: bytes, head, info: tuple, max_pixels: int, planes: bool = False) -> np.ndarray | Planes:
+    """The whole image of read_image, from the file's bytes and `header`'s `info`."""
+    import cv2
+
+    w, h, orientation, pil_ok = info
     if planes and head is not None and w * h >= PLANAR_MIN_PIXELS:
         p = decode_planes(data)
         if p is not None and (orientation == 1 or not (p.y.shape[0] % 2 or p.y.shape[1] % 2)):
             # (EXIF turns and flips move whole 2x2 blocks only when both sides are even)
-            return Planes(*(_orient(a, orientation) for a in (p.y, p.cb, p.cr))), data, orientation
+            return Planes(*(_orient(a, orientation) for a in (p.y, p.cb, p.cr)))
     buf = np.frombuffer(data, np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None and pil_ok:  # formats OpenCV does not read (e.g. GIF): Pillow
-        from PIL import Image
-
-        try:
-            with Image.open(io.BytesIO(data)) as im:
-                im.seek(0)
-                mode = "RGBA" if ("A" in im.getbands() or "transparency" in im.info) else (
-                    "L" if im.mode in ("1", "L", "P") and im.getpalette() is None else "RGB")
-                arr = np.asarray(im.convert(mode))
-            img = arr if arr.ndim == 2 else cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if mode == "RGBA" else cv2.COLOR_RGB2BGR)
-        except Exception as e:  # noqa: BLE001
-            raise ImageReadError(f"cannot decode image ({e})")
+        img = _pillow_decode(data)
     if img is None:
         raise ImageReadError("cannot decode: not an image, or a corrupt one")
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
     if img.shape[0] * img.shape[1] > max_pixels:
         raise ImageReadError(f"image is {img.shape[1]}x{img.shape[0]} pixels, over the limit of {max_pixels:,}")
-    return _orient(img, orientation), data, orientation
+    return _orient(img, orientation)
+
+
+def _pillow_decode(data: bytes) -> np.ndarray:
+    import cv2
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.seek(0)
+            mode = "RGBA" if ("A" in im.getbands() or "transparency" in im.info) else (
+                "L" if im.mode in ("1", "L", "P") and im.getpalette() is None else "RGB")
+            arr = np.asarray(im.convert(mode))
+        return arr if arr.ndim == 2 else cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if mode == "RGBA" else cv2.COLOR_RGB2BGR)
+    except Exception as e:  # noqa: BLE001
+        raise ImageReadError(f"cannot decode image ({e})")
 
 
 def to_8bit(img: np.ndarray) -> np.ndarray:

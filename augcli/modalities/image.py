@@ -39,8 +39,10 @@ class ImageModality(FileModality):
 
     def fingerprint(self, cfg) -> dict:
         from ..io.image import planar_available
+        from ..io.reduced import reduced_enabled
 
-        return {"jpeg_planes": planar_available()}  # JPEG -> JPEG jobs on YCbCr planes differ in bytes
+        # JPEG -> JPEG jobs on YCbCr planes, JPEGs decoded at reduced scale: other bytes
+        return {"jpeg_planes": planar_available(), "jpeg_reduced": reduced_enabled()}
 
     def worker_setup(self) -> None:
         import cv2
@@ -63,12 +65,26 @@ class ImageWorker:
 
         # JPEG -> JPEG with steps that all run on YCbCr planes: decode to planes (io.image.Planes)
         planes = self.pipeline.planar and output_ext(Path(src).suffix, self.cfg.format) in (".jpg", ".jpeg")
+        if self.reduced_decode():
+            from ..io.reduced import open_image
+
+            return open_image(src, self.cfg.max_pixels, planes=planes)
         return read_image(src, self.cfg.max_pixels, planes=planes)
+
+    def reduced_decode(self) -> bool:
+        """Whether a JPEG's decode waits for the first warp, which decodes it at reduced scale
+        (io/reduced.py): when the recipe starts with a geometric block (and AUGCLI_REDUCED is not 0). Not for workers that
+        override `augment` (annotated datasets read the decoded image's pixels and geometry)."""
+        from ..io.reduced import reduced_enabled
+
+        blocks = self.pipeline.blocks
+        return reduced_enabled() and type(self).augment is ImageWorker.augment and bool(blocks) and blocks[0][0] == "geo"
 
     def original(self, state, src: str, ext: str, seed_key: int):
         from ..io.image import encode
 
         img, data, orientation = state
+        img = img.full() if hasattr(img, "full") else img
         ops = [{"name": "exif_orientation", "value": orientation}] if orientation != 1 else []
         if not ops and self.cfg.format == "same" and ext == Path(src).suffix.lower():
             return data, ops  # byte copy: lossless
@@ -84,6 +100,10 @@ class ImageWorker:
             mix = dict(o.mix)
             if "skipped" not in mix:
                 mix["image"] = self._partner(mix)
+        if hasattr(state[0], "uses"):  # not decoded yet (io/reduced.py): a window of it pays for one output
+            # the recipe's copies, not len(job.outputs): a resumed job holds only
+            # the outputs left, and the bytes of an output must not depend on which those are
+            state[0].uses = max(1, int(getattr(self.cfg, "copies", 1) or 1))
         aug, ops = self.pipeline(state[0], np.random.default_rng(o.seed), mix)
         return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
 

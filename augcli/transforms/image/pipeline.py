@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...io.image import Planes
+from ...io.reduced import Encoded
 from ..base import OneOfBase, Step, fire, parse_steps
 from ..mix import MIX_NAMES, mix_positions
 from .colour import (Brightness, ChannelShift, ColorJitter, ColorStep, Contrast, Grayscale, Hue, Saturation,
@@ -117,6 +118,11 @@ class Pipeline:
         ops: list[dict] = []
         given = img  # never written to: copies of one decoded image share it
         for (kind, steps), fill in zip(self.blocks, self.fills):
+            if isinstance(img, Encoded):  # a JPEG not decoded yet (io/reduced.py): the first warp decodes it
+                if kind == "geo" and geometry is None:
+                    img, given = self._reduced(steps, img, rng, fill, ops)
+                    continue
+                img = given = img.full()
             if kind == "mix":
                 img = self._mix(steps[0], img, mix, ops)
                 continue
@@ -139,8 +145,9 @@ class Pipeline:
                 img = st.apply(img, prm, inplace=True) if st.INPLACE and owned else st.apply(img, prm)
         return img, ops
 
-    def _geometric(self, steps, img, rng, fill, ops, geometry=None):
-        """One warp: the steps' matrices composed (recorded in `geometry` when one is given)."""
+    def _geometric(self, steps, img, rng, fill, ops, geometry=None, decoded=None):
+        """One warp: the steps' matrices composed (recorded in `geometry` when one is given).
+        `decoded`: a list that receives (decoded image, its decode op or None) when `img` is Encoded."""
         H, W = img.shape[:2]
         M, w, h = np.eye(3), W, H
         n = len(ops)
@@ -154,7 +161,21 @@ class Pipeline:
             ops.append({"name": st.NAME, **prm})
         if geometry is not None and len(ops) > n:
             geometry.append((n, M, w, h))
+        if decoded is not None:
+            img, M, op = img.for_warp(M, w, h)
+            decoded.append((img, op))
         return warp(img, M, w, h, *fill)
+
+    def _reduced(self, steps, src: Encoded, rng, fill, ops):
+        """_geometric on a JPEG decoded at the reduction its matrix allows (Encoded.for_warp), the
+        steps sampled from its full size; its {"name": "decode", ...} op first unless decoded in full.
+        Returns (image, the decode it came from: never written to)."""
+        n = len(ops)
+        got = []
+        img = self._geometric(steps, src, rng, fill, ops, decoded=got)
+        if got[0][1] is not None:
+            ops.insert(n, got[0][1])
+        return img, got[0][0]
 
     def _colour(self, steps, img, rng, owned, ops):
         """One colour pass: the steps' matrices composed (each one's mean colour is the first's
