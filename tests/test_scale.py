@@ -105,3 +105,107 @@ def test_the_fingerprint_hashed_a_slice_at_a_time_is_that_of_the_whole_json(n):
     whole = json.dumps({**settings, "inputs": inputs}, sort_keys=True, default=str)
     assert fingerprint(settings, iter(inputs)) == hashlib.sha256(whole.encode()).hexdigest()
 
+
+def _plan(tmp_path, rels, **opts):
+    from augcli import modalities
+    from augcli.recipe import Config
+
+    _touch(tmp_path / "in", rels)
+    cfg = Config.from_dict({"modality": "image", "input": str(tmp_path / "in"), "output": str(tmp_path / "out"),
+                            "transforms": [{"hflip": {"p": 0.5}}], **opts})
+    m = modalities.resolve(cfg)
+    return cfg, m, m.plan(cfg)
+
+
+def _order(jobs) -> dict:
+    """The dict path -> (position, seed as written) the index replaces (before issue 16)."""
+    order = {}
+    for job in jobs:
+        for o in job.list_outputs():
+            order[o.path] = (len(order), "" if o.seed is None else str(o.seed))
+    return order
+
+
+def test_the_index_finds_every_planned_output_and_nothing_else(tmp_path):
+    from augcli.planindex import PlanIndex
+
+    rels = [f"c{i % 3}/img{i}.png" for i in range(30)] + ["c0/x__aug1.png", "c0/z.png", "c1/y__aug01.png",
+                                                          "c2/a.b.png", "c2/a.b.jpg"]
+    _, _, plan = _plan(tmp_path, rels, copies=2, val_split=0.2, seed=5)
+    index, order = PlanIndex(plan.jobs), _order(plan.jobs)
+    assert len(index) == len(order) == plan.n_outputs and len(order) > 60
+    for path, want in order.items():
+        assert index.locate(path) == want, path
+        assert index.locate(path, False) == (want[0], want[1] if "__aug" not in path or not want[1] else "")
+    for path in ("train/c0/img0__aug2.png", "train/c0/img0__aug02.png", "train/c0/img0.jpg", "val/c0/x.png",
+                 "train/c9/img0.png", "train/c0/x__aug1__aug5.png", "c0/img0.png", "", "train/c0/img0__aug1"):
+        assert index.locate(path) is None, path
+
+
+def test_the_index_of_a_mixing_plan_lists_the_mixed_copies(tmp_path):
+    from augcli.planindex import PlanIndex
+
+    rels = [f"c{i % 2}/img{i}.png" for i in range(12)]
+    _touch(tmp_path / "in", rels)
+    from augcli import modalities
+    from augcli.recipe import Config
+
+    cfg = Config.from_dict({"modality": "image", "input": str(tmp_path / "in"), "output": str(tmp_path / "o"),
+                            "copies": 3, "transforms": [{"mixup": {"p": 1.0, "partner": "other_class"}}]})
+    plan = modalities.resolve(cfg).plan(cfg)
+    index, order = PlanIndex(plan.jobs), _order(plan.jobs)
+    assert {p: index.locate(p) for p in order} == order
+    assert index.cls  # mixed copies written under the partner's class, named after their source
+    for p, c in index.cls.items():
+        _, folder, name = p.split("/")
+        assert c == folder and name.startswith("mix__") and not name.startswith(f"mix__{c}__")
+
+
+def test_the_manifest_is_sorted_into_plan_order_from_the_journal_on_disk(tmp_path):
+    from augcli.manifest import COLUMNS, Manifest, _Lines
+    from augcli.planindex import PlanIndex
+
+    _, _, plan = _plan(tmp_path, [f"c{i % 2}/i,m\"g{i}.png" for i in range(8)], copies=2)
+    index, order = PlanIndex(plan.jobs), _order(plan.jobs)
+    line = _Lines()
+    rows = [dict(zip(COLUMNS, [p, "s", "c0", "train", 1, "", seed, "[]", "ok", "two\nlines"])) for p, (_, seed)
+            in order.items()]
+    rows.reverse()
+    out = tmp_path / "o"
+    out.mkdir()
+    m = Manifest(out, index)
+    m.open()
+    m.append(m.fresh(rows[:10]))
+    m.append(m.fresh(rows[5:]))  # a retried unit reports rows again: counted once
+    m.finish()
+    assert (out / "manifest.csv").read_text() == line(dict(zip(COLUMNS, COLUMNS))) + \
+        "".join(line(r) for r in reversed(rows))
+
+
+def test_a_resume_keeps_rows_of_files_there_and_drops_the_others(tmp_path):
+    from augcli.manifest import COLUMNS, Manifest, _Lines
+    from augcli.planindex import PlanIndex
+
+    _, _, plan = _plan(tmp_path, [f"c{i % 2}/img{i}.png" for i in range(6)], copies=2)
+    index, order = PlanIndex(plan.jobs), _order(plan.jobs)
+    out, line = tmp_path / "o", _Lines()
+    paths = list(order)
+    for p in paths[:10]:
+        (out / p).parent.mkdir(parents=True, exist_ok=True)
+        (out / p).write_bytes(b"x")
+    row = lambda p, seed, status="ok": line(dict(zip(COLUMNS, [p, "s", "", "train", 0, "", seed, "[]", status])))  # noqa: E731
+    journal = [row(p, order[p][1]) for p in paths[:12]]  # 10 files there, 2 missing
+    journal[3] = row(paths[3], "12345" if order[paths[3]][1] else "1")  # another seed: made again
+    journal += [row(paths[12], order[paths[12]][1], "dropped"), row(paths[13], order[paths[13]][1], "failed"),
+                row("train/c0/foreign.png", ""), "garbage\x00line\n", row(paths[0], order[paths[0]][1])]
+    (out / "manifest.csv").write_text(line(dict(zip(COLUMNS, COLUMNS))) + "".join(journal[::-1]) + "cut sho")
+    m = Manifest(out, index)
+    assert m.resume() == 10  # 9 files there with their seed, and the dropped copy
+    assert m.damaged == 3  # the other seed, the foreign path, the line with NUL bytes
+    want = [i for i in range(10) if i != 3] + [12]
+    assert [i for i, d in enumerate(m.done) if d] == want
+    m.finish()
+    assert (out / "manifest.csv").read_text().splitlines()[1:] == [journal[i].rstrip("\n") for i in want]
+    todo = index.left(m.done)
+    assert sum(j.n_outputs for j in todo) == len(paths) - len(want)
+    assert {o.path for j in todo for o in j.outputs} == {p for i, p in enumerate(paths) if i not in want}
