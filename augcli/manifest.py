@@ -272,7 +272,7 @@ class Manifest:
 
     def _on_disk(self):
         """A test of whether an output (path relative to OUTPUT) is there: one os.scandir per
-        folder (the last 16 folders' names kept), not a stat per row."""
+        folder (the last 4 folders' names kept), not a stat per row."""
         folders: OrderedDict[str, set] = OrderedDict()
 
         def there(rel: str) -> bool:
@@ -285,7 +285,7 @@ class Manifest:
                 except OSError:
                     names = set()
                 folders[d] = names
-                if len(folders) > 16:
+                if len(folders) > 4:
                     folders.popitem(last=False)
             return name in names
 

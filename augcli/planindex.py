@@ -44,6 +44,7 @@ class PlanIndex:
             self.starts.append(start + job.n_outputs)
         h = np.frombuffer(hashes, dtype=np.int64) if hashes else np.zeros(0, np.int64)
         order = np.argsort(h, kind="stable")
+        self._hint, self._based = 0, (-1, "")
         self._hashes, self._jobs = array("q", h[order].tobytes()), array("q", which.tobytes())
         if which:
             self._jobs = array("q", np.frombuffer(which, dtype=np.int64)[order].tobytes())
@@ -54,37 +55,53 @@ class PlanIndex:
     def locate(self, path: str, seed: bool = True) -> tuple[int, str] | None:
         """(position, seed as written) of a planned output; None for a path this plan does not make.
         seed=False: the seed is left out ("") where it would be computed."""
-        got = self.listed.get(path)
+        got = self.listed.get(path) if self.listed else None
         if got is not None:
             return got
         ext = suffix(path)
         for stem in (path[: len(path) - len(ext)], path) if ext else (path,):
-            found = self._find(stem, None, path, seed)
             key, mark, k = stem.rpartition("__aug")
-            if found is None and mark and k.isdigit() and str(int(k)) == k:
+            if mark and k.isdigit() and str(int(k)) == k:  # a copy's name (or an original named so)
                 found = self._find(key, int(k), path, seed)
+                if found is not None:
+                    return found
+            found = self._find(stem, None, path, seed)
             if found is not None:
                 return found
         return None
 
     def _find(self, stem: str, copy: int | None, path: str, seed: bool) -> tuple[int, str] | None:
+        # rows come mostly in plan order, a job's together: the last job found, or the next one
+        for j in (self._hint, self._hint + 1):
+            if j < len(self.jobs) and self._base(j) == stem:
+                got = self._match(j, stem, copy, path, seed)
+                if got is not None:
+                    return got
         h = hash(stem)
         i = bisect_left(self._hashes, h)
         while i < len(self._hashes) and self._hashes[i] == h:
-            got = self._match(self._jobs[i], copy, path, seed)
+            j = self._jobs[i]
+            got = self._match(j, self._base(j), copy, path, seed)
             if got is not None:
+                self._hint = j
                 return got
             i += 1
         return None
 
-    def _match(self, j: int, copy: int | None, path: str, seed: bool) -> tuple[int, str] | None:
+    def _base(self, j: int) -> str:
+        """SPLIT/KEY of job j (the last one asked kept)."""
+        if self._based[0] != j:
+            job = self.jobs[j]
+            self._based = (j, f"{job.split}/{job.item.out_key}")
+        return self._based[1]
+
+    def _match(self, j: int, base: str, copy: int | None, path: str, seed: bool) -> tuple[int, str] | None:
         """The output `path` of job j (copy None: its original), checked against the job's own names."""
         job, start = self.jobs[j], self.starts[j]
         if job._outputs is not None:  # its outputs were read since (one worker: in this process)
             return next(((start + k, "" if o.seed is None else str(o.seed))
                          for k, o in enumerate(job._outputs) if o.path == path), None)
         run_seed, ext, orig, copies = job._spec
-        base = f"{job.split}/{job.item.out_key}"
         if copy is None:
             return (start, "") if orig and path == base + ext else None
         if copy >= copies or path != f"{base}__aug{copy}{ext}":
