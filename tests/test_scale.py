@@ -209,3 +209,20 @@ def test_a_resume_keeps_rows_of_files_there_and_drops_the_others(tmp_path):
     todo = index.left(m.done)
     assert sum(j.n_outputs for j in todo) == len(paths) - len(want)
     assert {o.path for j in todo for o in j.outputs} == {p for i, p in enumerate(paths) if i not in want}
+
+
+def test_a_plain_job_run_in_this_process_keeps_no_outputs(tmp_path):
+    import signal
+
+    from augcli.worker import init_worker, run_job
+
+    cfg, m, plan = _plan(tmp_path, ["c0/a.png", "c1/b.png"], copies=3)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        init_worker(cfg, str(tmp_path / "out"), m)  # as --workers 1 does, in the parent
+        rows = run_job(plan.jobs[0])  # not an image: every output fails, with its row
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert [r["path"] for r in rows] == [o.path for o in plan.jobs[0].list_outputs()] and len(rows) == 4
+    assert all(r["status"] == "failed" for r in rows)
+    assert plan.jobs[0]._outputs is None  # still made from its spec when read: no Output kept
