@@ -16,6 +16,7 @@ from pathlib import Path
 from .manifest import Manifest, open_manifest
 from .outdir import clean_temp
 from .plan import Job, Plan
+from .planindex import PlanIndex
 from .worker import init_worker, run_job
 
 
@@ -34,25 +35,15 @@ class FileWork:
 
     def resume(self, out: Path, res) -> list[Job]:
         clean_temp(out)
-        order: dict[str, tuple[int, str]] = {}  # path -> (position, seed as written)
-        for job in self.plan.jobs:  # a lazy job's outputs are made here and dropped (list_outputs)
-            for o in job.list_outputs():
-                order[o.path] = (len(order), "" if o.seed is None else str(o.seed))
-                if o.cls != job.label:
-                    self.cls[o.path] = o.cls
-        self.manifest = open_manifest(out, order)
-        done = self.manifest.resume()
+        index = PlanIndex(self.plan.jobs)  # an output's position and seed from its path
+        self.cls = index.cls
+        self.manifest = open_manifest(out, index)
+        kept = self.manifest.resume()
         if self.manifest.damaged:
             print(f"warning: {out / 'manifest.csv'}: {self.manifest.damaged} damaged or foreign rows left out; "
                   "their files are made again", file=sys.stderr)
-        todo = []
-        for job in self.plan.jobs:
-            if not done:  # a fresh run: the jobs as planned (a lazy one makes its outputs in the worker)
-                todo.append(job)
-                continue
-            left = [o for o in job.list_outputs() if o.path not in done]
-            if left:
-                todo.append(Job(job.src, job.source, job.label, job.split, left))
+        # a fresh run: the jobs as planned (a lazy one makes its outputs in the worker)
+        todo = index.left(self.manifest.done) if kept else list(self.plan.jobs)
         res.skipped = self.plan.n_outputs - sum(j.n_outputs for j in todo)
         if todo:
             self.manifest.open()
@@ -68,7 +59,7 @@ class FileWork:
         return sum(j.n_outputs for j in todo)
 
     def collect(self, rows: list[dict], res) -> int:
-        rows = [r for r in rows if r["path"] not in self.manifest.rows]  # counted once
+        rows = self.manifest.fresh(rows)  # counted once
         self.manifest.append(rows)
         for r in rows:
             if r["status"] == "ok":

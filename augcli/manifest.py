@@ -12,8 +12,11 @@ import contextlib
 import csv
 import io
 import json
+import mmap
 import os
 import time
+from array import array
+from collections import OrderedDict
 from pathlib import Path
 
 from .io import TMP_MARK
@@ -119,44 +122,185 @@ def _write_lines(path: Path, *parts) -> None:
         raise
 
 
+STATUSES = ("ok", "failed", "dropped")
+
+
+def _records(data, header: bool = True):
+    """(byte offset, length, path) of each CSV record of the bytes (or mmap) `data`, a header
+    first left out: a record is lines up to one with an even count of quotes (a quoted field
+    may hold a newline); its path is its first field."""
+    n, at, let_go = len(data), 0, _LET_GO
+    while at < n:
+        if at >= let_go:
+            let_go = _let_go(data, at)
+        end = data.find(b"\n", at)
+        end = n if end < 0 else end + 1
+        rec = data[at:end]
+        while rec.count(b'"') % 2 and end < n:
+            nxt = data.find(b"\n", end)
+            nxt = n if nxt < 0 else nxt + 1
+            rec, end = rec + data[end:nxt], nxt
+        if header:
+            header = False
+            if rec.startswith(b"path,"):
+                at = end
+                continue
+        if rec.startswith(b'"'):
+            path = next(csv.reader([rec.decode("utf-8", "replace")]), [""])[0]
+        else:
+            path = rec[: rec.find(b",")].decode("utf-8", "replace")
+        yield at, end - at, path
+        at = end
+
+
+def in_plan_order(data, locate):
+    """The records of `data` (a journal's bytes: header, rows) as byte strings in plan order
+    (`locate(path)` -> (position, _) or None; paths the plan does not make last, as they came),
+    from an array of their positions: the rows' text is not kept in between."""
+    import numpy as np
+
+    offs, lens, poss = array("q"), array("q"), array("q")
+    for at, size, path in _records(data):
+        got = locate(path, False)
+        offs.append(at)
+        lens.append(size)
+        poss.append(got[0] if got is not None else 1 << 62)
+    if not poss:
+        return
+    order = array("q", np.argsort(np.frombuffer(poss, dtype=np.int64), kind="stable").tobytes())
+    for k, i in enumerate(order):
+        if k % 8192 == 8191:
+            _let_go(data, len(data))
+        yield data[offs[i]:offs[i] + lens[i]].decode("utf-8")
+
+
+_LET_GO = 4 << 20
+
+
+def _let_go(data, upto: int) -> int:
+    """Drop the pages of a mapped file read up to `upto` from this process (they stay in the page
+    cache): the journal is read through once, it need not count in the run's memory. Returns
+    the offset at which to do so again."""
+    if hasattr(data, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        data.madvise(mmap.MADV_DONTNEED, 0, upto - upto % mmap.PAGESIZE)
+    return upto + _LET_GO
+
+
 class Manifest:
     """The journal of a run: rows appended as files are written (so a killed run keeps them), then
     rewritten whole in plan order when the run ends, so that it is the same bytes whatever the
-    worker count. `order`: planned path -> (position, seed as written in the manifest)."""
+    worker count. `index` (planindex.PlanIndex): a planned output's position and seed from its
+    path. What stays in memory is a byte per planned output (`done`), not the rows."""
 
-    def __init__(self, out_dir: Path, order: dict[str, tuple[int, str]]):
+    def __init__(self, out_dir: Path, index):
         self.out_dir = out_dir
         self.path = out_dir / NAME
-        self.order = order
-        self.rows: dict[str, str] = {}  # path -> its row, as a CSV line
+        self.index = index
+        self.done = bytearray(len(index))  # 1: a kept or appended row holds the output at this position
         self._line = _Lines()
         self.damaged = 0
         self._f = None
 
-    def resume(self):
+    def resume(self) -> int:
         """Keep the rows of files that are really on disk (status ok) and of dropped copies; drop
         failed rows (those jobs run again), rows whose file is missing, rows of outputs this plan
         does not make or with another seed, and damaged rows (their files are made again, with the
-        same bytes). Rewrites the manifest atomically to match. Returns the paths kept (a view)."""
-        text, damaged = self._text()
-        rows, bad = _parse(text)
-        self.damaged = damaged + bad
-        on_disk = self._on_disk()
-        for r in rows:
-            want = self.order.get(r["path"])
-            if want is None or r["seed"] != want[1]:
-                self.damaged += 1
-            elif (r["status"] == "ok" and on_disk(r["path"])) or r["status"] == "dropped":
-                self.rows[r["path"]] = self._line(r)  # a dropped copy is deterministic: it would be dropped again
-        self.finish()
-        return self.rows.keys()
+        same bytes). Rewrites the journal atomically to match (in plan order when the run ends).
+        Returns the number of rows kept; `done` marks their outputs."""
+        on_disk, locate, done, kept = self._on_disk(), self.index.locate, self.done, [0]
 
-    def _text(self) -> tuple[str, int]:
-        return _clean_text(self.path)
+        def keep():
+            for row, line in self._rows():
+                got = locate(row[0])
+                if got is None or row[6] != got[1]:
+                    self.damaged += 1
+                elif not done[got[0]] and ((row[8] == "ok" and on_disk(row[0])) or row[8] == "dropped"):
+                    done[got[0]] = 1  # a dropped copy is deterministic: it would be dropped again
+                    kept[0] += 1
+                    yield line
+
+        self._write([self._line(dict(zip(COLUMNS, COLUMNS)))], keep())
+        return kept[0]
+
+    def _rows(self):
+        """(fields, line as written) of the journal's well-formed rows, read one at a time; damaged
+        or foreign rows counted in `damaged`. A row is re-encoded unless the header is ours."""
+        got: list[str] = []
+
+        def lines():
+            for ln in self._lines():
+                got.append(ln)
+                yield ln
+
+        reader = csv.reader(lines())
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            if header[:10] != COLUMNS[:10]:
+                self.damaged += sum(1 for r in reader if r)
+                return
+            ours = header == COLUMNS
+            got.clear()
+            for row in reader:
+                line = "".join(got) if ours else None
+                got.clear()
+                if not row:  # a blank line
+                    continue
+                if len(row) > len(header) or len(row) < 10 or not row[0] or row[8] not in STATUSES:
+                    self.damaged += 1
+                    continue
+                yield row, line if ours else self._line(dict(zip(header, row)))
+        except csv.Error:
+            self.damaged += 1
+
+    def _lines(self):
+        """The journal's complete lines (a last one cut short by a crash is left out); lines
+        holding NUL bytes (blocks of a file cut or overwritten) are counted as damaged."""
+        try:
+            f = open(self.path, encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return
+        with f:
+            for ln in f:
+                if not ln.endswith("\n"):
+                    return
+                if "\x00" in ln:
+                    self.damaged += 1
+                    continue
+                yield ln
 
     def _on_disk(self):
-        """A test of whether an output (path relative to OUTPUT) is there."""
-        return lambda rel: (self.out_dir / rel).is_file()
+        """A test of whether an output (path relative to OUTPUT) is there: one os.scandir per
+        folder (the last 4 folders' names kept), not a stat per row."""
+        folders: OrderedDict[str, set] = OrderedDict()
+
+        def there(rel: str) -> bool:
+            d, _, name = rel.rpartition("/")
+            names = folders.get(d)
+            if names is None:
+                try:
+                    with os.scandir(self.out_dir / d if d else self.out_dir) as it:
+                        names = {e.name for e in it if e.is_file()}
+                except OSError:
+                    names = set()
+                folders[d] = names
+                if len(folders) > 4:
+                    folders.popitem(last=False)
+            return name in names
+
+        return there
+
+    def fresh(self, rows: list[dict]) -> list[dict]:
+        """The rows whose output has no row yet (a retried unit may report one again), marked."""
+        out = []
+        for r in rows:
+            got = self.index.locate(r["path"], False)
+            if got is None or not self.done[got[0]]:
+                if got is not None:
+                    self.done[got[0]] = 1
+                out.append(r)
+        return out
 
     def open(self) -> None:
         self._f = open(self.path, "a", newline="", encoding="utf-8")
@@ -167,16 +311,14 @@ class Manifest:
     def append(self, rows: list[dict]) -> None:
         """Append whole rows; on a write error (a full disk) the file is cut back to whole rows."""
         at = self._f.tell()
-        lines = [(r["path"], self._line(r)) for r in rows]
         try:
-            self._f.write("".join(line for _, line in lines))
+            self._f.write("".join(self._line(r) for r in rows))
             self._f.flush()
         except OSError:
             with contextlib.suppress(OSError):
                 self._f.truncate(at)
             self._f = None  # the buffer may hold part of a row: never write it
             raise
-        self.rows.update(lines)
 
     def close(self) -> None:
         if self._f:
@@ -187,9 +329,16 @@ class Manifest:
     def finish(self) -> None:
         """Rewrite the manifest atomically, in plan order (the journal stays if this fails)."""
         self.close()
-        end, order = (len(self.order),), self.order
-        paths = sorted(self.rows, key=lambda p: order.get(p, end)[0])
-        self._write([self._line(dict(zip(COLUMNS, COLUMNS)))], (self.rows[p] for p in paths))
+        header = [self._line(dict(zip(COLUMNS, COLUMNS)))]
+        try:
+            f = open(self.path, "rb")
+        except FileNotFoundError:
+            return self._write(header)
+        with f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return self._write(header)
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                self._write(header, in_plan_order(data, self.index.locate))
 
     def _write(self, *parts) -> None:
         _write_lines(self.path, *parts)
@@ -205,8 +354,8 @@ class RemoteManifest(Manifest):
 
     FLUSH_ROWS, FLUSH_SECONDS = 1000, 1.0
 
-    def __init__(self, out_dir, order: dict[str, tuple[int, str]]):
-        super().__init__(out_dir, order)
+    def __init__(self, out_dir, index):
+        super().__init__(out_dir, index)
         self.journal = out_dir / ".augcli" / "journal"
         self._run = f"{int(time.time() * 1000):x}-{os.getpid()}"
         self._parts: list = []  # the parts read at resume and written by this run
@@ -227,6 +376,9 @@ class RemoteManifest(Manifest):
             text = self._line(dict(zip(COLUMNS, COLUMNS))) + text
         return text, 0
 
+    def _lines(self):
+        return iter(io.StringIO(self._text()[0], newline=""))
+
     def _on_disk(self):
         there = self.out_dir.files()
         return there.__contains__
@@ -235,9 +387,7 @@ class RemoteManifest(Manifest):
         self._last = time.monotonic()
 
     def append(self, rows: list[dict]) -> None:
-        lines = [(r["path"], self._line(r)) for r in rows]
-        self.rows.update(lines)
-        self._pending.extend(line for _, line in lines)
+        self._pending.extend(self._line(r) for r in rows)
         if len(self._pending) >= self.FLUSH_ROWS or time.monotonic() - self._last >= self.FLUSH_SECONDS:
             self._flush()
 
@@ -252,6 +402,16 @@ class RemoteManifest(Manifest):
     def close(self) -> None:
         self._flush()
 
+    def finish(self) -> None:
+        """PUT manifest.csv in plan order: its kept rows and this run's parts, read back."""
+        self.close()
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            data = b""
+        data = data[: data.rfind(b"\n") + 1] + b"".join(part.read_bytes() for part in self._parts)
+        self._write([self._line(dict(zip(COLUMNS, COLUMNS)))], in_plan_order(data, self.index.locate))
+
     def _write(self, *parts) -> None:
         self.path.put("".join(line for lines in parts for line in lines).encode())
         for part in self._parts:
@@ -259,9 +419,9 @@ class RemoteManifest(Manifest):
         self._parts = []
 
 
-def open_manifest(out_dir, order: dict[str, tuple[int, str]]) -> Manifest:
+def open_manifest(out_dir, index) -> Manifest:
     """The manifest of OUTPUT: a local file, or a RemoteManifest on an object store."""
-    return (RemoteManifest if hasattr(out_dir, "put") else Manifest)(out_dir, order)
+    return (RemoteManifest if hasattr(out_dir, "put") else Manifest)(out_dir, index)
 
 
 def read_soft_labels(path: str | Path, split: str = "train"):

@@ -14,8 +14,10 @@ import hashlib
 import json
 import math
 import sys
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import islice
 
 from .errors import UsageError
 from .seeds import balance_seed, balance_shares, copy_seed, val_seed
@@ -32,18 +34,23 @@ class Output:
 
 
 class Job:
-    """One source file and its outputs. A plain job (no mix step) keeps only what names its
-    outputs, `spec` = (run seed, output key, extension, original?, copies): its Output objects
-    and their seeds are made when `outputs` is first read (in the worker that runs it, for a
-    fresh run), so a plan of millions of outputs holds one small object per source."""
+    """One source file (its `item`, sources.Item) and its outputs. A plain job (no mix step)
+    keeps only what names its outputs, `spec` = (run seed, extension, original?, copies), a tuple
+    shared by the jobs alike: its Output objects and their seeds are made when `outputs` is first
+    read (in the worker that runs it, for a fresh run), so a plan of millions of outputs holds
+    one small object per source."""
 
-    __slots__ = ("src", "source", "label", "split", "_outputs", "_spec")
+    __slots__ = ("item", "split", "_outputs", "_spec")
 
     def __init__(self, src: str, source: str, label: str | None, split: str, outputs: list | None = None,
-                 spec: tuple | None = None):
-        self.src, self.source, self.label, self.split = src, source, label, split
-        self._spec = spec
+                 spec: tuple | None = None, item: Item | None = None):
+        self.item = item if item is not None else Item(src, source, label, "")
+        self.split, self._spec = split, spec
         self._outputs = outputs if outputs is not None or spec is not None else []
+
+    src = property(lambda self: self.item.path)
+    source = property(lambda self: self.item.source)
+    label = property(lambda self: self.item.label)
 
     @property
     def outputs(self) -> list[Output]:
@@ -55,8 +62,8 @@ class Job:
         """The outputs; a lazy job's made afresh and not kept (the parent reads them once)."""
         if self._outputs is not None:
             return self._outputs
-        run_seed, key, ext, orig, copies = self._spec
-        s, label, source = self.split, self.label, self.source
+        run_seed, ext, orig, copies = self._spec
+        s, label, source, key = self.split, self.item.label, self.item.source, self.item.out_key
         outs = [Output(f"{s}/{key}{ext}", None, None, cls=label)] if orig else []
         outs += [Output(f"{s}/{key}__aug{k}{ext}", k, copy_seed(run_seed, source, k), cls=label)
                  for k in range(copies)]
@@ -69,7 +76,7 @@ class Job:
     @property
     def n_outputs(self) -> int:
         if self._outputs is None:
-            return int(self._spec[3]) + self._spec[4]
+            return int(self._spec[2]) + self._spec[3]
         return len(self._outputs)
 
     def __eq__(self, other) -> bool:
@@ -92,7 +99,7 @@ class Plan:
         return sum(j.n_outputs for j in self.jobs)
 
 
-def _mixing(cfg, modality, items: list[Item], split: dict):
+def _mixing(cfg, modality, items: list[Item], split: list[str]):
     """The position of the recipe's mix step and the training partners (None, None without)."""
     if not modality.mixing:
         return None, None
@@ -101,7 +108,7 @@ def _mixing(cfg, modality, items: list[Item], split: dict):
     at = mix_positions(cfg.transforms, "transforms", MIX_NAMES, switch=True)  # validated with the recipe: no error here
     if at is None:
         return None, None
-    train = [Candidate(it.path, it.source, it.label) for it in items if split[it.source] == "train"]
+    train = [Candidate(it.path, it.source, it.label) for it, s in zip(items, split) if s == "train"]
     return at, Partners(train)
 
 
@@ -120,47 +127,69 @@ def hold_out(groups: dict, fraction: float, seed: int, first_k) -> set:
     return held
 
 
-def fingerprint(settings: dict) -> str:
-    """A run's identity (settings and inputs): a resumed run must have the same."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+_INPUTS = "\x00augcli-inputs\x00"  # stands for the inputs in the settings' JSON, hashed apart
 
 
-def _split(items: list[Item], cfg) -> dict[str, str]:
+def fingerprint(settings: dict, inputs=None) -> str:
+    """A run's identity (settings and inputs): a resumed run must have the same. `inputs`, an
+    iterable of JSON-able items, is hashed as the settings' "inputs" list (the same digest as
+    sha256 of json.dumps({**settings, "inputs": list(inputs)}, sort_keys=True, default=str)),
+    encoded a slice at a time: never the whole listing's text in memory."""
+    if inputs is None:
+        return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+    text = json.dumps({**settings, "inputs": _INPUTS}, sort_keys=True, default=str)
+    head, tail = text.split(json.dumps(_INPUTS), 1)
+    h = hashlib.sha256(head.encode())
+    h.update(b"[")
+    it, sep = iter(inputs), b""
+    while True:
+        part = list(islice(it, 20_000))
+        if not part:
+            break
+        h.update(sep + json.dumps(part, default=str)[1:-1].encode())
+        sep = b", "
+    h.update(b"]" + tail.encode())
+    return h.hexdigest()
+
+
+def _split(items: list[Item], cfg) -> list[str]:
+    """Each item's split ("train" or "val"), by position in `items` (sorted by source)."""
     import numpy as np
 
     by_class = defaultdict(list)
-    for it in items:
-        by_class[it.label].append(it.source)
-    for sources in by_class.values():
-        sources.sort()
+    for i, it in enumerate(items):  # positions: in source order, as the items are
+        by_class[it.label].append(i)
     val = hold_out(by_class, cfg.val_split, cfg.seed,
                    lambda s, n, k: np.random.default_rng(s).permutation(n)[:k].tolist())
-    return {it.source: "val" if it.source in val else "train" for it in items}
+    return ["val" if i in val else "train" for i in range(len(items))]
 
 
-def _copies(items: list[Item], split: dict, cfg, warnings: list) -> dict[str, int]:
-    """Augmented copies per training source: --copies each, or balancing shares per class."""
+def _copies(items: list[Item], split: list[str], cfg, warnings: list) -> list[int]:
+    """Augmented copies of each source (by position): --copies each training source, or
+    balancing shares per class; none for val."""
     import numpy as np
 
     train = defaultdict(list)
-    for it in items:
-        if split[it.source] == "train":
-            train[it.label].append(it)
-    n_copies: dict[str, int] = {}
+    for i, (it, s) in enumerate(zip(items, split)):
+        if s == "train":
+            train[it.label].append(i)
+    n_copies = array("H", bytes(2 * len(items))) if cfg.copies < 65_536 else [0] * len(items)
     if cfg.balance and train:
         def pick(label, n, k):
             return np.random.default_rng(balance_seed(cfg.seed, label)).permutation(n)[:k].tolist()
 
         sizes = {label: len(its) for label, its in train.items()}
         shares = balance_shares(sizes, cfg.copies, not cfg.no_originals, cfg.target_per_class, warnings, pick)
+        if any(base + 1 >= 65_536 for base, _ in shares.values()):
+            n_copies = list(n_copies)
         for label, (base, lucky) in shares.items():
             lucky = set(lucky)
-            for i, it in enumerate(train[label]):
-                n_copies[it.source] = base + (1 if i in lucky else 0)
+            for j, i in enumerate(train[label]):
+                n_copies[i] = base + (1 if j in lucky else 0)
     else:
         for its in train.values():
-            for it in its:
-                n_copies[it.source] = cfg.copies
+            for i in its:
+                n_copies[i] = cfg.copies
     return n_copies
 
 
@@ -180,18 +209,19 @@ def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = Non
     n_copies = _copies(items, split, cfg, warnings)
     mix_at, partners = _mixing(cfg, modality, items, split)
     jobs, counts = [], defaultdict(lambda: {"originals": 0, "augmented": 0})
-    for it in items:
-        s = split[it.source]
+    specs: dict[tuple, tuple] = {}  # one tuple for all the jobs alike
+    for it, s, copies in zip(items, split, n_copies):
         ext = ext_of(it)
-        orig, copies = s == "val" or keep_orig, n_copies.get(it.source, 0)
+        orig = s == "val" or keep_orig
         if orig:
             counts[(s, it.label)]["originals"] += 1
         if mix_at is None:  # outputs made when read (Job.outputs)
             if orig or copies:
-                jobs.append(Job(it.path, it.source, it.label, s, spec=(cfg.seed, it.out_key, ext, orig, copies)))
+                spec = (cfg.seed, ext, orig, copies)
+                jobs.append(Job(None, None, None, s, spec=specs.setdefault(spec, spec), item=it))
                 counts[(s, it.label)]["augmented"] += copies
             continue
-        job = Job(it.path, it.source, it.label, s)
+        job = Job(None, None, None, s, item=it)
         if orig:
             job.outputs.append(Output(f"{s}/{it.out_key}{ext}", None, None, cls=it.label))
         for k in range(copies):
@@ -219,10 +249,9 @@ def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = Non
         "target_per_class": cfg.target_per_class, "val_split": cfg.val_split, "no_originals": cfg.no_originals,
         "format": cfg.format, "quality": cfg.quality, "rescale": cfg.rescale, "transforms": cfg.transforms,
         "sample_rate": cfg.sample_rate, "clip": cfg.clip,
-        "inputs": [(it.source, it.label) for it in items],
     }
     finger.update(modality.fingerprint(cfg))  # e.g. image: with or without the planar JPEG codec
-    return Plan(jobs, dict(counts), warnings, fingerprint(finger))
+    return Plan(jobs, dict(counts), warnings, fingerprint(finger, ((it.source, it.label) for it in items)))
 
 
 def plan_files(cfg, modality) -> Plan:

@@ -57,7 +57,7 @@ def run_job(job: Job) -> list[dict]:
         src = fetch(job.src)
     except Exception as e:  # noqa: BLE001 - a source that cannot be read: its rows say why
         return [dict(zip(COLUMNS, [o.path, *row_values(job.source, job.label, job.split, o.copy, o.seed, None,
-                                                      "failed", one_line(e))])) for o in job.outputs]
+                                                      "failed", one_line(e))])) for o in job.list_outputs()]
     try:
         return _run_job(job, src)
     finally:
@@ -71,12 +71,13 @@ def _run_job(job: Job, src: str) -> list[dict]:
         return dict(zip(COLUMNS, [o.path, *row_values(job.source, job.label, job.split, o.copy, o.seed, ops,
                                                       status, error)]))
 
+    outputs = job.list_outputs()  # a plan's job run in the parent (one worker) keeps none
     try:
         state = kind.load(src)
     except Exception as e:  # noqa: BLE001 - every failure becomes a manifest row
-        return [row(o, "failed", error=one_line(e)) for o in job.outputs]
+        return [row(o, "failed", error=one_line(e)) for o in outputs]
     rows = []
-    for o in job.outputs:
+    for o in outputs:
         dst = out / o.path
         key = output_key(o.path)
         fetched: list[str] = []

@@ -1,7 +1,7 @@
 """Scale benchmark: the parent's plan at 10^5-10^6 sources, and tiny images' per-output overhead.
 
     python benchmarks/bench_scale.py [--sources 100000 1000000] [--copies 4]
-        [--real 2500 25000] [--tiny 5000] [--repeat 3] [--only dry,real,resume,tiny] [--tree DIR]
+        [--real 2500 25000] [--fill] [--tiny 5000] [--repeat 3] [--only dry,real,resume,tiny] [--tree DIR]
 
 Inputs are generated under benchmarks/.data/scale/: one 32x32 PNG per class (10 classes) and,
 for each size, a class-per-subfolder tree of hard links to it (ext4 allows 65,000 links a
@@ -14,7 +14,8 @@ file: a new copy every 50,000), so 1 M sources cost ~1 M directory entries, not 
          exit; the workers' are not in it) and the wall time (target: flat in the output count);
 (resume) the larger real run stopped (SIGINT) at 90% of its outputs, then run again: seconds
          from the command's start to the first job handed to the workers (target at 1 M outputs:
-         < 10 s), the plan and the resume check being all that comes before;
+         < 10 s), the plan and the resume check being all that comes before; with --fill the
+         90% are made at once (hard links to one file, and their manifest rows) instead;
 (tiny)   --tiny 32x32 PNG sources x 4 copies, PNG out, no originals, the same three steps:
          augcli (2 workers) vs a plain OpenCV read + write loop (imread, imwrite, in a 2-process
          pool, as a command) writing as many files: files/s, ratio (target >= 0.5), and CPU time
@@ -47,7 +48,7 @@ transforms:
   - color_jitter: {brightness: 0.2, contrast: 0.2, saturation: 0.2, hue: 0.05}
 """
 # The parent's own peak RSS (not its workers'), and the moment the first jobs go to the pool.
-WRAP = """import atexit, resource, sys, time
+WRAP = """import atexit, os, resource, sys, time
 t0 = time.perf_counter()
 def _report():
     print(f"BENCH maxrss_kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr, flush=True)
@@ -56,6 +57,9 @@ import augcli.executors as ex
 _orig = ex.LocalExecutor.map_unordered
 def _timed(self, *a, **k):
     print(f"BENCH first_job_s {time.perf_counter() - t0:.3f}", file=sys.stderr, flush=True)
+    if os.environ.get("BENCH_FIRST_JOB_ONLY"):  # --fill: timed up to here; the rest is not measured
+        _report()
+        os._exit(0)
     return _orig(self, *a, **k)
 ex.LocalExecutor.map_unordered = _timed
 sys.argv = ["augcli"] + sys.argv[1:]
@@ -177,6 +181,57 @@ def bench_real(a, recipe: Path) -> None:
               f"({k / statistics.median(walls):,.0f} files/s)", flush=True)
 
 
+# Made 90% of a run's outputs at once: its plan's first outputs as hard links to one file, with
+# their manifest rows (seeds from the plan), so that a resume of a 1 M-output run can be timed
+# without first making 900,000 images (--fill). argv: recipe src out copies fraction.
+FILL = """import os, shutil, sys
+from augcli import modalities
+from augcli.manifest import COLUMNS, _Lines, row_values
+from augcli.recipe import Config
+recipe, src, out, copies, fraction = sys.argv[1:]
+cfg = Config.from_yaml(recipe, input=src, output=out, copies=int(copies), workers=2)
+plan = modalities.resolve(cfg).plan(cfg)
+stop, n, line, made = int(float(fraction) * plan.n_outputs), 0, _Lines(), set()
+dummies = []  # ext4: at most 65,000 links a file
+with open(os.path.join(out, "manifest.csv"), "w", newline="", encoding="utf-8") as f:
+    f.write(line(dict(zip(COLUMNS, COLUMNS))))
+    for job in plan.jobs:
+        for o in job.list_outputs():
+            if n == stop:
+                break
+            d = os.path.join(out, os.path.dirname(o.path))
+            if d not in made:
+                os.makedirs(d, exist_ok=True)
+                made.add(d)
+            if n % 60_000 == 0:
+                dummies.append(os.path.join(out, f".fill{len(dummies)}.png"))
+                shutil.copyfile(plan.jobs[0].src, dummies[-1])
+            dst = os.path.join(out, o.path)
+            os.link(dummies[-1], dst) if not os.path.exists(dst) else None
+            f.write(line(dict(zip(COLUMNS, [o.path, *row_values(job.source, job.label, job.split, o.copy, o.seed,
+                                                                 [])]))))
+            n += 1
+for d in dummies:
+    os.unlink(d)
+print(n)
+"""
+
+
+def fill(recipe: Path, src: Path, out: Path, copies: int, args: list[str], fraction: float = 0.9) -> int:
+    """OUTPUT as a run stopped after `fraction` of its outputs (see FILL); returns the rows made."""
+    shutil.rmtree(out, ignore_errors=True)
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=TREE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    while p.poll() is None and not (out / "manifest.csv").exists():  # run.json and the lock are made
+        time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    p.wait()
+    env = dict(os.environ, PYTHONPATH=str(TREE))
+    got = subprocess.run([sys.executable, "-c", FILL, str(recipe), str(src), str(out), str(copies), str(fraction)],
+                         capture_output=True, text=True, cwd=TREE, env=env, check=True)
+    return int(got.stdout.split()[-1])
+
+
 def bench_resume(a, recipe: Path) -> None:
     n = max(a.real)
     src, out = tree(n), DATA / "out_resume"
@@ -184,6 +239,15 @@ def bench_resume(a, recipe: Path) -> None:
     args = augcli_cmd(src, out, "--recipe", recipe, "--copies", a.copies, "--workers", 2)
     firsts = []
     for _ in range(a.repeat):
+        if a.fill:
+            kept = fill(recipe, src, out, a.copies, args)
+            os.environ["BENCH_FIRST_JOB_ONLY"] = "1"
+            got = command(args, out, clear=False)
+            del os.environ["BENCH_FIRST_JOB_ONLY"]
+            firsts.append(got.get("first_job_s", float("nan")))
+            print(f"  {kept:,} of {total:,} outputs made (--fill); run again: first job after {firsts[-1]:.2f} s "
+                  f"(stopped there), parent {got['maxrss_kb'] / 1024:.0f} MB", flush=True)
+            continue
         shutil.rmtree(out, ignore_errors=True)
         # SIGINT as a terminal's Ctrl-C (a benchmark started in the background inherits it ignored)
         p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=TREE,
@@ -260,6 +324,8 @@ def main() -> None:
     ap.add_argument("--sources", type=int, nargs="+", default=[100_000, 1_000_000], help="dry-run sizes")
     ap.add_argument("--copies", type=int, default=4)
     ap.add_argument("--real", type=int, nargs="+", default=[2_500, 25_000], help="real-run source counts")
+    ap.add_argument("--fill", action="store_true", help="resume: make the first 90%% of the outputs as hard "
+                    "links with their manifest rows instead of running and stopping the run")
     ap.add_argument("--tiny", type=int, default=5_000, help="32x32 PNG sources of the throughput test")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", default="dry,real,resume,tiny")

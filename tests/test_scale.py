@@ -1,0 +1,228 @@
+"""The plan at scale (issue 16): compact listings and indexes giving the same plan, names,
+fingerprint and manifest as the plain structures they replace."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from collections import Counter
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from augcli.errors import UsageError
+from augcli.plan import fingerprint
+from augcli.sources import _UNSAFE, Item, _Walker, deduplicate_names, discover_folder
+
+
+def _touch(root: Path, rels: list[str]) -> None:
+    for r in rels:
+        p = root / r
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x")
+
+
+TRICKY = ["a.png", "a/b.png", "a-b/c.png", "a.b/d.png", "A/e.png", "a/a/a.png", "a/a.png", "a0.png", "Z.png",
+          "é/f.png", "a b/g.png", "a/b/c/d.png", "b.png"]
+
+
+def test_the_walker_lists_files_in_the_order_of_their_parts_without_sorting(tmp_path):
+    _touch(tmp_path / "in", TRICKY)
+    files, _ = _Walker(tmp_path / "in", {".png"}, False).run()
+    assert files == sorted(files, key=lambda f: f.split(os.sep))
+    assert [Path(f).relative_to(tmp_path / "in").as_posix() for f in files] == \
+        sorted(TRICKY, key=lambda r: r.split("/"))
+    rels, _ = _Walker(tmp_path / "in", {".png"}, False, relative=True).run()
+    assert rels == sorted(TRICKY, key=lambda r: r.split("/"))
+
+
+def test_followed_linked_folders_are_sorted_into_place(tmp_path):
+    _touch(tmp_path / "in", ["b/1.png", "d/2.png"])
+    _touch(tmp_path / "other", ["3.png"])
+    os.symlink(tmp_path / "other", tmp_path / "in" / "c")
+    rels, _ = _Walker(tmp_path / "in", {".png"}, True, relative=True).run()
+    assert rels == ["b/1.png", "c/3.png", "d/2.png"]
+
+
+def test_items_keep_the_source_and_derive_the_path_and_output_key(tmp_path):
+    _touch(tmp_path / "in", ["cat/x.png", "a:b/y.jpg"])
+    items, _ = discover_folder(tmp_path / "in", {".png", ".jpg"})
+    root = str(tmp_path / "in")
+    assert [(it.path, it.source, it.label, it.out_key) for it in items] == [
+        (f"{root}/a:b/y.jpg", "a:b/y.jpg", "a:b", "a_b/y"), (f"{root}/cat/x.png", "cat/x.png", "cat", "cat/x")]
+    assert items[0]._key == "a_b/y" and items[1]._key is None and items[0]._base is items[1]._base
+    odd = Item("/elsewhere/z.png", "q/z.png", None, "k")  # a path that is not base + source
+    assert (odd.path, odd.out_key) == ("/elsewhere/z.png", "k")
+    for it in (*items, odd):
+        back = pickle.loads(pickle.dumps(it))
+        assert back == it and hash(back) == hash(it) and repr(back) == repr(it)
+    assert Item("/r/a.png", "a.png", None, "a") != Item("/r/a.png", "a.png", None, "b")
+
+
+def _dedup_reference(items, ext_of):
+    """The names as deduplicate_names made them with Counters of every name (before issue 16)."""
+    exts = [ext_of(it) for it in items]
+    counts = Counter(it.out_key + e for it, e in zip(items, exts))
+    out = []
+    for it, e in zip(items, exts):
+        key = it.out_key
+        if counts[key + e] > 1:
+            suffix = PurePosixPath(it.source).suffix.lstrip(".").lower()
+            key = f"{key}_{suffix}" if suffix else key
+        out.append(key)
+    counts = Counter(k + e for k, e in zip(out, exts))
+    final = []
+    for it, key, e in zip(items, out, exts):
+        if counts[key + e] > 1:
+            parent = str(PurePosixPath(key).parent)
+            flat = _UNSAFE.sub("_", it.source)
+            key = flat if parent == "." else f"{parent}/{flat}"
+        final.append(key)
+    return final
+
+
+def test_deduplicated_names_are_those_of_counting_every_name():
+    srcs = ["a.png", "a.jpg", "b.png", "c.PNG", "c.png", "x/d.png", "y/d.png", "d.jpg", "e", "e.png", "f.tif"]
+    items = [Item(f"/r/{s}", s, None, str(PurePosixPath(s.rsplit("/", 1)[-1]).with_suffix(""))) for s in srcs]
+    got = deduplicate_names(items, lambda it: ".png")
+    assert [it.out_key for it in got] == _dedup_reference(items, lambda it: ".png")
+    assert got[-1] is items[-1]  # an item whose name is unique is kept as it is
+    clash = [Item("/r/a_png.png", "a_png.png", None, "a_png"), Item("/r/a.png", "a.png", None, "a"),
+             Item("/r/a.jpg", "a.jpg", None, "a"), Item("/r/a_png.jpg", "a_png.jpg", None, "a_png")]
+    assert [it.out_key for it in deduplicate_names(clash, lambda it: ".png")] == \
+        _dedup_reference(clash, lambda it: ".png")
+    with pytest.raises(UsageError, match="would be written by more than one input"):
+        deduplicate_names([Item("/r/a.png", "a.png", None, "k"), Item("/s/a.png", "a.png", None, "k")],
+                          lambda it: ".png")
+
+
+@pytest.mark.parametrize("n", [0, 1, 19_999, 20_000, 20_001, 45_000])
+def test_the_fingerprint_hashed_a_slice_at_a_time_is_that_of_the_whole_json(n):
+    inputs = [(f"c{i % 3}/é{i}.png", None if i % 4 == 0 else f'c"{i % 3}') for i in range(n)]
+    settings = {"seed": 3, "transforms": [("rotate", {"degrees": 20})], "z": None, "a": {"inputs": []},
+                "format": Path("x")}
+    whole = json.dumps({**settings, "inputs": inputs}, sort_keys=True, default=str)
+    assert fingerprint(settings, iter(inputs)) == hashlib.sha256(whole.encode()).hexdigest()
+
+
+def _plan(tmp_path, rels, **opts):
+    from augcli import modalities
+    from augcli.recipe import Config
+
+    _touch(tmp_path / "in", rels)
+    cfg = Config.from_dict({"modality": "image", "input": str(tmp_path / "in"), "output": str(tmp_path / "out"),
+                            "transforms": [{"hflip": {"p": 0.5}}], **opts})
+    m = modalities.resolve(cfg)
+    return cfg, m, m.plan(cfg)
+
+
+def _order(jobs) -> dict:
+    """The dict path -> (position, seed as written) the index replaces (before issue 16)."""
+    order = {}
+    for job in jobs:
+        for o in job.list_outputs():
+            order[o.path] = (len(order), "" if o.seed is None else str(o.seed))
+    return order
+
+
+def test_the_index_finds_every_planned_output_and_nothing_else(tmp_path):
+    from augcli.planindex import PlanIndex
+
+    rels = [f"c{i % 3}/img{i}.png" for i in range(30)] + ["c0/x__aug1.png", "c0/z.png", "c1/y__aug01.png",
+                                                          "c2/a.b.png", "c2/a.b.jpg"]
+    _, _, plan = _plan(tmp_path, rels, copies=2, val_split=0.2, seed=5)
+    index, order = PlanIndex(plan.jobs), _order(plan.jobs)
+    assert len(index) == len(order) == plan.n_outputs and len(order) > 60
+    for path, want in order.items():
+        assert index.locate(path) == want, path
+        assert index.locate(path, False) == (want[0], want[1] if "__aug" not in path or not want[1] else "")
+    for path in ("train/c0/img0__aug2.png", "train/c0/img0__aug02.png", "train/c0/img0.jpg", "val/c0/x.png",
+                 "train/c9/img0.png", "train/c0/x__aug1__aug5.png", "c0/img0.png", "", "train/c0/img0__aug1"):
+        assert index.locate(path) is None, path
+
+
+def test_the_index_of_a_mixing_plan_lists_the_mixed_copies(tmp_path):
+    from augcli.planindex import PlanIndex
+
+    rels = [f"c{i % 2}/img{i}.png" for i in range(12)]
+    _touch(tmp_path / "in", rels)
+    from augcli import modalities
+    from augcli.recipe import Config
+
+    cfg = Config.from_dict({"modality": "image", "input": str(tmp_path / "in"), "output": str(tmp_path / "o"),
+                            "copies": 3, "transforms": [{"mixup": {"p": 1.0, "partner": "other_class"}}]})
+    plan = modalities.resolve(cfg).plan(cfg)
+    index, order = PlanIndex(plan.jobs), _order(plan.jobs)
+    assert {p: index.locate(p) for p in order} == order
+    assert index.cls  # mixed copies written under the partner's class, named after their source
+    for p, c in index.cls.items():
+        _, folder, name = p.split("/")
+        assert c == folder and name.startswith("mix__") and not name.startswith(f"mix__{c}__")
+
+
+def test_the_manifest_is_sorted_into_plan_order_from_the_journal_on_disk(tmp_path):
+    from augcli.manifest import COLUMNS, Manifest, _Lines
+    from augcli.planindex import PlanIndex
+
+    _, _, plan = _plan(tmp_path, [f"c{i % 2}/i,m\"g{i}.png" for i in range(8)], copies=2)
+    index, order = PlanIndex(plan.jobs), _order(plan.jobs)
+    line = _Lines()
+    rows = [dict(zip(COLUMNS, [p, "s", "c0", "train", 1, "", seed, "[]", "ok", "two\nlines"])) for p, (_, seed)
+            in order.items()]
+    rows.reverse()
+    out = tmp_path / "o"
+    out.mkdir()
+    m = Manifest(out, index)
+    m.open()
+    m.append(m.fresh(rows[:10]))
+    m.append(m.fresh(rows[5:]))  # a retried unit reports rows again: counted once
+    m.finish()
+    assert (out / "manifest.csv").read_text() == line(dict(zip(COLUMNS, COLUMNS))) + \
+        "".join(line(r) for r in reversed(rows))
+
+
+def test_a_resume_keeps_rows_of_files_there_and_drops_the_others(tmp_path):
+    from augcli.manifest import COLUMNS, Manifest, _Lines
+    from augcli.planindex import PlanIndex
+
+    _, _, plan = _plan(tmp_path, [f"c{i % 2}/img{i}.png" for i in range(6)], copies=2)
+    index, order = PlanIndex(plan.jobs), _order(plan.jobs)
+    out, line = tmp_path / "o", _Lines()
+    paths = list(order)
+    for p in paths[:10]:
+        (out / p).parent.mkdir(parents=True, exist_ok=True)
+        (out / p).write_bytes(b"x")
+    row = lambda p, seed, status="ok": line(dict(zip(COLUMNS, [p, "s", "", "train", 0, "", seed, "[]", status])))  # noqa: E731
+    journal = [row(p, order[p][1]) for p in paths[:12]]  # 10 files there, 2 missing
+    journal[3] = row(paths[3], "12345" if order[paths[3]][1] else "1")  # another seed: made again
+    journal += [row(paths[12], order[paths[12]][1], "dropped"), row(paths[13], order[paths[13]][1], "failed"),
+                row("train/c0/foreign.png", ""), "garbage\x00line\n", row(paths[0], order[paths[0]][1])]
+    (out / "manifest.csv").write_text(line(dict(zip(COLUMNS, COLUMNS))) + "".join(journal[::-1]) + "cut sho")
+    m = Manifest(out, index)
+    assert m.resume() == 10  # 9 files there with their seed, and the dropped copy
+    assert m.damaged == 3  # the other seed, the foreign path, the line with NUL bytes
+    want = [i for i in range(10) if i != 3] + [12]
+    assert [i for i, d in enumerate(m.done) if d] == want
+    m.finish()
+    assert (out / "manifest.csv").read_text().splitlines()[1:] == [journal[i].rstrip("\n") for i in want]
+    todo = index.left(m.done)
+    assert sum(j.n_outputs for j in todo) == len(paths) - len(want)
+    assert {o.path for j in todo for o in j.outputs} == {p for i, p in enumerate(paths) if i not in want}
+
+
+def test_a_plain_job_run_in_this_process_keeps_no_outputs(tmp_path):
+    import signal
+
+    from augcli.worker import init_worker, run_job
+
+    cfg, m, plan = _plan(tmp_path, ["c0/a.png", "c1/b.png"], copies=3)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        init_worker(cfg, str(tmp_path / "out"), m)  # as --workers 1 does, in the parent
+        rows = run_job(plan.jobs[0])  # not an image: every output fails, with its row
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert [r["path"] for r in rows] == [o.path for o in plan.jobs[0].list_outputs()] and len(rows) == 4
+    assert all(r["status"] == "failed" for r in rows)
+    assert plan.jobs[0]._outputs is None  # still made from its spec when read: no Output kept
