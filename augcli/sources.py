@@ -394,3 +394,14 @@ def deduplicate_names(items: list[Item], ext_of) -> list[Item]:
             first = next(n for n in names if n in dup)
             raise UsageError(f"output name {first!r} would be written by more than one input; rename one of them")
     return final
+
+
+def list_files(root, exts: set[str], follow_links: bool = False) -> tuple[list[tuple[str, str]], list[str]]:
+    """(full path, path relative to root) of the files under root with an accepted extension, hidden
+    ones skipped, sorted part by part; and warnings. root: a local Path or a RemotePath."""
+    if hasattr(root, "files"):
+        rels = sorted((r for r in root.files() if posixpath.splitext(r)[1].lower() in exts
+                       and not any(p.startswith(".") for p in r.split("/"))), key=lambda r: r.split("/"))
+        return [(f"{root.url}/{r}", r) for r in rels], []
+    files, warnings = walk(root, exts, follow_links)
+    return [(str(p), p.relative_to(root).as_posix()) for p in files], warnings

@@ -209,19 +209,6 @@ def exists_fn(root):
     return lambda rel: (root / rel).is_file()
 
 
-def list_files(root, exts: set[str], follow_links: bool = False) -> tuple[list[tuple[str, str]], list[str]]:
-    """(full path, path relative to root) of the files under root with an accepted extension, hidden
-    ones skipped, sorted part by part; and warnings. root: a local Path or a RemotePath."""
-    if hasattr(root, "files"):
-        rels = sorted((r for r in root.files() if posixpath.splitext(r)[1].lower() in exts
-                       and not any(p.startswith(".") for p in r.split("/"))), key=lambda r: r.split("/"))
-        return [(f"{root.url}/{r}", r) for r in rels], []
-    from .sources import walk
-
-    files, warnings = walk(root, exts, follow_links)
-    return [(str(p), p.relative_to(root).as_posix()) for p in files], warnings
-
-
 def location(path):
     """OUTPUT (or any folder) as the object the runner works with: a RemotePath for a URL, else a Path."""
     from pathlib import Path

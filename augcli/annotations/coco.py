@@ -130,8 +130,7 @@ class CocoFormat(Format):
     def discover(self, exts: set[str], follow_links: bool):
         """The JSON's images found under the root (sorted by file_name); warnings for images listed
         but not found, image files not listed (not augmented), annotations of no image."""
-        from ..sources import Item
-        from ..storage import list_files
+        from ..sources import Item, list_files
 
         files, warnings = list_files(self.images, exts, follow_links)
         prefix = f"{self.images_dir}/" if self.images_dir else ""

@@ -68,8 +68,7 @@ class Format:
     def discover(self, exts: set[str], follow_links: bool):
         """The images as plan items (source: their path under the root; output name: their path
         inside their split folder, without extension), and warnings."""
-        from ..sources import Item
-        from ..storage import list_files
+        from ..sources import Item, list_files
 
         files, warnings = list_files(self.images, exts, follow_links)
         items = []
