@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import sys
 from array import array
 from collections import Counter, defaultdict
@@ -193,6 +194,25 @@ def _copies(items: list[Item], split: list[str], cfg, warnings: list) -> list[in
     return n_copies
 
 
+_COPY_NAME = re.compile(r"(.*)__aug([0-9]+)")
+
+
+def _refuse_copy_named(items: list[Item], split, n_copies, keep_orig: bool, ext_of) -> None:
+    """An input named like another's augmented copy (x__aug1.png beside x.png, 2+ copies) would be
+    written twice under one name: refused, naming both (a dict is made only when such a name exists)."""
+    named = [(i, m) for i, it in enumerate(items) if "__aug" in it.out_key
+             and (m := _COPY_NAME.fullmatch(it.out_key))]
+    if not named:
+        return
+    at = {(it.out_key, split[i], ext_of(it)): i for i, it in enumerate(items)}
+    for i, m in named:
+        it, s = items[i], split[i]
+        j = at.get((m.group(1), s, ext_of(it)))
+        if (s == "val" or keep_orig) and j is not None and n_copies[j] > int(m.group(2)):
+            raise UsageError(f"{it.source}: named like augcli's copy {int(m.group(2))} of {items[j].source} (both "
+                             f"would be written as {s}/{it.out_key}{ext_of(it)}); rename it")
+
+
 def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = None) -> Plan:
     """Every output of the run, its path and seed, from the sorted input listing (see module doc)."""
     output_ext = modality.output_ext
@@ -238,6 +258,8 @@ def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = Non
             counts[(s, where)]["augmented"] += 1
         if job.outputs:
             jobs.append(job)
+    if mix_at is None:
+        _refuse_copy_named(items, split, n_copies, keep_orig, ext_of)
     if mix_at is not None:
         seen = Counter(o.path for j in jobs for o in j.outputs)
         dup = [p for p, n in seen.items() if n > 1]

@@ -111,3 +111,17 @@ def test_a_text_folder_with_a_fifo_does_not_hang(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "skipped 1 non-regular file" in p.stderr
     run_cli("report", tmp_path / "out", check=0)
+
+
+def test_an_input_named_like_an_augmented_copy_is_refused(tmp_path):
+    """x__aug1.jpg beside x.jpg with 2 copies: both would be written as train/x__aug1.jpg."""
+    import shutil
+
+    src = make_dataset(tmp_path / "in", {"a": 1})
+    shutil.copy(src / "a" / "img000.jpg", src / "a" / "img000__aug1.jpg")
+    p = run_cli("image", src, tmp_path / "o", "--copies", "2")
+    assert p.returncode == 2 and "a/img000__aug1.jpg: named like augcli's copy 1 of a/img000.jpg" in p.stderr
+    assert not (tmp_path / "o").exists()
+    run_cli("image", src, tmp_path / "o1", "--copies", "1", check=0)  # copy 0 only: no clash
+    assert sorted(p.name for p in (tmp_path / "o1" / "train" / "a").iterdir()) == [
+        "img000.jpg", "img000__aug0.jpg", "img000__aug1.jpg", "img000__aug1__aug0.jpg"]
