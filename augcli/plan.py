@@ -260,7 +260,7 @@ def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = Non
             jobs.append(job)
     if mix_at is None:
         _refuse_copy_named(items, split, n_copies, keep_orig, ext_of)
-    if mix_at is not None:
+    else:
         seen = Counter(o.path for j in jobs for o in j.outputs)
         dup = [p for p, n in seen.items() if n > 1]
         if dup:
