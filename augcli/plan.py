@@ -215,13 +215,12 @@ def _refuse_copy_named(items: list[Item], split, n_copies, keep_orig: bool, ext_
 
 def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = None) -> Plan:
     """Every output of the run, its path and seed, from the sorted input listing (see module doc)."""
-    output_ext = modality.output_ext
     warnings = list(warnings or [])
     exts: dict[str, str] = {}
 
     def ext_of(it: Item) -> str:  # the output's extension, from the source's (a few distinct ones)
         ext = suffix(it.source)
-        return exts.get(ext) or exts.setdefault(ext, output_ext(ext, cfg.format))
+        return exts.get(ext) or exts.setdefault(ext, modality.output_ext(ext, cfg.format))
 
     items = deduplicate_names(sorted(items, key=lambda it: it.source), ext_of)
     split = _split(items, cfg)
