@@ -68,10 +68,9 @@ class Result:
 
 def run(cfg, modality, quiet: bool = False, executor=None) -> Result:
     """Plan `cfg` with `modality`, then do the work left on `executor` (default: the local pool)."""
-    from .storage import configure, location, reported
+    from .storage import location, reported
 
-    configure(cfg.storage_options)
-    plan = modality.plan(cfg)
+    plan = modality.plan(cfg)  # (the storage options were set by recipe.build_config / api.run)
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if cfg.dry_run:

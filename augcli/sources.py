@@ -232,10 +232,15 @@ def discover_url(url: str, exts: set[str]) -> tuple[list[Item], list[str]]:
             return [Item(url, root.name, None, _stem_path(root.name))], []
     if not found:
         raise UsageError(f"{url}: input not found (no objects under this prefix)")
-    rels = sorted((r for r in found if suffix(r).lower() in exts and not any(p.startswith(".") for p in r.split("/"))),
-                  key=lambda r: r.split("/"))
     warnings: list[str] = []
-    return _items(url, f"{root.url}/", rels, warnings), warnings
+    return _items(url, f"{root.url}/", _remote_rels(found, exts), warnings), warnings
+
+
+def _remote_rels(found, exts: set[str]) -> list[str]:
+    """Of the object paths under a remote root, those with an accepted extension and no hidden
+    part (.name), sorted part by part as a local walk gives them."""
+    return sorted((r for r in found if suffix(r).lower() in exts and not any(p.startswith(".") for p in r.split("/"))),
+                  key=lambda r: r.split("/"))
 
 
 def _items(root, base: str, rels: list[str], warnings: list[str]) -> list[Item]:
@@ -400,8 +405,6 @@ def list_files(root, exts: set[str], follow_links: bool = False) -> tuple[list[t
     """(full path, path relative to root) of the files under root with an accepted extension, hidden
     ones skipped, sorted part by part; and warnings. root: a local Path or a RemotePath."""
     if hasattr(root, "files"):
-        rels = sorted((r for r in root.files() if posixpath.splitext(r)[1].lower() in exts
-                       and not any(p.startswith(".") for p in r.split("/"))), key=lambda r: r.split("/"))
-        return [(f"{root.url}/{r}", r) for r in rels], []
+        return [(f"{root.url}/{r}", r) for r in _remote_rels(root.files(), exts)], []
     files, warnings = walk(root, exts, follow_links)
     return [(str(p), p.relative_to(root).as_posix()) for p in files], warnings

@@ -98,29 +98,28 @@ def _remote_folder_audio(url: str, where: str, what: str) -> list[str]:
     """folder_audio for a folder at a URL (s3://...): one listing, each file fetched once to check it."""
     from ..errors import AugError, RecipeError
     from ..io.audio import EXTENSIONS, AudioReadError, read_audio
+    from ..sources import list_files
     from ..storage import RemotePath, discard, fetch, reported
 
     try:
         with reported(url):
-            files = sorted(r for r, _ in RemotePath(url).files().items()
-                           if os.path.splitext(r)[1].lower() in EXTENSIONS
-                           and not any(p.startswith(".") for p in r.split("/")))
+            found = list_files(RemotePath(url), EXTENSIONS)[0]
     except AugError as e:
         raise RecipeError(f"{where}.folder: {e}") from None
-    if not files:
+    if not found:
         raise RecipeError(f"{where}.folder: {url!r} holds no audio files; allowed: a folder with "
                           f".wav/.flac/.ogg/.mp3 {what}")
-    for f in files:
+    for full, _ in found:
         local = None
         try:
-            local = fetch(f"{url.rstrip('/')}/{f}")
+            local = fetch(full)
             read_audio(local)
         except (AudioReadError, OSError) as e:
-            raise RecipeError(f"{where}.folder: {url.rstrip('/')}/{f}: {e}; allowed: readable, non-empty audio files")
+            raise RecipeError(f"{where}.folder: {full}: {e}; allowed: readable, non-empty audio files")
         finally:
             if local:
                 discard(local)
-    return files
+    return [rel for _, rel in found]
 
 
 class FolderBank:
