@@ -179,6 +179,23 @@ def jpeg_header(data: bytes) -> tuple[int, int, int] | None:
     return None
 
 
+def png_header(data: bytes) -> tuple[int, int, int] | None:
+    """(width, height, 1) from a PNG's IHDR when no chunk of it is eXIf (walked by the chunks'
+    lengths, nothing inflated), else None (then Pillow parses it, orientation included)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or len(data) < 33:
+        return None
+    w, h = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    pos, n = 8, len(data)
+    while pos + 8 <= n:
+        kind = data[pos + 4:pos + 8]
+        if kind == b"eXIf":
+            return None
+        if kind == b"IEND":
+            return (w, h, 1) if w and h else None
+        pos += 12 + int.from_bytes(data[pos:pos + 4], "big")
+    return None
+
+
 def _check_size(w: int, h: int, max_pixels: int) -> None:
     if w * h > max_pixels:
         raise ImageReadError(f"image is {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,} "
@@ -187,7 +204,9 @@ def _check_size(w: int, h: int, max_pixels: int) -> None:
 
 def _header(data: bytes, head, max_pixels: int) -> tuple[int, int, int, bool]:
     """(width, height, EXIF orientation, whether the header was readable), the size checked
-    against max_pixels before any decode: from the JPEG header, else through Pillow."""
+    against max_pixels before any decode: from the JPEG or PNG header, else through Pillow."""
+    if head is None:
+        head = png_header(data)
     if head is not None:
         _check_size(head[0], head[1], max_pixels)
         return head[0], head[1], head[2], True

@@ -35,41 +35,51 @@ class ColorStep(Step):
         return apply_color_matrix(img, self.rgb_matrix(prm, mean_rgb(img), maxval(img)), inplace=inplace)
 
 
-def _scale(f: float) -> np.ndarray:
-    M = np.zeros((3, 4))
-    M[:, :3] = np.eye(3) * f
+_EYE = np.eye(3)
+_GREY = np.outer(np.ones(3), LUMA)  # every row the luma weights: the grey of (r, g, b)
+
+
+def _affine(A: np.ndarray, offset) -> np.ndarray:
+    """The 3x4 matrix [A | offset] (offset: a number for every channel, or three)."""
+    M = np.empty((3, 4))
+    M[:, :3] = A
+    M[:, 3] = offset
     return M
+
+
+def _scale(f: float) -> np.ndarray:
+    return _affine(_EYE * f, 0.0)
 
 
 def _contrast(c: float, mean_rgb) -> np.ndarray:
-    M = _scale(c)
-    M[:, 3] = (1 - c) * float(LUMA @ mean_rgb)
-    return M
+    return _affine(_EYE * c, (1 - c) * float(LUMA @ mean_rgb))
+
+
+def _saturation_3x3(s: float) -> np.ndarray:
+    return s * _EYE + (1 - s) * _GREY
 
 
 def _saturation(s: float) -> np.ndarray:
-    M = np.zeros((3, 4))
-    M[:, :3] = s * np.eye(3) + (1 - s) * np.outer(np.ones(3), LUMA)
-    return M
+    return _affine(_saturation_3x3(s), 0.0)
+
+
+def _hue_3x3(h: float) -> np.ndarray:
+    t = 2 * math.pi * h
+    c, s = math.cos(t), math.sin(t)
+    return K_INV @ np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]) @ K
 
 
 def _hue(h: float) -> np.ndarray:
     """Rotate hue by h turns about the grey axis, keeping Rec. 601 luma: a rotation of the
     (Cb, Cr) chroma plane (red -> yellow -> green for h > 0, as CSS hue-rotate and HSV)."""
-    t = 2 * math.pi * h
-    c, s = math.cos(t), math.sin(t)
-    R = np.eye(3)
-    R[1:, 1:] = [[c, -s], [s, c]]
-    M = np.zeros((3, 4))
-    M[:, :3] = K_INV @ R @ K
-    return M
+    return _affine(_hue_3x3(h), 0.0)
 
 
 def compose(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """3x4 composition: second after first."""
-    A = np.vstack([first, [0, 0, 0, 1]])
-    B = np.vstack([second, [0, 0, 0, 1]])
-    return (B @ A)[:3]
+    M = second[:, :3] @ first
+    M[:, 3] += second[:, 3]
+    return M
 
 
 def apply_rgb(M: np.ndarray, rgb: np.ndarray) -> np.ndarray:
@@ -139,10 +149,13 @@ class ColorJitter(ColorStep):
         return {k: uniform(rng, self.cfg[k]) for k in ("brightness", "contrast", "saturation", "hue")}
 
     def rgb_matrix(self, prm, mean_rgb, vmax):
-        M = _scale(prm["brightness"])
-        M = compose(M, _contrast(prm["contrast"], apply_rgb(M, mean_rgb)))
-        M = compose(M, _saturation(prm["saturation"]))
-        return compose(M, _hue(prm["hue"]))
+        # hue(saturation(contrast(brightness))) in closed form: saturation and hue keep grey, so
+        # contrast's offset (towards the brightened mean's luma) passes through them unchanged
+        b, c = prm["brightness"], prm["contrast"]
+        A = _saturation_3x3(prm["saturation"]) * (b * c)
+        if prm["hue"]:
+            A = _hue_3x3(prm["hue"]) @ A
+        return _affine(A, (1 - c) * b * float(LUMA @ mean_rgb))
 
 
 class ChannelShift(ColorStep):
@@ -164,9 +177,7 @@ class Grayscale(ColorStep):
     DOC = "convert to grey (channel count and mode are kept)"
 
     def rgb_matrix(self, prm, mean_rgb, vmax):
-        M = np.zeros((3, 4))
-        M[:, :3] = np.outer(np.ones(3), LUMA)
-        return M
+        return _affine(_GREY, 0.0)
 
 
 def mean_rgb(img: np.ndarray) -> np.ndarray:
@@ -197,10 +208,9 @@ def apply_color_matrix(img: np.ndarray, M: np.ndarray, inplace: bool = False) ->
             lut = np.clip(np.rint(np.arange(vmax + 1) * a + b), 0, vmax).astype(img.dtype)
             return lut[img] if img.dtype == np.uint16 else cv2.LUT(img, lut, dst=dst)
         return img * a + b
-    perm = [2, 1, 0]
     m = np.zeros((c, c + 1), np.float32)
-    m[:3, :3] = M[perm][:, perm]
-    m[:3, c] = M[perm, 3]
+    m[:3, :3] = M[2::-1, 2::-1]  # RGB -> OpenCV's BGR order, rows and columns
+    m[:3, c] = M[2::-1, 3]
     if c == 4:
         m[3, 3] = 1.0
     return cv2.transform(img, m, dst=dst)

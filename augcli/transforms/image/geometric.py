@@ -17,11 +17,11 @@ from .common import px
 from .warp import resize_matrix, warp
 
 
-def _about_center(A: np.ndarray, w: int, h: int) -> np.ndarray:
+def _about_center(a: float, b: float, c: float, d: float, w: int, h: int) -> np.ndarray:
+    """The linear map [[a, b], [c, d]] about the image centre, as a 3x3 matrix
+    (T(centre) @ A @ T(-centre), written out)."""
     cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
-    T = np.array([[1, 0, cx], [0, 1, cy], [0, 0, 1]], float)
-    Ti = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]], float)
-    return T @ A @ Ti
+    return np.array([[a, b, cx - a * cx - b * cy], [c, d, cy - c * cx - d * cy], [0.0, 0.0, 1.0]])
 
 
 FILL_PARAMS = (
@@ -84,7 +84,7 @@ class Rotate(Geometric):
         t = math.radians(prm["angle"])
         c, s = math.cos(t), math.sin(t)
         # y points down, so a counter-clockwise turn on screen is [[c, s], [-s, c]]
-        return _about_center(np.array([[c, s, 0], [-s, c, 0], [0, 0, 1]]), w, h), w, h
+        return _about_center(c, s, -s, c, w, h), w, h
 
 
 class Shift(Geometric):
@@ -124,8 +124,7 @@ class Shear(Geometric):
         return {"x": uniform(rng, self.cfg["degrees"]), "y": uniform(rng, self.cfg["degrees_y"])}
 
     def matrix(self, prm, w, h):
-        A = np.array([[1, math.tan(math.radians(prm["x"])), 0], [math.tan(math.radians(prm["y"])), 1, 0], [0, 0, 1]])
-        return _about_center(A, w, h), w, h
+        return _about_center(1.0, math.tan(math.radians(prm["x"])), math.tan(math.radians(prm["y"])), 1.0, w, h), w, h
 
 
 class Zoom(Geometric):
@@ -142,7 +141,7 @@ class Zoom(Geometric):
         return {"zx": zx, "zy": zy}
 
     def matrix(self, prm, w, h):
-        return _about_center(np.diag([prm["zx"], prm["zy"], 1.0]), w, h), w, h
+        return _about_center(prm["zx"], 0.0, 0.0, prm["zy"], w, h), w, h
 
 
 def _crop_matrix(x0: int, y0: int) -> np.ndarray:

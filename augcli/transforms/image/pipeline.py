@@ -149,7 +149,7 @@ class Pipeline:
         """One warp: the steps' matrices composed (recorded in `geometry` when one is given).
         `decoded`: a list that receives (decoded image, its decode op or None) when `img` is Encoded."""
         H, W = img.shape[:2]
-        M, w, h = np.eye(3), W, H
+        M, w, h = None, W, H
         n = len(ops)
         for st in steps:
             st = self._fire(st, rng)
@@ -157,8 +157,10 @@ class Pipeline:
                 continue
             prm = st.sample(rng, Size(w, h))
             A, w, h = st.matrix(prm, w, h)
-            M = A @ M
+            M = A if M is None else A @ M
             ops.append({"name": st.NAME, **prm})
+        if M is None:
+            M = np.eye(3)
         if geometry is not None and len(ops) > n:
             geometry.append((n, M, w, h))
         if decoded is not None:

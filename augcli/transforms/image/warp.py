@@ -25,9 +25,10 @@ def resize_matrix(sx: float, sy: float) -> np.ndarray:
 _BORDER = {"constant": "BORDER_CONSTANT", "nearest": "BORDER_REPLICATE", "reflect": "BORDER_REFLECT", "wrap": "BORDER_WRAP"}
 
 
-def _near(A: np.ndarray, ref) -> bool:
-    """A (2x3) equals ref within 1e-9 (plain floats: np.allclose costs ~0.1 ms a call)."""
-    return all(abs(a - b) <= 1e-9 * (1 + abs(b)) for a, b in zip(A.ravel().tolist(), (v for row in ref for v in row)))
+def _near(a: list, ref) -> bool:
+    """a (a 2x3 matrix's six numbers, as floats) equals ref within 1e-9 (plain floats: np.allclose
+    costs ~0.1 ms a call)."""
+    return all(abs(x - y) <= 1e-9 * (1 + abs(y)) for x, y in zip(a, ref))
 
 
 def warp(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str = "reflect", fill_value=None,
@@ -37,22 +38,22 @@ def warp(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str = "reflect", 
     if isinstance(img, Planes):
         return warp_planes(img, M, w, h, fill, fill_value, warp)
     cv2 = _cv2()
-    if abs(M[2, 0]) > 1e-12 or abs(M[2, 1]) > 1e-12 or abs(M[2, 2] - 1) > 1e-12:
+    (a, b, tx), (c, d, ty), last = M.tolist()
+    if abs(last[0]) > 1e-12 or abs(last[1]) > 1e-12 or abs(last[2] - 1) > 1e-12:
         return _projective(img, M, w, h, fill, fill_value, border_value)
     H, W = img.shape[:2]
     A = M[:2]
+    six = [a, b, tx, c, d, ty]
     if (w, h) == (W, H):
-        if _near(A, [[1, 0, 0], [0, 1, 0]]):
+        if _near(six, (1, 0, 0, 0, 1, 0)):
             return img
-        for code, ref in ((1, [[-1, 0, W - 1], [0, 1, 0]]), (0, [[1, 0, 0], [0, -1, H - 1]]),
-                          (-1, [[-1, 0, W - 1], [0, -1, H - 1]])):
-            if _near(A, ref):
+        for code, ref in ((1, (-1, 0, W - 1, 0, 1, 0)), (0, (1, 0, 0, 0, -1, H - 1)), (-1, (-1, 0, W - 1, 0, -1, H - 1))):
+            if _near(six, ref):
                 return cv2.flip(img, code)
-    if abs(A[0, 1]) < 1e-12 and abs(A[1, 0]) < 1e-12 and A[0, 0] > 0 and A[1, 1] > 0:
+    if abs(b) < 1e-12 and abs(c) < 1e-12 and a > 0 and d > 0:
         # axis-aligned: a crop (+ resize) when the source window is whole pixels inside the image
-        sx, sy = A[0, 0], A[1, 1]
-        x0, y0 = 0.5 - (A[0, 2] + 0.5) / sx, 0.5 - (A[1, 2] + 0.5) / sy
-        cw, ch = w / sx, h / sy
+        x0, y0 = 0.5 - (tx + 0.5) / a, 0.5 - (ty + 0.5) / d
+        cw, ch = w / a, h / d
         vals = [x0, y0, cw, ch]
         if all(abs(v - round(v)) <= 1e-6 for v in vals):
             x0, y0, cw, ch = (int(round(v)) for v in vals)
@@ -62,7 +63,7 @@ def warp(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str = "reflect", 
                     return win.copy()
                 interp = cv2.INTER_AREA if (w < cw and h < ch) else cv2.INTER_LINEAR
                 return cv2.resize(win, (w, h), interpolation=interp)
-    scale = math.sqrt(abs(np.linalg.det(A[:, :2])))
+    scale = math.sqrt(abs(a * d - b * c))
     if scale < 0.5:
         # strong downscale: area-average first so the warp does not alias
         f = min(1.0, 2.0 * scale)
