@@ -51,8 +51,9 @@ class FileWork:
 
     @staticmethod
     def chunksize(n_units: int, workers: int) -> int:
-        # a few jobs per message once there are many: ~25% less parent CPU (taken from the workers)
-        return max(1, min(4, n_units // (workers * 32)))
+        # up to 16 jobs per message once there are many (still >= 32 messages per worker, so the
+        # tail stays short): 32x32 PNGs, 16 instead of 4: ~30% less parent CPU (taken from the workers)
+        return max(1, min(16, n_units // (workers * 32)))
 
     @staticmethod
     def size(todo: list[Job]) -> int:

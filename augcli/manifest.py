@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import mmap
@@ -30,6 +31,12 @@ OPS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  #
 SOFT_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
+@functools.lru_cache(maxsize=4096)
+def _one_hot(label: str) -> str:
+    """The soft_label of an unmixed labelled row (one per class, made once)."""
+    return SOFT_JSON({label: 1.0})
+
+
 def row_values(source: str, label, split: str, copy, seed, ops, status: str = "ok", error: str = "",
                ops_json: str | None = None) -> list:
     """The values of one manifest row after `path`, in COLUMNS order: the one place a row is made
@@ -41,7 +48,7 @@ def row_values(source: str, label, split: str, copy, seed, ops, status: str = "o
         ops_json = OPS_JSON(ops or [])
     m = next((op for op in ops or [] if "lambda" in op and "partner" in op), None) if ok else None  # a mix op
     if m is None:
-        mix = ["", "", "", SOFT_JSON({label: 1.0}) if label and ok else ""]
+        mix = ["", "", "", _one_hot(label) if label and ok else ""]
     else:
         from .transforms.mix import soft_label
 

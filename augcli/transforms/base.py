@@ -318,7 +318,10 @@ def r6(x: float) -> float:
 
 
 def uniform(rng, rng_range) -> float:
-    return r6(rng.uniform(rng_range[0], rng_range[1]))
+    """rng.uniform(lo, hi), rounded: numpy computes it as lo + (hi - lo) * rng.random(), the same
+    number, which this writes out (~1 us less a draw)."""
+    lo = float(rng_range[0])
+    return r6(lo + (float(rng_range[1]) - lo) * rng.random())
 
 
 def parse_steps(raw, where: str, steps: dict, aliases: dict) -> list[tuple[str, dict]]:
