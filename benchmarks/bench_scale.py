@@ -19,7 +19,8 @@ file: a new copy every 50,000), so 1 M sources cost ~1 M directory entries, not 
 (tiny)   --tiny 32x32 PNG sources x 4 copies, PNG out, no originals, the same three steps:
          augcli (2 workers) vs a plain OpenCV read + write loop (imread, imwrite, in a 2-process
          pool, as a command) writing as many files: files/s, ratio (target >= 0.5), and CPU time
-         per output (user + system of every process of the command).
+         per output (user + system of every process of the command); written to this disk and
+         to /dev/shm (--tiny-on), every round into new folders removed at the end (see bench_tiny).
 Every timed run is a whole command in a fresh process; rounds of back-to-back runs, odd rounds
 in reverse order; medians and ranges over the rounds.
 """
@@ -295,26 +296,44 @@ def floor_main(src: str, out: str, copies: int) -> None:
     assert n == len(jobs)
 
 
+def tiny_places(a) -> list[tuple[str, Path]]:
+    """Where the tiny outputs go: this disk, and a tmpfs (/dev/shm) when there is one, where
+    writing a file costs no disk work: what is left there is the CPU of each command."""
+    places = [("disk", DATA / "tiny_runs")]
+    if "shm" in a.tiny_on and os.path.isdir("/dev/shm"):
+        places.append(("shm", Path("/dev/shm") / f"augcli_bench_{os.getpid()}"))
+    return [p for p in places if p[0] in a.tiny_on]
+
+
 def bench_tiny(a, recipe: Path) -> None:
+    """Each round writes into new folders, removed only at the end: on ext4 without a journal,
+    a file created within ~1-6 minutes of mass deletes pays for a scan of the freed inodes
+    (ialloc.c's recently_deleted; measured 0.1-0.4 ms a file here), whichever command runs next."""
     src = tree(a.tiny, copies_of_files=True)
     n_out = a.tiny * a.copies
-    runs = {"floor": lambda: command([sys.executable, str(Path(__file__).resolve()), "--floor", src, DATA / "out_floor", str(a.copies)],
-                                     DATA / "out_floor"),
-            "augcli": lambda: command(augcli_cmd(src, DATA / "out_tiny", "--recipe", recipe, "--copies", a.copies,
-                                                 "--no-originals", "--workers", 2), DATA / "out_tiny")}
-    rounds = []
-    for i in range(a.repeat):
-        order = list(runs) if i % 2 == 0 else list(runs)[::-1]
-        got = {k: runs[k]() for k in order}
-        rounds.append(got)
-        print(f"  round {i + 1}: floor {n_out / got['floor']['wall']:,.0f} files/s, augcli "
-              f"{n_out / got['augcli']['wall']:,.0f} files/s", flush=True)
-    print(f"(tiny) {a.tiny:,} 32x32 PNGs x {a.copies} copies = {n_out:,} PNGs written, 2 processes:")
-    for k in ("floor", "augcli"):
-        print(f"  {k:<6}: {show([n_out / r[k]['wall'] for r in rounds], '{:,.0f}')} files/s, "
-              f"{show([1000 * r[k]['cpu'] / n_out for r in rounds], '{:.3f}')} ms CPU per output")
-    print(f"  augcli / floor files/s: {show([r['floor']['wall'] / r['augcli']['wall'] for r in rounds])} "
-          "(target >= 0.5)")
+    for where, base in tiny_places(a):
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        try:
+            rounds = []
+            for i in range(a.repeat):
+                runs = {"floor": lambda: command([sys.executable, str(Path(__file__).resolve()), "--floor", src,
+                                                  base / f"floor{i}", str(a.copies)]),
+                        "augcli": lambda: command(augcli_cmd(src, base / f"augcli{i}", "--recipe", recipe, "--copies",
+                                                             a.copies, "--no-originals", "--workers", 2))}
+                order = list(runs) if i % 2 == 0 else list(runs)[::-1]
+                got = {k: runs[k]() for k in order}
+                rounds.append(got)
+                print(f"  {where} round {i + 1}: floor {n_out / got['floor']['wall']:,.0f} files/s, augcli "
+                      f"{n_out / got['augcli']['wall']:,.0f} files/s", flush=True)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+        print(f"(tiny, {where}) {a.tiny:,} 32x32 PNGs x {a.copies} copies = {n_out:,} PNGs written, 2 processes:")
+        for k in ("floor", "augcli"):
+            print(f"  {k:<6}: {show([n_out / r[k]['wall'] for r in rounds], '{:,.0f}')} files/s, "
+                  f"{show([1000 * r[k]['cpu'] / n_out for r in rounds], '{:.3f}')} ms CPU per output")
+        print(f"  augcli / floor files/s: {show([r['floor']['wall'] / r['augcli']['wall'] for r in rounds])} "
+              "(target >= 0.5)")
 
 
 def main() -> None:
@@ -327,6 +346,7 @@ def main() -> None:
     ap.add_argument("--fill", action="store_true", help="resume: make the first 90%% of the outputs as hard "
                     "links with their manifest rows instead of running and stopping the run")
     ap.add_argument("--tiny", type=int, default=5_000, help="32x32 PNG sources of the throughput test")
+    ap.add_argument("--tiny-on", default="disk,shm", help="tiny: where the outputs go (disk, shm: /dev/shm)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", default="dry,real,resume,tiny")
     ap.add_argument("--tree", type=Path, default=ROOT, help="run the augcli package found in this folder")

@@ -186,7 +186,7 @@ def mean_rgb(img: np.ndarray) -> np.ndarray:
         return planar_mean_rgb(img)
     H, W = img.shape[:2]
     step = max(1, int(math.sqrt(H * W / 16384)))
-    sub = np.ascontiguousarray(img[::step, ::step])
+    sub = img if step == 1 else np.ascontiguousarray(img[::step, ::step])
     if sub.ndim == 2:
         return np.full(3, float(sub.mean()))
     m = _cv2().mean(sub)

@@ -191,10 +191,12 @@ class Pipeline:
                 continue
             if mean0 is None:
                 mean0 = mean = mean_rgb(img)
+            elif mean is None:  # the mean after the steps so far (made only when a step follows)
+                mean = apply_rgb(M, mean0)
             prm = st.sample(rng, size)
             Mi = st.rgb_matrix(prm, mean, vmax)
             M = Mi if M is None else compose(M, Mi)
-            mean = apply_rgb(M, mean0)
+            mean = None
             ops.append({"name": st.NAME, **prm})
         return img if M is None else apply_color_matrix(img, M, inplace=owned)
 

@@ -44,7 +44,7 @@ def warp(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str = "reflect", 
     H, W = img.shape[:2]
     A = M[:2]
     six = [a, b, tx, c, d, ty]
-    if (w, h) == (W, H):
+    if (w, h) == (W, H) and abs(b) < 1e-9 and abs(c) < 1e-9 and abs(abs(a) - 1) < 1e-9:
         if _near(six, (1, 0, 0, 0, 1, 0)):
             return img
         for code, ref in ((1, (-1, 0, W - 1, 0, 1, 0)), (0, (1, 0, 0, 0, -1, H - 1)), (-1, (-1, 0, W - 1, 0, -1, H - 1))):
@@ -72,7 +72,8 @@ def warp(img: np.ndarray, M: np.ndarray, w: int, h: int, fill: str = "reflect", 
         M = M @ np.linalg.inv(resize_matrix(sw / W, sh / H))
         A = M[:2]
     border = getattr(cv2, _BORDER[fill])
-    value = fill_tuple(img, fill_value) if border_value is None else border_value
+    # (a fill colour only for a constant border: the others read the image's own pixels)
+    value = border_value if border_value is not None else fill_tuple(img, fill_value) if fill == "constant" else 0
     if channels(img) == 1:
         out = _padded_warp(img, A, w, h, border, value)
         if out is not None:
