@@ -160,18 +160,25 @@ def _records(data, header: bool = True):
         at = end
 
 
-def in_plan_order(data, locate):
+def in_plan_order(data, locate, known: array | None = None):
     """The records of `data` (a journal's bytes: header, rows) as byte strings in plan order
     (`locate(path)` -> (position, _) or None; paths the plan does not make last, as they came),
-    from an array of their positions: the rows' text is not kept in between."""
+    from an array of their positions: the rows' text is not kept in between. `known`: the
+    records' positions in journal order, as the run recorded them (used when their number
+    matches the records')."""
     import numpy as np
 
     offs, lens, poss = array("q"), array("q"), array("q")
     for at, size, path in _records(data):
-        got = locate(path, False)
         offs.append(at)
         lens.append(size)
-        poss.append(got[0] if got is not None else 1 << 62)
+    if known is not None and len(known) == len(offs):
+        poss = known
+    else:
+        for at, size in zip(offs, lens):
+            path = next(_records(data[at:at + size], header=False))[2]
+            got = locate(path, False)
+            poss.append(got[0] if got is not None else NOWHERE)
     if not poss:
         return
     order = array("q", np.argsort(np.frombuffer(poss, dtype=np.int64), kind="stable").tobytes())
@@ -182,6 +189,7 @@ def in_plan_order(data, locate):
 
 
 _LET_GO = 4 << 20
+NOWHERE = 1 << 62  # the position of a row the plan does not make: after every planned one
 
 
 def _let_go(data, upto: int) -> int:
@@ -204,6 +212,8 @@ class Manifest:
         self.path = out_dir / NAME
         self.index = index
         self.done = bytearray(len(index))  # 1: a kept or appended row holds the output at this position
+        self.order = array("q")  # the journal's rows' positions, in journal order (for `finish`)
+        self._fresh = array("q")  # the positions of the rows `fresh` let through last
         self._line = _Lines()
         self.damaged = 0
         self._f = None
@@ -224,6 +234,7 @@ class Manifest:
                 elif not done[got[0]] and ((row[8] == "ok" and on_disk(row[0])) or row[8] == "dropped"):
                     done[got[0]] = 1  # a dropped copy is deterministic: it would be dropped again
                     kept[0] += 1
+                    self.order.append(got[0])
                     yield line
 
         self._write([self._line(dict(zip(COLUMNS, COLUMNS)))], keep())
@@ -300,14 +311,23 @@ class Manifest:
 
     def fresh(self, rows: list[dict]) -> list[dict]:
         """The rows whose output has no row yet (a retried unit may report one again), marked."""
-        out = []
+        out, self._fresh = [], array("q")
         for r in rows:
             got = self.index.locate(r["path"], False)
             if got is None or not self.done[got[0]]:
                 if got is not None:
                     self.done[got[0]] = 1
                 out.append(r)
+                self._fresh.append(NOWHERE if got is None else got[0])
         return out
+
+    def _appended(self, rows: list[dict]) -> None:
+        """Record the positions of rows just written (those `fresh` let through, if these are them)."""
+        if len(self._fresh) == len(rows):
+            self.order.extend(self._fresh)
+        else:  # rows not from `fresh`: `finish` locates every row again
+            self.order = None
+        self._fresh = array("q")
 
     def open(self) -> None:
         self._f = open(self.path, "a", newline="", encoding="utf-8")
@@ -326,6 +346,8 @@ class Manifest:
                 self._f.truncate(at)
             self._f = None  # the buffer may hold part of a row: never write it
             raise
+        if self.order is not None:
+            self._appended(rows)
 
     def close(self) -> None:
         if self._f:
@@ -345,7 +367,7 @@ class Manifest:
             if os.fstat(f.fileno()).st_size == 0:
                 return self._write(header)
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                self._write(header, in_plan_order(data, self.index.locate))
+                self._write(header, in_plan_order(data, self.index.locate, self.order))
 
     def _write(self, *parts) -> None:
         _write_lines(self.path, *parts)
@@ -395,6 +417,8 @@ class RemoteManifest(Manifest):
 
     def append(self, rows: list[dict]) -> None:
         self._pending.extend(self._line(r) for r in rows)
+        if self.order is not None:
+            self._appended(rows)
         if len(self._pending) >= self.FLUSH_ROWS or time.monotonic() - self._last >= self.FLUSH_SECONDS:
             self._flush()
 
@@ -417,7 +441,7 @@ class RemoteManifest(Manifest):
         except FileNotFoundError:
             data = b""
         data = data[: data.rfind(b"\n") + 1] + b"".join(part.read_bytes() for part in self._parts)
-        self._write([self._line(dict(zip(COLUMNS, COLUMNS)))], in_plan_order(data, self.index.locate))
+        self._write([self._line(dict(zip(COLUMNS, COLUMNS)))], in_plan_order(data, self.index.locate, self.order))
 
     def _write(self, *parts) -> None:
         self.path.put("".join(line for lines in parts for line in lines).encode())

@@ -44,7 +44,7 @@ class PlanIndex:
             self.starts.append(start + job.n_outputs)
         h = np.frombuffer(hashes, dtype=np.int64) if hashes else np.zeros(0, np.int64)
         order = np.argsort(h, kind="stable")
-        self._hint, self._based = 0, (-1, "")
+        self._hint, self._based = 0, {}
         self._hashes, self._jobs = array("q", h[order].tobytes()), array("q", which.tobytes())
         if which:
             self._jobs = array("q", np.frombuffer(which, dtype=np.int64)[order].tobytes())
@@ -89,11 +89,15 @@ class PlanIndex:
         return None
 
     def _base(self, j: int) -> str:
-        """SPLIT/KEY of job j (the last one asked kept)."""
-        if self._based[0] != j:
+        """SPLIT/KEY of job j (the last few asked kept: rows come a job's together, and the hint
+        asks for a job and the next one)."""
+        got = self._based.get(j)
+        if got is None:
+            if len(self._based) >= 64:
+                self._based.clear()
             job = self.jobs[j]
-            self._based = (j, f"{job.split}/{job.item.out_key}")
-        return self._based[1]
+            got = self._based[j] = f"{job.split}/{job.item.out_key}"
+        return got
 
     def _match(self, j: int, base: str, copy: int | None, path: str, seed: bool) -> tuple[int, str] | None:
         """The output `path` of job j (copy None: its original), checked against the job's own names."""

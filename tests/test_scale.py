@@ -177,9 +177,20 @@ def test_the_manifest_is_sorted_into_plan_order_from_the_journal_on_disk(tmp_pat
     m.open()
     m.append(m.fresh(rows[:10]))
     m.append(m.fresh(rows[5:]))  # a retried unit reports rows again: counted once
+    assert len(m.order) == len(rows)  # the positions the run recorded: finish need not locate the rows
+    journal = (out / "manifest.csv").read_bytes()
     m.finish()
     assert (out / "manifest.csv").read_text() == line(dict(zip(COLUMNS, COLUMNS))) + \
         "".join(line(r) for r in reversed(rows))
+    # the same order from the rows' paths alone (a journal the run did not record), and a wrong count
+    # of recorded positions is not trusted
+    from array import array
+
+    from augcli.manifest import in_plan_order
+
+    want = (out / "manifest.csv").read_text().split("\n", 1)[1]
+    assert "".join(in_plan_order(journal, index.locate)) == want
+    assert "".join(in_plan_order(journal, index.locate, array("q", [0]))) == want
 
 
 def test_a_resume_keeps_rows_of_files_there_and_drops_the_others(tmp_path):
