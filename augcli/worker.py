@@ -84,7 +84,7 @@ def _run_job(job: Job, src: str) -> list[dict]:
     rows = []
     for o in outputs:
         dst = f"{out}/{o.path}" if isinstance(out, str) else out / o.path
-        ext, key = suffix(o.path), output_key(o.path)
+        ext, key = suffix(o.path), output_key(o.path) if getattr(kind, "OUTPUT_KEY", True) else 0
         fetched: list[str] = []
         try:
             if o.copy is None:

@@ -7,6 +7,16 @@ from pathlib import Path  # noqa: F401 (the type in signatures)
 TMP_MARK = ".augtmp"
 
 
+_PID: list[int] = []  # this process's id, asked once (getpid is a system call in glibc >= 2.25)
+
+
+def _pid() -> int:
+    if not _PID:
+        _PID.append(os.getpid())
+        os.register_at_fork(after_in_child=_PID.clear)
+    return _PID[0]
+
+
 def atomic_write(path: str | Path, data: bytes) -> None:
     """Write to a hidden temp name in the same folder, then rename: no half-written file is ever
     visible under `path`. Leftover temp files (after kill -9) are removed when a run resumes.
@@ -16,7 +26,7 @@ def atomic_write(path: str | Path, data: bytes) -> None:
         return
     path = os.fspath(path)
     folder, sep, name = path.rpartition(os.sep)
-    tmp = f"{folder}{sep}.{name}{TMP_MARK}{os.getpid()}"
+    tmp = f"{folder}{sep}.{name}{TMP_MARK}{_pid()}"
     try:
         # os-level calls: a small file costs ~20 us less than through open()'s buffered object
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)

@@ -239,7 +239,8 @@ def read_image(path: str | Path, max_pixels: int, planes: bool = False) -> tuple
 
 def read_bytes(path: str | Path) -> bytes:
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb", buffering=0) as f:  # (unbuffered: one read, no buffer object)
+            data = f.readall()
     except FileNotFoundError:
         raise ImageReadError("file not found")
     except OSError as e:

@@ -57,8 +57,15 @@ class ImageModality(FileModality):
 
 
 class ImageWorker:
+    OUTPUT_KEY = False  # (the worker's per-output key: images do not use it)
+
     def __init__(self, cfg, pipeline):
+        import numpy as np
+
+        from ..io.image import encode
+
         self.cfg, self.pipeline = cfg, pipeline
+        self._rng, self._encode = np.random.default_rng, encode  # (imported once, not per output)
 
     def load(self, src: str):
         from ..io.image import output_ext, read_image
@@ -91,10 +98,6 @@ class ImageWorker:
         return encode(img, ext, self.cfg.quality, self.cfg.rescale), ops
 
     def augment(self, state, job, o, ext: str, seed_key: int):
-        import numpy as np
-
-        from ..io.image import encode
-
         mix = None
         if o.mix is not None:
             mix = dict(o.mix)
@@ -104,8 +107,8 @@ class ImageWorker:
             # the recipe's copies, not len(job.outputs): a resumed job holds only
             # the outputs left, and the bytes of an output must not depend on which those are
             state[0].uses = max(1, int(getattr(self.cfg, "copies", 1) or 1))
-        aug, ops = self.pipeline(state[0], np.random.default_rng(o.seed), mix)
-        return encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
+        aug, ops = self.pipeline(state[0], self._rng(o.seed), mix)
+        return self._encode(aug, ext, self.cfg.quality, self.cfg.rescale), ops
 
     def _partner(self, mix: dict):
         from ..io.image import read_image

@@ -63,10 +63,15 @@ def _saturation(s: float) -> np.ndarray:
     return _affine(_saturation_3x3(s), 0.0)
 
 
-def _hue_3x3(h: float) -> np.ndarray:
+# K_INV @ R @ K with R the rotation of the chroma plane by t, as A + cos(t) B + sin(t) C
+_HUE = [K_INV @ np.diag([1.0, 0.0, 0.0]) @ K, K_INV @ np.diag([0.0, 1.0, 1.0]) @ K,
+        K_INV @ np.array([[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]) @ K]
+
+
+def _hue_3x3(h: float, k: float = 1.0) -> np.ndarray:
+    """k times the hue rotation by h turns."""
     t = 2 * math.pi * h
-    c, s = math.cos(t), math.sin(t)
-    return K_INV @ np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]) @ K
+    return k * _HUE[0] + (k * math.cos(t)) * _HUE[1] + (k * math.sin(t)) * _HUE[2]
 
 
 def _hue(h: float) -> np.ndarray:
@@ -151,10 +156,10 @@ class ColorJitter(ColorStep):
     def rgb_matrix(self, prm, mean_rgb, vmax):
         # hue(saturation(contrast(brightness))) in closed form: saturation and hue keep grey, so
         # contrast's offset (towards the brightened mean's luma) passes through them unchanged
-        b, c = prm["brightness"], prm["contrast"]
-        A = _saturation_3x3(prm["saturation"]) * (b * c)
-        if prm["hue"]:
-            A = _hue_3x3(prm["hue"]) @ A
+        # and hue @ saturation(s) = s hue + (1 - s) grey (hue keeps grey)
+        b, c, s = prm["brightness"], prm["contrast"], prm["saturation"]
+        k = b * c
+        A = (k * s) * (_hue_3x3(prm["hue"]) if prm["hue"] else _EYE) + (k * (1 - s)) * _GREY
         return _affine(A, (1 - c) * b * float(LUMA @ mean_rgb))
 
 
