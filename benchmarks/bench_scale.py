@@ -19,7 +19,9 @@ file: a new copy every 50,000), so 1 M sources cost ~1 M directory entries, not 
 (tiny)   --tiny 32x32 PNG sources x 4 copies, PNG out, no originals, the same three steps:
          augcli (2 workers) vs a plain OpenCV read + write loop (imread, imwrite, in a 2-process
          pool, as a command) writing as many files: files/s, ratio (target >= 0.5), and CPU time
-         per output (user + system of every process of the command); written to this disk and
+         per output (user + system of every process of the command); also "bare": a Python loop
+         doing only the work no per-output loop avoids (_bare_job), the bound of this design;
+         written to this disk and
          to /dev/shm (--tiny-on), every round into new folders removed at the end (see bench_tiny).
 Every timed run is a whole command in a fresh process; rounds of back-to-back runs, odd rounds
 in reverse order; medians and ranges over the rounds.
@@ -281,6 +283,53 @@ def _floor_job(args):
     return 1
 
 
+def _bare_job(args):
+    """What a per-output Python loop cannot avoid for the tiny recipe: the source read and decoded
+    once, then per copy a seeded Generator, one warp (hflip folded in), one colour matrix, the PNG
+    encode, a temp file renamed: no plan, manifest, ops or rows."""
+    import math
+
+    import cv2
+    import numpy as np
+
+    src, dsts = args
+    with open(src, "rb") as f:
+        img = cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_UNCHANGED)
+    h, w = img.shape[:2]
+    for k, dst in enumerate(dsts):
+        rng = np.random.default_rng((1 << 62) + k)
+        flip = -1.0 if rng.random() < 0.5 else 1.0
+        t = math.radians(-20 + 40 * rng.random())
+        c, s = math.cos(t), math.sin(t)
+        cx, cy = (w - 1) / 2, (h - 1) / 2
+        M = np.array([[c * flip, s, cx - c * flip * cx - s * cy], [-s * flip, c, cy + s * flip * cx - c * cy]])
+        out = cv2.warpAffine(img, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        m = np.eye(3, 4, dtype=np.float32) * np.float32(0.8 + 0.4 * rng.random())
+        out = cv2.transform(out, m, dst=out)
+        data = cv2.imencode(".png", out)[1].tobytes()
+        tmp = f"{dst}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        os.write(fd, data)
+        os.close(fd)
+        os.replace(tmp, dst)
+    return len(dsts)
+
+
+def bare_main(src: str, out: str, copies: int) -> None:
+    """The bare loop (_bare_job) as its own command, one task per source, 2 processes."""
+    import multiprocessing as mp
+
+    import cv2
+
+    cv2.setNumThreads(0)
+    files = sorted(Path(src).rglob("*.png"))
+    os.makedirs(out, exist_ok=True)
+    jobs = [(str(f), [os.path.join(out, f"{f.stem}__aug{k}.png") for k in range(copies)]) for f in files]
+    with mp.get_context("fork").Pool(2) as pool:
+        n = sum(pool.imap_unordered(_bare_job, jobs, chunksize=16))
+    assert n == len(files) * copies
+
+
 def floor_main(src: str, out: str, copies: int) -> None:
     """The plain loop, run as its own command: every source read and written `copies` times."""
     import multiprocessing as mp
@@ -320,7 +369,9 @@ def bench_tiny(a, recipe: Path) -> None:
                 runs = {"floor": lambda: command([sys.executable, str(Path(__file__).resolve()), "--floor", src,
                                                   base / f"floor{i}", str(a.copies)]),
                         "augcli": lambda: command(augcli_cmd(src, base / f"augcli{i}", "--recipe", recipe, "--copies",
-                                                             a.copies, "--no-originals", "--workers", 2))}
+                                                             a.copies, "--no-originals", "--workers", 2)),
+                        "bare": lambda: command([sys.executable, str(Path(__file__).resolve()), "--bare", src,
+                                                 base / f"bare{i}", str(a.copies)])}
                 order = list(runs) if i % 2 == 0 else list(runs)[::-1]
                 got = {k: runs[k]() for k in order}
                 rounds.append(got)
@@ -329,16 +380,16 @@ def bench_tiny(a, recipe: Path) -> None:
         finally:
             shutil.rmtree(base, ignore_errors=True)
         print(f"(tiny, {where}) {a.tiny:,} 32x32 PNGs x {a.copies} copies = {n_out:,} PNGs written, 2 processes:")
-        for k in ("floor", "augcli"):
+        for k in ("floor", "bare", "augcli"):
             print(f"  {k:<6}: {show([n_out / r[k]['wall'] for r in rounds], '{:,.0f}')} files/s, "
                   f"{show([1000 * r[k]['cpu'] / n_out for r in rounds], '{:.3f}')} ms CPU per output")
         print(f"  augcli / floor files/s: {show([r['floor']['wall'] / r['augcli']['wall'] for r in rounds])} "
-              "(target >= 0.5)")
+              f"(target >= 0.5); bare / floor: {show([r['floor']['wall'] / r['bare']['wall'] for r in rounds])}")
 
 
 def main() -> None:
-    if len(sys.argv) == 5 and sys.argv[1] == "--floor":
-        return floor_main(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    if len(sys.argv) == 5 and sys.argv[1] in ("--floor", "--bare"):
+        return (floor_main if sys.argv[1] == "--floor" else bare_main)(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sources", type=int, nargs="+", default=[100_000, 1_000_000], help="dry-run sizes")
     ap.add_argument("--copies", type=int, default=4)
