@@ -258,3 +258,24 @@ def test_jpeg_header_matches_pillow_in_both_byte_orders():
     assert jpeg_header(plain.getvalue()) == (50, 30, 1)
     assert jpeg_header(plain.getvalue()[:20]) is None  # cut before the frame header: Pillow decides
     assert jpeg_header(b"\x89PNG\r\n") is None
+
+
+def test_png_size_from_its_header_and_its_exif_orientation_through_pillow(tmp_path):
+    from PIL import Image
+
+    from augcli.io.image import ImageReadError, png_header, read_image
+
+    rgb = photo(20, 30)  # 20 high, 30 wide
+    plain, turned = tmp_path / "plain.png", tmp_path / "turned.png"
+    Image.fromarray(rgb).save(plain)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise
+    Image.fromarray(rgb).save(turned, exif=exif.tobytes())
+    assert png_header(plain.read_bytes()) == (30, 20, 1)
+    assert png_header(turned.read_bytes()) is None  # an eXIf chunk: Pillow reads the orientation
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    assert np.array_equal(read_image(plain, 10**6)[0], bgr)
+    img, _, orientation = read_image(turned, 10**6)
+    assert orientation == 6 and np.array_equal(img, cv2.rotate(bgr, cv2.ROTATE_90_CLOCKWISE))
+    with pytest.raises(ImageReadError, match="600 pixels, over the limit of 599"):
+        read_image(plain, 599)  # refused from the header, before any decode
