@@ -13,7 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .manifest import Manifest, open_manifest
+from .manifest import Manifest
+from .remote_manifest import open_manifest
 from .outdir import clean_temp
 from .plan import Job, Plan
 from .planindex import PlanIndex

@@ -15,7 +15,6 @@ import io
 import json
 import mmap
 import os
-import time
 from array import array
 from collections import OrderedDict
 from pathlib import Path
@@ -371,88 +370,6 @@ class Manifest:
 
     def _write(self, *parts) -> None:
         _write_lines(self.path, *parts)
-
-
-class RemoteManifest(Manifest):
-    """The manifest of an OUTPUT on an object store, which has neither append nor rename: the
-    journal is a series of parts, each one PUT whole (OUTPUT/.augcli/journal/RUN-N.csv: rows of
-    files already written), every FLUSH_ROWS rows or FLUSH_SECONDS; the end PUTs manifest.csv in
-    plan order, then deletes the parts. A resume reads manifest.csv and every part, and one
-    listing of OUTPUT tells which files are there. A client killed between two parts loses at
-    most their rows: those files are made again, with the same bytes, under the same names."""
-
-    FLUSH_ROWS, FLUSH_SECONDS = 1000, 1.0
-
-    def __init__(self, out_dir, index):
-        super().__init__(out_dir, index)
-        self.journal = out_dir / ".augcli" / "journal"
-        self._run = f"{int(time.time() * 1000):x}-{os.getpid()}"
-        self._parts: list = []  # the parts read at resume and written by this run
-        self._pending: list[str] = []
-        self._last = time.monotonic()
-
-    def _text(self) -> tuple[str, int]:
-        try:
-            text = self.path.read_bytes().decode("utf-8", "replace")
-        except FileNotFoundError:
-            text = ""
-        text = text[: text.rfind("\n") + 1]
-        for name in sorted(self.journal.files()):
-            part = self.journal / name
-            text += part.read_bytes().decode("utf-8", "replace")  # whole: each part was one PUT
-            self._parts.append(part)
-        if text and not text.startswith(COLUMNS[0]):
-            text = self._line(dict(zip(COLUMNS, COLUMNS))) + text
-        return text, 0
-
-    def _lines(self):
-        return iter(io.StringIO(self._text()[0], newline=""))
-
-    def _on_disk(self):
-        there = self.out_dir.files()
-        return there.__contains__
-
-    def open(self) -> None:
-        self._last = time.monotonic()
-
-    def append(self, rows: list[dict]) -> None:
-        self._pending.extend(self._line(r) for r in rows)
-        if self.order is not None:
-            self._appended(rows)
-        if len(self._pending) >= self.FLUSH_ROWS or time.monotonic() - self._last >= self.FLUSH_SECONDS:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._pending:
-            part = self.journal / f"{self._run}-{len(self._parts):06d}.csv"
-            part.put("".join(self._pending).encode())
-            self._parts.append(part)
-            self._pending = []
-        self._last = time.monotonic()
-
-    def close(self) -> None:
-        self._flush()
-
-    def finish(self) -> None:
-        """PUT manifest.csv in plan order: its kept rows and this run's parts, read back."""
-        self.close()
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            data = b""
-        data = data[: data.rfind(b"\n") + 1] + b"".join(part.read_bytes() for part in self._parts)
-        self._write([self._line(dict(zip(COLUMNS, COLUMNS)))], in_plan_order(data, self.index.locate, self.order))
-
-    def _write(self, *parts) -> None:
-        self.path.put("".join(line for lines in parts for line in lines).encode())
-        for part in self._parts:
-            part.unlink(missing_ok=True)
-        self._parts = []
-
-
-def open_manifest(out_dir, index) -> Manifest:
-    """The manifest of OUTPUT: a local file, or a RemoteManifest on an object store."""
-    return (RemoteManifest if hasattr(out_dir, "put") else Manifest)(out_dir, index)
 
 
 def read_soft_labels(path: str | Path, split: str = "train"):

@@ -237,3 +237,15 @@ def test_a_plain_job_run_in_this_process_keeps_no_outputs(tmp_path):
     assert [r["path"] for r in rows] == [o.path for o in plan.jobs[0].list_outputs()] and len(rows) == 4
     assert all(r["status"] == "failed" for r in rows)
     assert plan.jobs[0]._outputs is None  # still made from its spec when read: no Output kept
+
+
+def test_the_remote_journal_copy_keeps_whole_lines_only(tmp_path):
+    from augcli.remote_manifest import _whole_lines
+
+    for data, want in ((b"a,1\nb,2\n", b"a,1\nb,2\n"), (b"a,1\nb,2\nc,", b"a,1\nb,2\n"), (b"cut", b""),
+                       (b"x" * 70000 + b"\n" + b"y" * 70000, b"x" * 70000 + b"\n")):
+        with open(tmp_path / "j", "w+b") as f:
+            f.write(data)
+            _whole_lines(f)
+            f.write(b"next\n")  # the next object's rows follow the last whole line
+        assert (tmp_path / "j").read_bytes() == want + b"next\n"
