@@ -29,6 +29,7 @@ in reverse order; medians and ranges over the rounds.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import resource
 import shutil
@@ -102,16 +103,24 @@ def tree(n: int, copies_of_files: bool = False) -> Path:
     seeds = seeds_png()
     for c in range(CLASSES):
         (dst / f"class{c}").mkdir(parents=True)
-    for i in range(n):
+    at = [0] * CLASSES  # the copy of each class's seed linked to now: ext4 allows 65,000 links a
+    for i in range(n):     # file, and other trees link to the same copies
         c = i % CLASSES
         target = dst / f"class{c}" / f"img{i:07d}.png"
         if copies_of_files:
             shutil.copyfile(seeds[c], target)
             continue
-        base = DATA / "seed" / f"c{c}_{i // (CLASSES * 50_000)}.png"  # ext4: at most 65,000 links a file
-        if not base.exists():
-            shutil.copyfile(seeds[c], base)
-        os.link(base, target)
+        while True:
+            base = DATA / "seed" / f"c{c}_{at[c]}.png"
+            if not base.exists():
+                shutil.copyfile(seeds[c], base)
+            try:
+                os.link(base, target)
+                break
+            except OSError as e:
+                if e.errno != errno.EMLINK:
+                    raise
+                at[c] += 1
     (dst / ".done").touch()
     return dst
 
