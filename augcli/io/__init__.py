@@ -7,13 +7,15 @@ from pathlib import Path  # noqa: F401 (the type in signatures)
 TMP_MARK = ".augtmp"
 
 
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 _PID: list[int] = []  # this process's id, asked once (getpid is a system call in glibc >= 2.25)
 
 
 def _pid() -> int:
     if not _PID:
         _PID.append(os.getpid())
-        os.register_at_fork(after_in_child=_PID.clear)
+        if hasattr(os, "register_at_fork"):  # (Unix: a forked worker asks again)
+            os.register_at_fork(after_in_child=_PID.clear)
     return _PID[0]
 
 
@@ -25,11 +27,11 @@ def atomic_write(path: str | Path, data: bytes) -> None:
         path.put(data)
         return
     path = os.fspath(path)
-    folder, sep, name = path.rpartition(os.sep)
-    tmp = f"{folder}{sep}.{name}{TMP_MARK}{_pid()}"
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}{TMP_MARK}{_pid()}")
     try:
         # os-level calls: a small file costs ~20 us less than through open()'s buffered object
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+        fd = os.open(tmp, _FLAGS, 0o666)
         try:
             view = memoryview(data)
             while view:
