@@ -121,8 +121,7 @@ def test_shell_completion_gets_the_whole_app(monkeypatch):
 
 
 def test_the_cli_runs_numpy_without_blas_threads_unless_told():
-    code = ("import os, sys; from augcli.cli import main; sys.argv = ['augcli', '--version']\n"
-            "try:\n main()\nexcept SystemExit:\n pass\n"
+    code = ("import os, sys; from augcli.cli import _run; _run(['augcli', '--version'])\n"
             "import numpy; print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))")
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     env["PYTHONPATH"] = str(ROOT)
@@ -131,3 +130,30 @@ def test_the_cli_runs_numpy_without_blas_threads_unless_told():
     env["OPENBLAS_NUM_THREADS"] = "2"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split()[-2] == "2", out
+
+
+def test_the_quick_exit_keeps_the_code_the_output_and_the_exit_handlers(tmp_path):
+    code = ("import atexit, sys; atexit.register(lambda: print('handler ran'))\n"
+            "from augcli.cli import main; sys.argv = ['augcli'] + sys.argv[1:]; main()")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, "-c", code, "transforms", "image"], env=env, capture_output=True, text=True)
+    full = "\n".join(__import__("augcli.api", fromlist=["api"]).list_transforms("image"))
+    assert r.returncode == 0 and r.stdout == full + "\nhandler ran\n"
+    r = subprocess.run([sys.executable, "-c", code, "run", str(tmp_path / "none.yaml")], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "none.yaml" in r.stderr and r.stdout == "handler ran\n"
+
+
+def test_a_running_thread_gets_the_ordinary_exit():
+    import threading
+
+    go = threading.Event()
+    t = threading.Thread(target=go.wait)
+    t.start()
+    try:
+        with pytest.raises(SystemExit) as e:
+            cli._exit(3)
+        assert e.value.code == 3
+    finally:
+        go.set()
+        t.join()
