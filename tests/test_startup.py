@@ -120,6 +120,7 @@ def test_shell_completion_gets_the_whole_app(monkeypatch):
     assert cli._app_for(["augcli", "run"]) is cli.app
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts the threads in /proc")
 def test_the_cli_runs_numpy_without_blas_threads_unless_told():
     code = ("import os, sys; from augcli.cli import _run; _run(['augcli', '--version'])\n"
             "import numpy; print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))")
