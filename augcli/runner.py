@@ -140,6 +140,8 @@ def _execute(work, executor, todo: list, res: Result, quiet: bool) -> None:
     """The units left, on the executor (never more local processes than units); results as they come."""
     if isinstance(executor, LocalExecutor):
         executor = LocalExecutor(min(executor.workers, len(todo)))
+        if executor.forks and hasattr(getattr(work, "modality", None), "before_fork"):
+            work.modality.before_fork(work.cfg)  # once here, inherited by every worker
     chunk = work.chunksize(len(todo), getattr(executor, "workers", 1))
     with executor.map_unordered(work.unit_fn, todo, work.init_fn, work.init_args, chunk) as results:
         with progress(work.size(todo), work.progress_unit, quiet) as bar:

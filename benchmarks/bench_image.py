@@ -19,6 +19,9 @@ the rounds and their range.
     reduced decode off (AUGCLI_REDUCED=0: the path before), and against Albumentations with
     the same steps in the same pool (a plain script). --part resize runs only this.
 
+Every command runs with its modules' bytecode cached (in .data/pycache), as an installed package
+has it; the environment's PYTHONDONTWRITEBYTECODE is dropped for them (cached_bytecode()).
+
 Photos: by default N 1024x768 JPEGs made from the real photographs in sample_data/ (random
 crops, scales and flips, plus mild sensor-like noise so that they compress like photos). Pass
 --images DIR to use your own photos instead.
@@ -152,6 +155,22 @@ def peak_rss(photos: Path, out: Path, recipe: Path) -> float:
     return int(r.stdout.strip()) / 1024
 
 
+def cached_bytecode(work: Path) -> None:
+    """Every command of the benchmark (augcli, the floor's script, Albumentations') with its modules'
+    bytecode cached, as an installed package has it (pip compiles it); kept in .data/pycache, made
+    here once. Without it (PYTHONDONTWRITEBYTECODE=1 in the environment) augcli's ~60 modules were
+    compiled again by every run, ~70 ms of each run's fixed cost, while numpy's and OpenCV's were
+    read from site-packages: not a like-for-like comparison."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "augcli")], check=True)
+    imports = ("import numpy, numpy.random, cv2, typer, yaml, tqdm, PIL.Image; import augcli.cli, augcli.api, "
+               "augcli.transforms.image, augcli.io.image, augcli.io.reduced, augcli.filework, augcli.runner\n"
+               "try:\n import albumentations\nexcept ImportError:\n pass")
+    subprocess.run([sys.executable, "-c", imports], check=True, cwd=ROOT,
+                   env=dict(os.environ, NO_ALBUMENTATIONS_UPDATE="1"))
+
+
 def main():
     if len(sys.argv) == 5 and sys.argv[1] == "--floor-run":  # the plain script of floor_cmd()
         files = Path(sys.argv[2]).read_text().split("\n")
@@ -172,6 +191,7 @@ def main():
     ap.add_argument("--n-large", type=int, default=300, help="photos of 1-2 MP for --part resize")
     a = ap.parse_args()
     work = HERE / ".data"
+    cached_bytecode(work)
     if a.part in ("all", "resize"):
         from bench_resize import resize_part
 

@@ -110,6 +110,11 @@ class FileModality(Modality):
     def worker_setup(self) -> None:
         """Once in every worker process, before its first job."""
 
+    def before_fork(self, cfg) -> None:
+        """Once in the parent just before it forks the local workers: what each of them would
+        otherwise do at its start, done once and inherited (copy-on-write). Nothing that starts
+        a thread or draws from a run's seeds."""
+
     def worker(self, cfg):
         """The object a worker uses: load(src), original(...), augment(...) (see worker.py)."""
         raise NotImplementedError
