@@ -43,9 +43,10 @@ class RemoteManifest(Manifest):
         """The lines of manifest.csv and of every part, a block at a time, our header first."""
         first = True
         for obj in self._sources():
-            if not obj.exists():
+            raw = _open(obj)
+            if raw is None:
                 continue
-            with obj.open_read() as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as f:
+            with raw, io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as f:
                 for ln in f:
                     if first and not ln.startswith(COLUMNS[0]):
                         yield self._line(dict(zip(COLUMNS, COLUMNS)))
@@ -88,8 +89,9 @@ class RemoteManifest(Manifest):
             journal = os.path.join(tmp, "journal.csv")
             with open(journal, "w+b") as f:
                 for obj in [self.path, *self._parts]:
-                    if obj.exists():
-                        with obj.open_read() as src:
+                    src = _open(obj)
+                    if src is not None:
+                        with src:
                             shutil.copyfileobj(src, f, 1 << 22)
                         _whole_lines(f)
                 if f.tell() == 0:
@@ -110,6 +112,15 @@ class RemoteManifest(Manifest):
         for part in self._parts:
             part.unlink(missing_ok=True)
         self._parts = []
+
+
+def _open(obj):
+    """The object opened for reading (one request: no existence check first), or None when it is
+    not there (manifest.csv before a run's end)."""
+    try:
+        return obj.open_read()
+    except FileNotFoundError:
+        return None
 
 
 def _whole_lines(f) -> None:
