@@ -167,17 +167,16 @@ def in_plan_order(data, locate, known: array | None = None):
     matches the records')."""
     import numpy as np
 
-    offs, lens, poss = array("q"), array("q"), array("q")
+    offs, lens, poss = array("q"), array("q"), array("q") if known is None else known
     for at, size, path in _records(data):
         offs.append(at)
         lens.append(size)
-    if known is not None and len(known) == len(offs):
-        poss = known
-    else:
-        for at, size in zip(offs, lens):
-            path = next(_records(data[at:at + size], header=False))[2]
+        if known is None:
             got = locate(path, False)
             poss.append(got[0] if got is not None else NOWHERE)
+    if len(poss) != len(offs):  # the recorded positions are not these rows': locate them
+        yield from in_plan_order(data, locate)
+        return
     if not poss:
         return
     order = array("q", np.argsort(np.frombuffer(poss, dtype=np.int64), kind="stable").tobytes())
