@@ -194,7 +194,6 @@ class DaskExecutor:
 
     @contextlib.contextmanager
     def map_unordered(self, fn, items, initializer, initargs, chunksize: int = 1):
-        items = list(items)
         with self._client(len(items)) as client:
             n = self._check_workers(client)
             sizes = batch_sizes(len(items), n, chunksize) if not self.batch else \
@@ -202,8 +201,8 @@ class DaskExecutor:
             token = uuid.uuid4().hex[:12]
             setup = client.submit(_hold, _Setup(token, initializer, tuple(initargs), os.getcwd()),
                                   key=f"augcli-setup-{token}", pure=False)
-            starts = itertools.accumulate(sizes, initial=0)
-            batches = [_Batch(i, fn, items[s:s + k]) for i, (s, k) in enumerate(zip(starts, sizes))]
+            it = iter(items)  # batches made as they are submitted (never every job at once)
+            batches = (_Batch(i, fn, list(itertools.islice(it, k))) for i, k in enumerate(sizes))
             stream = _Stream(client, setup, batches, token, self.scheduler)
             try:
                 yield stream.results()
@@ -279,7 +278,7 @@ class _Stream:
     """Batches submitted as earlier ones complete (at most MAX_IN_FLIGHT pending), results in
     completion order, each batch's once."""
 
-    def __init__(self, client, setup, batches: list, token: str, address: str):
+    def __init__(self, client, setup, batches, token: str, address: str):
         from distributed import as_completed
 
         self.client, self.setup, self.token, self.address = client, setup, token, address

@@ -69,10 +69,11 @@ def pooled(workers: int, initializer, initargs, fn, todo, chunksize: int = 1):
     pool = _start_pool(workers, initializer, initargs)
     try:
         # batches made here, one per task, so that the pool returns its own iterator (with
-        # chunksize > 1 it returns a plain generator, which cannot wait with a timeout)
-        todo = list(todo)
-        batches = [(fn, todo[i:i + chunksize]) for i in range(0, len(todo), max(1, chunksize))]
-        yield (r for batch in _watched(pool, pool.imap_unordered(_apply_batch, batches)) for r in batch)
+        # chunksize > 1 it returns a plain generator, which cannot wait with a timeout); made as
+        # the pool's task thread takes them, which it does as the pipe to the workers has room
+        # (so the jobs of a plan need never all be held at once)
+        yield (r for batch in _watched(pool, pool.imap_unordered(_apply_batch, batches(fn, todo, chunksize)))
+               for r in batch)
     except WorkerDied:
         _abandon(pool)
         raise
@@ -82,6 +83,15 @@ def pooled(workers: int, initializer, initargs, fn, todo, chunksize: int = 1):
         raise
     pool.close()
     pool.join()
+
+
+def batches(fn, todo, size: int):
+    """(fn, up to `size` items of todo) tuples, made as they are asked for."""
+    from itertools import islice
+
+    it = iter(todo)
+    while batch := list(islice(it, max(1, size))):
+        yield fn, batch
 
 
 def _apply_batch(task):

@@ -16,7 +16,7 @@ from pathlib import Path
 from .manifest import Manifest
 from .remote_manifest import open_manifest
 from .outdir import clean_temp
-from .plan import Job, Plan
+from .plan import Plan
 from .planindex import PlanIndex
 from .worker import init_worker, run_job
 
@@ -34,7 +34,7 @@ class FileWork:
     def run_info(self) -> dict:
         return self.modality.fingerprint(self.cfg)
 
-    def resume(self, out: Path, res) -> list[Job]:
+    def resume(self, out: Path, res):
         clean_temp(out)
         index = PlanIndex(self.plan.jobs)  # an output's position and seed from its path
         self.cls = index.cls
@@ -44,8 +44,8 @@ class FileWork:
             print(f"warning: {out / 'manifest.csv'}: {self.manifest.damaged} damaged or foreign rows left out; "
                   "their files are made again", file=sys.stderr)
         # a fresh run: the jobs as planned (a lazy one makes its outputs in the worker)
-        todo = index.left(self.manifest.done) if kept else list(self.plan.jobs)
-        res.skipped = self.plan.n_outputs - sum(j.n_outputs for j in todo)
+        todo = index.left(self.manifest.done) if kept else self.plan.jobs  # (jobs made as they are read)
+        res.skipped = self.plan.n_outputs - self.size(todo)
         if todo:
             self.manifest.open()
         return todo
@@ -57,8 +57,9 @@ class FileWork:
         return max(1, min(16, n_units // (workers * 32)))
 
     @staticmethod
-    def size(todo: list[Job]) -> int:
-        return sum(j.n_outputs for j in todo)
+    def size(todo) -> int:
+        n = getattr(todo, "n_outputs", None)  # (PlainJobs, JobsLeft: without making the jobs)
+        return sum(j.n_outputs for j in todo) if n is None else n
 
     def collect(self, rows: list[dict], res) -> int:
         rows = self.manifest.fresh(rows)  # counted once

@@ -131,59 +131,93 @@ def _write_lines(path: Path, *parts) -> None:
 STATUSES = ("ok", "failed", "dropped")
 
 
+def _record_end(data, at: int) -> int:
+    """The end of the CSV record at byte `at` of `data`: lines up to one that leaves an even count
+    of quotes (a quoted field may hold a newline)."""
+    n = len(data)
+    end = data.find(b"\n", at)
+    end = n if end < 0 else end + 1
+    quotes = data[at:end].count(b'"')  # (an mmap has no count)
+    while quotes % 2 and end < n:
+        nxt = data.find(b"\n", end)
+        nxt = n if nxt < 0 else nxt + 1
+        quotes += data[end:nxt].count(b'"')
+        end = nxt
+    return end
+
+
 def _records(data, header: bool = True):
     """(byte offset, length, path) of each CSV record of the bytes (or mmap) `data`, a header
-    first left out: a record is lines up to one with an even count of quotes (a quoted field
-    may hold a newline); its path is its first field."""
+    first left out (_record_end); its path is its first field."""
     n, at, let_go = len(data), 0, _LET_GO
     while at < n:
         if at >= let_go:
             let_go = _let_go(data, at)
-        end = data.find(b"\n", at)
-        end = n if end < 0 else end + 1
-        rec = data[at:end]
-        while rec.count(b'"') % 2 and end < n:
-            nxt = data.find(b"\n", end)
-            nxt = n if nxt < 0 else nxt + 1
-            rec, end = rec + data[end:nxt], nxt
+        end = _record_end(data, at)
         if header:
             header = False
-            if rec.startswith(b"path,"):
+            if data[at:at + 5] == b"path,":
                 at = end
                 continue
-        if rec.startswith(b'"'):
-            path = next(csv.reader([rec.decode("utf-8", "replace")]), [""])[0]
+        if data[at:at + 1] == b'"':
+            path = next(csv.reader([data[at:end].decode("utf-8", "replace")]), [""])[0]
         else:
-            path = rec[: rec.find(b",")].decode("utf-8", "replace")
+            comma = data.find(b",", at, end)
+            path = data[at:comma if comma >= 0 else end].decode("utf-8", "replace")
         yield at, end - at, path
         at = end
 
 
-def in_plan_order(data, locate, known: array | None = None):
+def in_plan_order(data, locate, planned: int, known: array | None = None):
     """The records of `data` (a journal's bytes: header, rows) as byte strings in plan order
-    (`locate(path)` -> (position, _) or None; paths the plan does not make last, as they came),
-    from an array of their positions: the rows' text is not kept in between. `known`: the
-    records' positions in journal order, as the run recorded them (used when their number
-    matches the records')."""
+    (`locate(path)` -> (position, _) or None; paths the plan does not make last, as they came;
+    `planned`: the plan's output count). `known`: the records' positions in journal order, as the
+    run recorded them (used when their number matches the records'). Held meanwhile: each planned
+    position's record offset (8 bytes an output), not the rows' text nor a sort of them; a second
+    record for one position follows the first."""
     import numpy as np
 
-    offs, lens, poss = array("q"), array("q"), array("q") if known is None else known
-    for at, size, path in _records(data):
-        offs.append(at)
-        lens.append(size)
+    at = np.full(planned, -1, dtype=np.int64)
+    extra = []  # (position, journal index, offset): a position's second record, or none planned
+    k = -1
+    for k, (off, _, path) in enumerate(_records(data)):
         if known is None:
             got = locate(path, False)
-            poss.append(got[0] if got is not None else NOWHERE)
-    if len(poss) != len(offs):  # the recorded positions are not these rows': locate them
-        yield from in_plan_order(data, locate)
-        return
-    if not poss:
-        return
-    order = array("q", np.argsort(np.frombuffer(poss, dtype=np.int64), kind="stable").tobytes())
-    for k, i in enumerate(order):
-        if k % 8192 == 8191:
-            _let_go(data, len(data))
-        yield data[offs[i]:offs[i] + lens[i]].decode("utf-8")
+            pos = got[0] if got is not None else NOWHERE
+        elif k < len(known):
+            pos = known[k]
+        else:  # more records than recorded positions: not these rows'
+            break
+        if pos < planned and at[pos] < 0:
+            at[pos] = off
+        else:
+            extra.append((pos, k, off))
+    else:
+        if known is None or k + 1 == len(known):
+            yield from _in_order(data, at, sorted(extra))
+            return
+    yield from in_plan_order(data, locate, planned)  # the recorded positions are not these rows': locate them
+
+
+def _in_order(data, at, extra: list):
+    """The records at the offsets `at` holds (by position), each position's extras after it."""
+    import numpy as np
+
+    step, e, done = 65_536, 0, 0
+    for lo in range(0, len(at), step):
+        chunk = at[lo:lo + step]
+        for p in (np.flatnonzero(chunk >= 0) + lo).tolist():
+            off = int(at[p])
+            yield data[off:_record_end(data, off)].decode("utf-8")
+            while e < len(extra) and extra[e][0] <= p:
+                off = extra[e][2]
+                yield data[off:_record_end(data, off)].decode("utf-8")
+                e += 1
+            done += 1
+            if done % 8192 == 0:
+                _let_go(data, len(data))
+    for _, _, off in extra[e:]:
+        yield data[off:_record_end(data, off)].decode("utf-8")
 
 
 _LET_GO = 4 << 20
@@ -365,7 +399,7 @@ class Manifest:
             if os.fstat(f.fileno()).st_size == 0:
                 return self._write(header)
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                self._write(header, in_plan_order(data, self.index.locate, self.order))
+                self._write(header, in_plan_order(data, self.index.locate, len(self.index), self.order))
 
     def _write(self, *parts) -> None:
         _write_lines(self.path, *parts)

@@ -17,6 +17,7 @@ import re
 import sys
 from array import array
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -88,16 +89,64 @@ class Job:
         return f"Job({self.src!r}, {self.source!r}, {self.label!r}, {self.split!r}, {self.outputs!r})"
 
 
+SPLITS = ("train", "val")
+
+
+class PlainJobs(Sequence):
+    """The jobs of a plan without a mix step, each made when read (a Job object used, then
+    dropped): what is held per job is its item, its split (a byte) and which of the few specs
+    (run seed, extension, original?, copies) it has (4 bytes), not a Job (~70 bytes)."""
+
+    __slots__ = ("items", "splits", "spec_of", "specs", "n_outputs", "_specs")
+
+    def __init__(self):
+        self.items: list[Item] = []
+        self.splits, self.spec_of = bytearray(), array("I")
+        self.specs: list[tuple] = []
+        self._specs: dict[tuple, int] = {}
+        self.n_outputs = 0  # of all the jobs
+
+    def add(self, item: Item, split: str, spec: tuple) -> None:
+        self.items.append(item)
+        self.splits.append(SPLITS.index(split))
+        at = self._specs.get(spec)
+        if at is None:
+            at = self._specs[spec] = len(self.specs)
+            self.specs.append(spec)
+        self.spec_of.append(at)
+        self.n_outputs += int(spec[2]) + spec[3]
+
+    def spec(self, j: int) -> tuple:
+        return self.specs[self.spec_of[j]]
+
+    def split(self, j: int) -> str:
+        return SPLITS[self.splits[j]]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[i] for i in range(*j.indices(len(self)))]
+        return Job(None, None, None, SPLITS[self.splits[j]], spec=self.specs[self.spec_of[j]], item=self.items[j])
+
+    def __iter__(self):
+        specs = self.specs
+        for it, s, k in zip(self.items, self.splits, self.spec_of):
+            yield Job(None, None, None, SPLITS[s], spec=specs[k], item=it)
+
+
 @dataclass
 class Plan:
-    jobs: list[Job]
+    jobs: Sequence[Job]  # PlainJobs, or a list (a mix step's jobs list their outputs)
     counts: dict  # (split, label) -> {"originals": n, "augmented": n}
     warnings: list[str]
     fingerprint: str
 
     @property
     def n_outputs(self) -> int:
-        return sum(j.n_outputs for j in self.jobs)
+        n = getattr(self.jobs, "n_outputs", None)
+        return sum(j.n_outputs for j in self.jobs) if n is None else n
 
 
 def _mixing(cfg, modality, items: list[Item], split: list[str]):
@@ -227,8 +276,8 @@ def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = Non
     keep_orig = not cfg.no_originals
     n_copies = _copies(items, split, cfg, warnings)
     mix_at, partners = _mixing(cfg, modality, items, split)
-    jobs, counts = [], defaultdict(lambda: {"originals": 0, "augmented": 0})
-    specs: dict[tuple, tuple] = {}  # one tuple for all the jobs alike
+    jobs = [] if mix_at is not None else PlainJobs()
+    counts = defaultdict(lambda: {"originals": 0, "augmented": 0})
     for it, s, copies in zip(items, split, n_copies):
         ext = ext_of(it)
         orig = s == "val" or keep_orig
@@ -236,8 +285,7 @@ def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = Non
             counts[(s, it.label)]["originals"] += 1
         if mix_at is None:  # outputs made when read (Job.outputs)
             if orig or copies:
-                spec = (cfg.seed, ext, orig, copies)
-                jobs.append(Job(None, None, None, s, spec=specs.setdefault(spec, spec), item=it))
+                jobs.add(it, s, (cfg.seed, ext, orig, copies))
                 counts[(s, it.label)]["augmented"] += copies
             continue
         job = Job(None, None, None, s, item=it)

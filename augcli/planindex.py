@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from collections.abc import Sequence
 
 from .seeds import copy_seed
 from .sources import suffix
@@ -26,22 +27,32 @@ class PlanIndex:
     def __init__(self, jobs: list):
         import numpy as np
 
+        from .plan import PlainJobs, SPLITS
+
         self.jobs = jobs
-        self.starts = array("q", [0])
+        self.plain = isinstance(jobs, PlainJobs)  # (then no Job object is made to find an output)
         self.listed: dict[str, tuple[int, str]] = {}  # outputs of jobs that list them
         self.cls: dict[str, str] = {}
         hashes, which = array("q"), array("q")
-        for j, job in enumerate(jobs):
-            start = self.starts[-1]
-            if job._outputs is None:  # a plain job: found by its name
-                hashes.append(hash(f"{job.split}/{job.item.out_key}"))
-                which.append(j)
-            else:
-                for k, o in enumerate(job._outputs):
-                    self.listed.setdefault(o.path, (start + k, "" if o.seed is None else str(o.seed)))
-                    if o.cls != job.label:
-                        self.cls[o.path] = o.cls
-            self.starts.append(start + job.n_outputs)
+        if self.plain:
+            per_spec = np.array([int(orig) + copies for _, _, orig, copies in jobs.specs] or [0], dtype=np.int64)
+            counts = per_spec[np.frombuffer(jobs.spec_of, dtype=np.uint32)] if len(jobs) else np.zeros(0, np.int64)
+            self.starts = array("q", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64).tobytes())
+            hashes.extend(hash(f"{SPLITS[s]}/{it.out_key}") for it, s in zip(jobs.items, jobs.splits))
+            which = array("q", range(len(jobs)))
+        else:
+            self.starts = array("q", [0])
+            for j, job in enumerate(jobs):
+                start = self.starts[-1]
+                if job._outputs is None:  # a plain job: found by its name
+                    hashes.append(hash(f"{job.split}/{job.item.out_key}"))
+                    which.append(j)
+                else:
+                    for k, o in enumerate(job._outputs):
+                        self.listed.setdefault(o.path, (start + k, "" if o.seed is None else str(o.seed)))
+                        if o.cls != job.label:
+                            self.cls[o.path] = o.cls
+                self.starts.append(start + job.n_outputs)
         h = np.frombuffer(hashes, dtype=np.int64) if hashes else np.zeros(0, np.int64)
         order = np.argsort(h, kind="stable")
         self._hint, self._based = 0, {}
@@ -95,34 +106,68 @@ class PlanIndex:
         if got is None:
             if len(self._based) >= 64:
                 self._based.clear()
-            job = self.jobs[j]
-            got = self._based[j] = f"{job.split}/{job.item.out_key}"
+            if self.plain:
+                got = f"{self.jobs.split(j)}/{self.jobs.items[j].out_key}"
+            else:
+                job = self.jobs[j]
+                got = f"{job.split}/{job.item.out_key}"
+            self._based[j] = got
         return got
 
     def _match(self, j: int, base: str, copy: int | None, path: str, seed: bool) -> tuple[int, str] | None:
         """The output `path` of job j (copy None: its original), checked against the job's own names."""
-        job, start = self.jobs[j], self.starts[j]
-        if job._outputs is not None:  # its outputs were read since (one worker: in this process)
-            return next(((start + k, "" if o.seed is None else str(o.seed))
-                         for k, o in enumerate(job._outputs) if o.path == path), None)
-        run_seed, ext, orig, copies = job._spec
+        start = self.starts[j]
+        if self.plain:
+            spec, source = self.jobs.spec(j), self.jobs.items[j].source
+        else:
+            job = self.jobs[j]
+            if job._outputs is not None:  # its outputs were read since (one worker: in this process)
+                return next(((start + k, "" if o.seed is None else str(o.seed))
+                             for k, o in enumerate(job._outputs) if o.path == path), None)
+            spec, source = job._spec, job.item.source
+        run_seed, ext, orig, copies = spec
         if copy is None:
             return (start, "") if orig and path == base + ext else None
         if copy >= copies or path != f"{base}__aug{copy}{ext}":
             return None
-        return start + int(orig) + copy, str(copy_seed(run_seed, job.item.source, copy)) if seed else ""
+        return start + int(orig) + copy, str(copy_seed(run_seed, source, copy)) if seed else ""
 
-    def left(self, done: bytearray) -> list:
-        """The jobs with outputs still to make (`done[position]` set for the others): a plain job
-        with none made stays as planned; one partly made keeps the outputs left."""
+    def left(self, done: bytearray) -> "JobsLeft":
+        """The jobs with outputs still to make (`done[position]` set for the others), made as they
+        are read: a plain job with none made stays as planned; one partly made keeps the outputs left."""
+        import numpy as np
+
         from .plan import Job
 
-        todo = []
-        for j, job in enumerate(self.jobs):
-            start, end = self.starts[j], self.starts[j + 1]
-            if not any(done[start:end]):
-                todo.append(job)
-            elif not all(done[start:end]):
-                left = [o for k, o in enumerate(job.list_outputs()) if not done[start + k]]
-                todo.append(Job(None, None, None, job.split, left, item=job.item))
-        return todo
+        if not len(self.jobs):
+            return JobsLeft(self.jobs, array("q"), {}, 0)
+        starts = np.frombuffer(self.starts, dtype=np.int64)
+        sizes = np.diff(starts)
+        made = np.add.reduceat(np.frombuffer(done, dtype=np.uint8), starts[:-1], dtype=np.int64)
+        made[sizes == 0] = 0  # (reduceat gives an empty job its next output's flag)
+        which = np.flatnonzero(made < sizes)
+        partial = {}
+        for j in np.flatnonzero((made > 0) & (made < sizes)).tolist():
+            job, start = self.jobs[j], self.starts[j]
+            left = [o for k, o in enumerate(job.list_outputs()) if not done[start + k]]
+            partial[j] = Job(None, None, None, job.split, left, item=job.item)
+        return JobsLeft(self.jobs, array("q", which.astype(np.int64).tobytes()), partial,
+                        int((sizes - made)[which].sum()))
+
+
+class JobsLeft(Sequence):
+    """The jobs of a resumed run that have outputs left: positions in the plan's jobs, and the
+    jobs partly made with the outputs they have left. Jobs are made as they are read."""
+
+    def __init__(self, jobs, which: array, partial: dict, n_outputs: int):
+        self.jobs, self.which, self.partial, self.n_outputs = jobs, which, partial, n_outputs
+
+    def __len__(self) -> int:
+        return len(self.which)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        j = self.which[i]
+        got = self.partial.get(j)
+        return self.jobs[j] if got is None else got

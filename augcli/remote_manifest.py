@@ -98,7 +98,7 @@ class RemoteManifest(Manifest):
                     return self._write(header)
                 f.flush()
                 with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                    self._write(header, in_plan_order(data, self.index.locate, self.order))
+                    self._write(header, in_plan_order(data, self.index.locate, len(self.index), self.order))
 
     def _write(self, *parts) -> None:
         """manifest.csv uploaded whole from a local temp file the lines are written to; then the

@@ -189,8 +189,8 @@ def test_the_manifest_is_sorted_into_plan_order_from_the_journal_on_disk(tmp_pat
     from augcli.manifest import in_plan_order
 
     want = (out / "manifest.csv").read_text().split("\n", 1)[1]
-    assert "".join(in_plan_order(journal, index.locate)) == want
-    assert "".join(in_plan_order(journal, index.locate, array("q", [0]))) == want
+    assert "".join(in_plan_order(journal, index.locate, len(index))) == want
+    assert "".join(in_plan_order(journal, index.locate, len(index), array("q", [0]))) == want
 
 
 def test_a_resume_keeps_rows_of_files_there_and_drops_the_others(tmp_path):

@@ -139,6 +139,7 @@ class AnnotatedModality(ImageModality):
         fixed = {it.source: fmt.split_of(it.source)[0] for it in items}
         pool = [it for it in items if fixed[it.source] == "train"]
         plan = make_plan(pool, cfg, self, [fmt.note()] + self._fill_notes(cfg) + warnings)
+        plan.jobs = list(plan.jobs)  # Job objects kept: their output paths are the format's
         for job in plan.jobs:
             for o in job.outputs:
                 o.path = fmt.output_image(o.path)
