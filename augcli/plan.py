@@ -23,6 +23,7 @@ from itertools import islice
 
 from .errors import UsageError
 from .seeds import balance_seed, balance_shares, copy_seed, val_seed
+from .listing import Listing
 from .sources import Item, deduplicate_names, label_dir, suffix
 
 
@@ -89,26 +90,28 @@ class Job:
         return f"Job({self.src!r}, {self.source!r}, {self.label!r}, {self.split!r}, {self.outputs!r})"
 
 
-SPLITS = ("train", "val")
+SPLITS = ("train", "val")  # a file's split, by code
+TRAIN, VAL = 0, 1
 
 
 class PlainJobs(Sequence):
     """The jobs of a plan without a mix step, each made when read (a Job object used, then
-    dropped): what is held per job is its item, its split (a byte) and which of the few specs
-    (run seed, extension, original?, copies) it has (4 bytes), not a Job (~70 bytes)."""
+    dropped): what is held per job is its file's position in the listing (listing.Listing), its
+    split (a byte) and which of the few specs (run seed, extension, original?, copies) it has."""
 
-    __slots__ = ("items", "splits", "spec_of", "specs", "n_outputs", "_specs")
+    __slots__ = ("listing", "at", "splits", "spec_of", "specs", "n_outputs", "_specs")
 
-    def __init__(self):
-        self.items: list[Item] = []
-        self.splits, self.spec_of = bytearray(), array("I")
+    def __init__(self, listing: Listing):
+        self.listing = listing
+        self.at, self.splits, self.spec_of = array("I"), bytearray(), array("I")
         self.specs: list[tuple] = []
         self._specs: dict[tuple, int] = {}
         self.n_outputs = 0  # of all the jobs
 
-    def add(self, item: Item, split: str, spec: tuple) -> None:
-        self.items.append(item)
-        self.splits.append(SPLITS.index(split))
+    def add(self, i: int, split: int, spec: tuple) -> None:
+        """The job of the listing's file i (added in listing order), split a code (SPLITS)."""
+        self.at.append(i)
+        self.splits.append(split)
         at = self._specs.get(spec)
         if at is None:
             at = self._specs[spec] = len(self.specs)
@@ -122,18 +125,27 @@ class PlainJobs(Sequence):
     def split(self, j: int) -> str:
         return SPLITS[self.splits[j]]
 
+    def source(self, j: int) -> str:
+        return self.listing.source(self.at[j])
+
+    def out_key(self, j: int) -> str:
+        return self.listing.out_key(self.at[j])
+
+    def out_keys(self):
+        """Every job's output key, in order."""
+        if len(self.at) == len(self.listing):  # every file has a job (added in order): the same positions
+            yield from self.listing.out_keys()
+        else:
+            yield from map(self.listing.out_key, self.at)
+
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.at)
 
     def __getitem__(self, j):
         if isinstance(j, slice):
             return [self[i] for i in range(*j.indices(len(self)))]
-        return Job(None, None, None, SPLITS[self.splits[j]], spec=self.specs[self.spec_of[j]], item=self.items[j])
-
-    def __iter__(self):
-        specs = self.specs
-        for it, s, k in zip(self.items, self.splits, self.spec_of):
-            yield Job(None, None, None, SPLITS[s], spec=specs[k], item=it)
+        return Job(None, None, None, SPLITS[self.splits[j]], spec=self.specs[self.spec_of[j]],
+                   item=self.listing[self.at[j]])
 
 
 @dataclass
@@ -149,7 +161,7 @@ class Plan:
         return sum(j.n_outputs for j in self.jobs) if n is None else n
 
 
-def _mixing(cfg, modality, items: list[Item], split: list[str]):
+def _mixing(cfg, modality, items: Listing, split: bytearray):
     """The position of the recipe's mix step and the training partners (None, None without)."""
     if not modality.mixing:
         return None, None
@@ -158,7 +170,7 @@ def _mixing(cfg, modality, items: list[Item], split: list[str]):
     at = mix_positions(cfg.transforms, "transforms", MIX_NAMES, switch=True)  # validated with the recipe: no error here
     if at is None:
         return None, None
-    train = [Candidate(it.path, it.source, it.label) for it, s in zip(items, split) if s == "train"]
+    train = [Candidate(items.path(i), items.source(i), items.label(i)) for i, s in enumerate(split) if s == TRAIN]
     return at, Partners(train)
 
 
@@ -173,7 +185,7 @@ def hold_out(groups: dict, fraction: float, seed: int, first_k) -> set:
     for label, members in groups.items():
         n_val = int(math.floor(fraction * len(members) + 0.5))
         for i in first_k(val_seed(seed, label), len(members), n_val):
-            held.add(members[i])
+            held.add(int(members[i]))
     return held
 
 
@@ -202,107 +214,124 @@ def fingerprint(settings: dict, inputs=None) -> str:
     return h.hexdigest()
 
 
-def _split(items: list[Item], cfg) -> list[str]:
-    """Each item's split ("train" or "val"), by position in `items` (sorted by source)."""
+def _classes(items: Listing, split: bytearray | None = None) -> dict:
+    """Each class's files (positions in `items`, in order: a numpy array), the classes in the order
+    their first file comes; with `split`: its training files only, classes with none left out."""
     import numpy as np
 
-    by_class = defaultdict(list)
-    for i, it in enumerate(items):  # positions: in source order, as the items are
-        by_class[it.label].append(i)
-    val = hold_out(by_class, cfg.val_split, cfg.seed,
+    codes = np.frombuffer(items.label_of, dtype=np.uint32)
+    if split is not None:
+        train = np.frombuffer(split, dtype=np.uint8) == TRAIN
+    groups = []
+    for c, label in enumerate(items.labels):
+        members = np.flatnonzero(codes == c if split is None else (codes == c) & train)
+        if len(members):
+            groups.append((int(members[0]), label, members))
+    return {label: members for _, label, members in sorted(groups, key=lambda g: g[0])}
+
+
+def _split(items: Listing, cfg) -> bytearray:
+    """Each file's split code (TRAIN or VAL: SPLITS), by position in `items` (sorted by source)."""
+    import numpy as np
+
+    val = hold_out(_classes(items), cfg.val_split, cfg.seed,
                    lambda s, n, k: np.random.default_rng(s).permutation(n)[:k].tolist())
-    return ["val" if i in val else "train" for i in range(len(items))]
+    split = bytearray(len(items))
+    for i in val:
+        split[i] = VAL
+    return split
 
 
-def _copies(items: list[Item], split: list[str], cfg, warnings: list) -> list[int]:
-    """Augmented copies of each source (by position): --copies each training source, or
-    balancing shares per class; none for val."""
+def _copies(items: Listing, split: bytearray, cfg, warnings: list) -> array:
+    """Augmented copies of each file (by position): --copies each training file, or balancing
+    shares per class; none for val."""
     import numpy as np
 
-    train = defaultdict(list)
-    for i, (it, s) in enumerate(zip(items, split)):
-        if s == "train":
-            train[it.label].append(i)
-    n_copies = array("H", bytes(2 * len(items))) if cfg.copies < 65_536 else [0] * len(items)
+    train = _classes(items, split)
+    n_copies = np.zeros(len(items), dtype=np.uint32)
     if cfg.balance and train:
         def pick(label, n, k):
             return np.random.default_rng(balance_seed(cfg.seed, label)).permutation(n)[:k].tolist()
 
         sizes = {label: len(its) for label, its in train.items()}
         shares = balance_shares(sizes, cfg.copies, not cfg.no_originals, cfg.target_per_class, warnings, pick)
-        if any(base + 1 >= 65_536 for base, _ in shares.values()):
-            n_copies = list(n_copies)
         for label, (base, lucky) in shares.items():
-            lucky = set(lucky)
-            for j, i in enumerate(train[label]):
-                n_copies[i] = base + (1 if j in lucky else 0)
+            its = train[label]
+            n_copies[its] = base
+            n_copies[its[np.asarray(sorted(set(lucky)), dtype=np.int64)]] += 1
     else:
         for its in train.values():
-            for i in its:
-                n_copies[i] = cfg.copies
-    return n_copies
+            n_copies[its] = cfg.copies
+    return array("I", n_copies.tobytes())
 
 
 _COPY_NAME = re.compile(r"(.*)__aug([0-9]+)")
 
 
-def _refuse_copy_named(items: list[Item], split, n_copies, keep_orig: bool, ext_of) -> None:
+def _refuse_copy_named(items: Listing, split, n_copies, keep_orig: bool, ext_of) -> None:
     """An input named like another's augmented copy (x__aug1.png beside x.png, 2+ copies) would be
     written twice under one name: refused, naming both (a dict is made only when such a name exists)."""
-    named = [(i, m) for i, it in enumerate(items) if "__aug" in it.out_key
-             and (m := _COPY_NAME.fullmatch(it.out_key))]
+    named = [(i, m) for i, key in enumerate(items.out_keys()) if "__aug" in key and (m := _COPY_NAME.fullmatch(key))]
     if not named:
         return
-    at = {(it.out_key, split[i], ext_of(it)): i for i, it in enumerate(items)}
+    at = {(key, split[i], ext_of(items.source(i))): i for i, key in enumerate(items.out_keys())}
     for i, m in named:
-        it, s = items[i], split[i]
-        j = at.get((m.group(1), s, ext_of(it)))
-        if (s == "val" or keep_orig) and j is not None and n_copies[j] > int(m.group(2)):
-            raise UsageError(f"{it.source}: named like augcli's copy {int(m.group(2))} of {items[j].source} (both "
-                             f"would be written as {s}/{it.out_key}{ext_of(it)}); rename it")
+        source, s = items.source(i), split[i]
+        j = at.get((m.group(1), s, ext_of(source)))
+        if (s == VAL or keep_orig) and j is not None and n_copies[j] > int(m.group(2)):
+            raise UsageError(f"{source}: named like augcli's copy {int(m.group(2))} of {items.source(j)} (both "
+                             f"would be written as {SPLITS[s]}/{items.out_key(i)}{ext_of(source)}); rename it")
 
 
-def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = None) -> Plan:
-    """Every output of the run, its path and seed, from the sorted input listing (see module doc)."""
+def _mixed_job(cfg, item: Item, s: str, orig: bool, copies: int, ext: str, mix_at: int, partners, counts) -> Job:
+    """The job of a file when the recipe has a mix step: its outputs listed with their draws (the
+    class folder of a mixed copy is its dominant class, named after its source)."""
+    from .transforms.mix import decide, dominant
+
+    job = Job(None, None, None, s, item=item)
+    if orig:
+        job.outputs.append(Output(f"{s}/{item.out_key}{ext}", None, None, cls=item.label))
+    name, step_cfg = cfg.transforms[mix_at]
+    for k in range(copies):
+        seed = copy_seed(cfg.seed, item.source, k)
+        mix = decide(name, step_cfg, seed, mix_at, item.source, item.label, partners)
+        key, where = item.out_key, dominant(mix, item.label)
+        if where != item.label:  # under the partner's class, named after its source
+            key = f"{label_dir(where)}/mix__{item.out_key.replace('/', '__')}"
+        job.outputs.append(Output(f"{s}/{key}__aug{k}{ext}", k, seed, mix, cls=where))
+        counts[(s, where)]["augmented"] += 1
+    return job
+
+
+def make_plan(items, cfg, modality, warnings: list[str] | None = None) -> Plan:
+    """Every output of the run, its path and seed, from the input listing (a listing.Listing or
+    a list of sources.Item; see module doc)."""
     warnings = list(warnings or [])
     exts: dict[str, str] = {}
 
-    def ext_of(it: Item) -> str:  # the output's extension, from the source's (a few distinct ones)
-        ext = suffix(it.source)
+    def ext_of(source: str) -> str:  # the output's extension, from the source's (a few distinct ones)
+        ext = suffix(source)
         return exts.get(ext) or exts.setdefault(ext, modality.output_ext(ext, cfg.format))
 
-    items = deduplicate_names(sorted(items, key=lambda it: it.source), ext_of)
+    items = deduplicate_names(Listing.of(items).sorted_by_source(), ext_of)
     split = _split(items, cfg)
     keep_orig = not cfg.no_originals
     n_copies = _copies(items, split, cfg, warnings)
     mix_at, partners = _mixing(cfg, modality, items, split)
-    jobs = [] if mix_at is not None else PlainJobs()
+    jobs = [] if mix_at is not None else PlainJobs(items)
     counts = defaultdict(lambda: {"originals": 0, "augmented": 0})
-    for it, s, copies in zip(items, split, n_copies):
-        ext = ext_of(it)
-        orig = s == "val" or keep_orig
+    labels = items.labels
+    for i, (source, code, sc, copies) in enumerate(zip(items.sources(), items.label_of, split, n_copies)):
+        ext, s, label = ext_of(source), SPLITS[sc], labels[code]
+        orig = sc == VAL or keep_orig
         if orig:
-            counts[(s, it.label)]["originals"] += 1
+            counts[(s, label)]["originals"] += 1
         if mix_at is None:  # outputs made when read (Job.outputs)
             if orig or copies:
-                jobs.add(it, s, (cfg.seed, ext, orig, copies))
-                counts[(s, it.label)]["augmented"] += copies
+                jobs.add(i, sc, (cfg.seed, ext, orig, copies))
+                counts[(s, label)]["augmented"] += copies
             continue
-        job = Job(None, None, None, s, item=it)
-        if orig:
-            job.outputs.append(Output(f"{s}/{it.out_key}{ext}", None, None, cls=it.label))
-        for k in range(copies):
-            seed = copy_seed(cfg.seed, it.source, k)
-            key, mix, where = it.out_key, None, it.label
-            from .transforms.mix import decide, dominant
-
-            name, step_cfg = cfg.transforms[mix_at]
-            mix = decide(name, step_cfg, seed, mix_at, it.source, it.label, partners)
-            where = dominant(mix, it.label)
-            if where != it.label:  # under the partner's class, named after its source
-                key = f"{label_dir(where)}/mix__{it.out_key.replace('/', '__')}"
-            job.outputs.append(Output(f"{s}/{key}__aug{k}{ext}", k, seed, mix, cls=where))
-            counts[(s, where)]["augmented"] += 1
+        job = _mixed_job(cfg, items[i], s, orig, copies, ext, mix_at, partners, counts)
         if job.outputs:
             jobs.append(job)
     if mix_at is None:
@@ -320,7 +349,8 @@ def make_plan(items: list[Item], cfg, modality, warnings: list[str] | None = Non
         "sample_rate": cfg.sample_rate, "clip": cfg.clip,
     }
     finger.update(modality.fingerprint(cfg))  # e.g. image: with or without the planar JPEG codec
-    return Plan(jobs, dict(counts), warnings, fingerprint(finger, ((it.source, it.label) for it in items)))
+    inputs = zip(items.sources(), map(labels.__getitem__, items.label_of))
+    return Plan(jobs, dict(counts), warnings, fingerprint(finger, inputs))
 
 
 def plan_files(cfg, modality) -> Plan:

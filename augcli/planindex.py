@@ -38,7 +38,7 @@ class PlanIndex:
             per_spec = np.array([int(orig) + copies for _, _, orig, copies in jobs.specs] or [0], dtype=np.int64)
             counts = per_spec[np.frombuffer(jobs.spec_of, dtype=np.uint32)] if len(jobs) else np.zeros(0, np.int64)
             self.starts = array("q", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64).tobytes())
-            hashes.extend(hash(f"{SPLITS[s]}/{it.out_key}") for it, s in zip(jobs.items, jobs.splits))
+            hashes.extend(hash(f"{SPLITS[s]}/{key}") for key, s in zip(jobs.out_keys(), jobs.splits))
             which = array("q", range(len(jobs)))
         else:
             self.starts = array("q", [0])
@@ -107,7 +107,7 @@ class PlanIndex:
             if len(self._based) >= 64:
                 self._based.clear()
             if self.plain:
-                got = f"{self.jobs.split(j)}/{self.jobs.items[j].out_key}"
+                got = f"{self.jobs.split(j)}/{self.jobs.out_key(j)}"
             else:
                 job = self.jobs[j]
                 got = f"{job.split}/{job.item.out_key}"
@@ -118,7 +118,7 @@ class PlanIndex:
         """The output `path` of job j (copy None: its original), checked against the job's own names."""
         start = self.starts[j]
         if self.plain:
-            spec, source = self.jobs.spec(j), self.jobs.items[j].source
+            spec, source = self.jobs.spec(j), self.jobs.source(j)
         else:
             job = self.jobs[j]
             if job._outputs is not None:  # its outputs were read since (one worker: in this process)

@@ -12,58 +12,7 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
-
-
-class Item:
-    """One input file: `path` (absolute path or URL), `source` (relative to the input root,
-    posix, as the manifest shows it), `label` (class name, None without labels), `out_key`
-    (output path within a split, without extension, e.g. "cat/img001"). A listing of millions
-    keeps per item only `source`: the path is a shared root prefix + source and the output key,
-    when it is the source without its extension, is derived (~0.2 KB less an item)."""
-
-    __slots__ = ("_base", "_path", "source", "label", "_key")
-
-    def __init__(self, path: str, source: str, label: str | None, out_key: str):
-        if source and path.endswith(source):  # path = base + source: only the (shared) base is kept
-            self._base, self._path = sys.intern(path[: len(path) - len(source)]), None
-        else:
-            self._base, self._path = None, path
-        self.source, self.label = source, label
-        self._key = None if out_key == _stem_path(source) else out_key
-
-    @classmethod
-    def under(cls, base: str, source: str, label: str | None, out_key: str | None = None) -> Item:
-        """The item at base + source (base: a root's text with its separator, shared by the items)."""
-        it = cls.__new__(cls)
-        it._base, it._path, it.source, it.label = base, None, source, label
-        it._key = None if out_key is None or out_key == _stem_path(source) else out_key
-        return it
-
-    @property
-    def path(self) -> str:
-        return self._path if self._base is None else self._base + self.source
-
-    @property
-    def out_key(self) -> str:
-        return _stem_path(self.source) if self._key is None else self._key
-
-    def _fields(self) -> tuple:
-        return self.path, self.source, self.label, self.out_key
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Item) and self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return f"Item(path={self.path!r}, source={self.source!r}, label={self.label!r}, out_key={self.out_key!r})"
-
-    def __getstate__(self):
-        return self._fields()
-
-    def __setstate__(self, state) -> None:
-        self.__init__(*state)
+from .listing import Item, Listing, _stem_path, suffix  # noqa: F401 (Item, suffix: imported from here too)
 
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -246,35 +195,25 @@ def _remote_rels(found, exts: set[str]) -> list[str]:
 def _items(root, base: str, rels: list[str], warnings: list[str]) -> list[Item]:
     """Items of the files at base + rel (rels: paths relative to the root), class-per-subfolder
     when any is in a subfolder (files directly in the root are then left out, with a warning)."""
+    items = Listing(base)  # (held compactly: a listing may have millions of files)
     has_classes = any("/" in r for r in rels)
     if not has_classes:
-        return [Item.under(base, r, None) for r in rels]
+        for r in rels:
+            items.add(r, None)
+        return items
     top = [r for r in rels if "/" not in r]
     if top:
         warnings.append(f"{root}: {len(top)} file(s) directly in the input folder are ignored: "
                         f"the input is class-per-subfolder (e.g. {top[0]})")
-    items, dirs = [], {}
+    dirs = {}
     for r in rels:
         label, _, rest = r.partition("/")
         if rest:
             if label not in dirs:
                 dirs[label] = (label, label_dir(label))
-            label, d = dirs[label]  # one string per class, shared by its items
-            items.append(Item.under(base, r, label, None if d == label else f"{d}/{_stem_path(rest)}"))
+            label, d = dirs[label]  # one string per class
+            items.add(r, label, None if d == label else f"{d}/{_stem_path(rest)}")
     return items
-
-
-def suffix(path: str) -> str:
-    """PurePosixPath(path).suffix, by string operations (~10x faster)."""
-    name = path[path.rfind("/") + 1:]
-    i = name.rfind(".")
-    return name[i:] if 0 < i < len(name) - 1 else ""
-
-
-def _stem_path(rel: str) -> str:
-    """str(PurePosixPath(rel).with_suffix("")) for a relative file path."""
-    ext = suffix(rel)
-    return rel[: len(rel) - len(ext)] if ext else rel
 
 
 def _listing_rows(listing, path_column: str, label_column: str | None) -> list[dict]:
@@ -369,36 +308,35 @@ def _repeated(names, n: int) -> set[str]:
     return {name for name, c in seen.items() if c > 1}
 
 
-def deduplicate_names(items: list[Item], ext_of) -> list[Item]:
+def deduplicate_names(items, ext_of) -> Listing:
     """Make output names unique: files whose output name would collide (a.jpg and a.png written
     as jpg, or same stems from different folders of a CSV) get their extension, then their
-    source path, folded into the name. Depends only on the set of items, not on their order."""
-    exts = [ext_of(it) for it in items]  # once per item: ext_of is most of this function's time
-    clash = _repeated(lambda: (it.out_key + e for it, e in zip(items, exts)), len(items))
-    out = []
-    for it, e in zip(items, exts):
-        key = it.out_key
-        if clash and key + e in clash:
-            suffix = PurePosixPath(it.source).suffix.lstrip(".").lower()
-            key = f"{key}_{suffix}" if suffix else key
-        out.append(key if clash else None)
-    if clash:
-        clash = _repeated(lambda: (k + e for k, e in zip(out, exts)), len(items))
-    final = []
-    for i, (it, e) in enumerate(zip(items, exts)):
-        key = it.out_key if out[i] is None else out[i]
+    source path, folded into the name. Depends only on the set of items, not on their order.
+    `ext_of(source)`: the output's extension. Returns the items as a Listing (listing.py)."""
+    items = Listing.of(items)
+    n = len(items)
+    exts = [ext_of(s) for s in items.sources()]  # once per item: ext_of is most of this function's time
+    clash = _repeated(lambda: (k + e for k, e in zip(items.out_keys(), exts)), n)
+    if not clash:
+        return items
+    keys = []
+    for i, (key, e) in enumerate(zip(items.out_keys(), exts)):
+        if key + e in clash:
+            suffix_ = PurePosixPath(items.source(i)).suffix.lstrip(".").lower()
+            key = f"{key}_{suffix_}" if suffix_ else key
+        keys.append(key)
+    clash = _repeated(lambda: (k + e for k, e in zip(keys, exts)), n)
+    for i, (key, e) in enumerate(zip(keys, exts)):
         if clash and key + e in clash:
             parent = str(PurePosixPath(key).parent)
-            flat = _UNSAFE.sub("_", it.source)
-            key = flat if parent == "." else f"{parent}/{flat}"
-        final.append(it if key == it.out_key else Item(it.path, it.source, it.label, key))
-    if clash:
-        names = [it.out_key + e for it, e in zip(final, exts)]
-        dup = _repeated(lambda: iter(names), len(names))
-        if dup:
-            first = next(n for n in names if n in dup)
-            raise UsageError(f"output name {first!r} would be written by more than one input; rename one of them")
-    return final
+            flat = _UNSAFE.sub("_", items.source(i))
+            keys[i] = flat if parent == "." else f"{parent}/{flat}"
+    names = [k + e for k, e in zip(keys, exts)]
+    dup = _repeated(lambda: iter(names), n)
+    if dup:
+        first = next(name for name in names if name in dup)
+        raise UsageError(f"output name {first!r} would be written by more than one input; rename one of them")
+    return items.with_keys({i: k for i, k in enumerate(keys) if k != items.out_key(i)})
 
 
 def list_files(root, exts: set[str], follow_links: bool = False) -> tuple[list[tuple[str, str]], list[str]]:

@@ -87,7 +87,7 @@ def test_deduplicated_names_are_those_of_counting_every_name():
     items = [Item(f"/r/{s}", s, None, str(PurePosixPath(s.rsplit("/", 1)[-1]).with_suffix(""))) for s in srcs]
     got = deduplicate_names(items, lambda it: ".png")
     assert [it.out_key for it in got] == _dedup_reference(items, lambda it: ".png")
-    assert got[-1] is items[-1]  # an item whose name is unique is kept as it is
+    assert got[-1] == items[-1]  # an item whose name is unique is kept as it is
     clash = [Item("/r/a_png.png", "a_png.png", None, "a_png"), Item("/r/a.png", "a.png", None, "a"),
              Item("/r/a.jpg", "a.jpg", None, "a"), Item("/r/a_png.jpg", "a_png.jpg", None, "a_png")]
     assert [it.out_key for it in deduplicate_names(clash, lambda it: ".png")] == \

@@ -143,11 +143,11 @@ class AnnotatedModality(ImageModality):
         for job in plan.jobs:
             for o in job.outputs:
                 o.path = fmt.output_image(o.path)
-        ext_of = lambda it: self.output_ext(PurePosixPath(it.source).suffix, cfg.format)  # noqa: E731
+        ext_of = lambda source: self.output_ext(PurePosixPath(source).suffix, cfg.format)  # noqa: E731
         for split in ("val", "test"):
             for it in deduplicate_names([it for it in items if fixed[it.source] == split], ext_of):
                 plan.jobs.append(Job(it.path, it.source, None, split,
-                                     [Output(fmt.output_image(f"{split}/{it.out_key}{ext_of(it)}"), None, None)]))
+                                     [Output(fmt.output_image(f"{split}/{it.out_key}{ext_of(it.source)}"), None, None)]))
                 plan.counts.setdefault((split, None), {"originals": 0, "augmented": 0})["originals"] += 1
         plan.jobs.sort(key=lambda j: j.source)
         formats.check_unique([o.path for j in plan.jobs for o in j.outputs], fmt)
