@@ -168,35 +168,17 @@ def _records(data, header: bool = True):
         at = end
 
 
-def in_plan_order(data, locate, planned: int, known: array | None = None):
-    """The records of `data` (a journal's bytes: header, rows) as byte strings in plan order
+def in_plan_order(data, locate, planned: int):
+    """The records of `data` (a journal's bytes: header, rows) as text in plan order
     (`locate(path)` -> (position, _) or None; paths the plan does not make last, as they came;
-    `planned`: the plan's output count). `known`: the records' positions in journal order, as the
-    run recorded them (used when their number matches the records'). Held meanwhile: each planned
-    position's record offset (8 bytes an output), not the rows' text nor a sort of them; a second
-    record for one position follows the first."""
-    import numpy as np
-
-    at = np.full(planned, -1, dtype=np.int64)
-    extra = []  # (position, journal index, offset): a position's second record, or none planned
-    k = -1
-    for k, (off, _, path) in enumerate(_records(data)):
-        if known is None:
-            got = locate(path, False)
-            pos = got[0] if got is not None else NOWHERE
-        elif k < len(known):
-            pos = known[k]
-        else:  # more records than recorded positions: not these rows'
-            break
-        if pos < planned and at[pos] < 0:
-            at[pos] = off
-        else:
-            extra.append((pos, k, off))
-    else:
-        if known is None or k + 1 == len(known):
-            yield from _in_order(data, at, sorted(extra))
-            return
-    yield from in_plan_order(data, locate, planned)  # the recorded positions are not these rows': locate them
+    `planned`: the plan's output count). Held meanwhile: each planned position's record offset
+    (8 bytes an output), not the rows' text nor a sort of them; a second record for a position
+    follows the first."""
+    rows = _Offsets(planned)
+    for at, _, path in _records(data):
+        got = locate(path, False)
+        rows.put(got[0] if got is not None else NOWHERE, at)
+    return _in_order(data, rows.at, sorted(rows.extra))
 
 
 def _in_order(data, at, extra: list):
@@ -244,7 +226,7 @@ class Manifest:
         self.path = out_dir / NAME
         self.index = index
         self.done = bytearray(len(index))  # 1: a kept or appended row holds the output at this position
-        self.order = array("q")  # the journal's rows' positions, in journal order (for `finish`)
+        self.rows = _Offsets(len(index))  # where in the journal each position's row is (for `finish`)
         self._fresh = array("q")  # the positions of the rows `fresh` let through last
         self._line = _Lines()
         self.damaged = 0
@@ -257,6 +239,8 @@ class Manifest:
         same bytes). Rewrites the journal atomically to match (in plan order when the run ends).
         Returns the number of rows kept; `done` marks their outputs."""
         on_disk, locate, done, kept = self._on_disk(), self.index.locate, self.done, [0]
+        header = self._line(dict(zip(COLUMNS, COLUMNS)))
+        self.rows = _Offsets(len(self.index), len(header.encode("utf-8")))
 
         def keep():
             for row, line in self._rows():
@@ -266,10 +250,10 @@ class Manifest:
                 elif not done[got[0]] and ((row[8] == "ok" and on_disk(row[0])) or row[8] == "dropped"):
                     done[got[0]] = 1  # a dropped copy is deterministic: it would be dropped again
                     kept[0] += 1
-                    self.order.append(got[0])
+                    self.rows.add(got[0], line)
                     yield line
 
-        self._write([self._line(dict(zip(COLUMNS, COLUMNS)))], keep())
+        self._write([header], keep())
         return kept[0]
 
     def _rows(self):
@@ -353,33 +337,38 @@ class Manifest:
                 self._fresh.append(NOWHERE if got is None else got[0])
         return out
 
-    def _appended(self, rows: list[dict]) -> None:
-        """Record the positions of rows just written (those `fresh` let through, if these are them)."""
-        if len(self._fresh) == len(rows):
-            self.order.extend(self._fresh)
+    def _appended(self, lines: list[str]) -> None:
+        """Record where the rows just written are (those `fresh` let through, if these are them)."""
+        if len(self._fresh) == len(lines):
+            for pos, line in zip(self._fresh, lines):
+                self.rows.add(pos, line)
         else:  # rows not from `fresh`: `finish` locates every row again
-            self.order = None
+            self.rows.known = False
         self._fresh = array("q")
 
     def open(self) -> None:
         self._f = open(self.path, "a", newline="", encoding="utf-8")
-        if self._f.tell() == 0:
-            self._f.write(self._line(dict(zip(COLUMNS, COLUMNS))))
+        if self._f.tell() == 0:  # a new journal
+            header = self._line(dict(zip(COLUMNS, COLUMNS)))
+            self._f.write(header)
             self._f.flush()
+            self.rows = _Offsets(len(self.index), len(header.encode("utf-8")))
+        if os.fstat(self._f.fileno()).st_size != self.rows.end:  # (a journal resume did not write)
+            self.rows.known = False
 
     def append(self, rows: list[dict]) -> None:
         """Append whole rows; on a write error (a full disk) the file is cut back to whole rows."""
         at = self._f.tell()
+        lines = [self._line(r) for r in rows]
         try:
-            self._f.write("".join(self._line(r) for r in rows))
+            self._f.write("".join(lines))
             self._f.flush()
         except OSError:
             with contextlib.suppress(OSError):
                 self._f.truncate(at)
             self._f = None  # the buffer may hold part of a row: never write it
             raise
-        if self.order is not None:
-            self._appended(rows)
+        self._appended(lines)
 
     def close(self) -> None:
         if self._f:
@@ -399,10 +388,41 @@ class Manifest:
             if os.fstat(f.fileno()).st_size == 0:
                 return self._write(header)
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                self._write(header, in_plan_order(data, self.index.locate, len(self.index), self.order))
+                self._write(header, self.in_plan_order(data))
+
+    def in_plan_order(self, data):
+        """The journal's records (`data`: its bytes, header first) in plan order: from where the
+        run recorded them when the journal is the bytes it wrote, else by locating every row."""
+        if self.rows.known and len(data) == self.rows.end:
+            return _in_order(data, self.rows.at, sorted(self.rows.extra))
+        return in_plan_order(data, self.index.locate, len(self.index))
 
     def _write(self, *parts) -> None:
         _write_lines(self.path, *parts)
+
+
+class _Offsets:
+    """Where each planned output's row is in the journal (byte offsets by position: 8 bytes an
+    output), as the rows are written; rows of no planned output, or a second one, in `extra`."""
+
+    def __init__(self, planned: int, end: int = 0):
+        import numpy as np
+
+        self.at = np.full(planned, -1, dtype=np.int64)
+        self.extra: list[tuple[int, int, int]] = []  # (position, sequence, offset)
+        self.end = end  # the journal's length so far
+        self.known = True  # False: rows were written that are not recorded here
+
+    def add(self, pos: int, line: str) -> None:
+        """The row `line` of the output at `pos`, written at the journal's end."""
+        self.put(pos, self.end)
+        self.end += len(line) if line.isascii() else len(line.encode("utf-8"))
+
+    def put(self, pos: int, offset: int) -> None:
+        if pos < len(self.at) and self.at[pos] < 0:
+            self.at[pos] = offset
+        else:
+            self.extra.append((pos, len(self.extra), offset))
 
 
 def read_soft_labels(path: str | Path, split: str = "train"):

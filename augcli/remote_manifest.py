@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 
-from .manifest import COLUMNS, NAME, Manifest, in_plan_order
+from .manifest import COLUMNS, NAME, Manifest
 
 
 class RemoteManifest(Manifest):
@@ -63,9 +63,9 @@ class RemoteManifest(Manifest):
         self._last = time.monotonic()
 
     def append(self, rows: list[dict]) -> None:
-        self._pending.extend(self._line(r) for r in rows)
-        if self.order is not None:
-            self._appended(rows)
+        lines = [self._line(r) for r in rows]
+        self._pending.extend(lines)
+        self._appended(lines)
         if len(self._pending) >= self.FLUSH_ROWS or time.monotonic() - self._last >= self.FLUSH_SECONDS:
             self._flush()
 
@@ -98,7 +98,7 @@ class RemoteManifest(Manifest):
                     return self._write(header)
                 f.flush()
                 with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                    self._write(header, in_plan_order(data, self.index.locate, len(self.index), self.order))
+                    self._write(header, self.in_plan_order(data))
 
     def _write(self, *parts) -> None:
         """manifest.csv uploaded whole from a local temp file the lines are written to; then the
