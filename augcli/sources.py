@@ -7,7 +7,6 @@ import os
 import posixpath
 import re
 import stat
-import sys
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
