@@ -58,11 +58,14 @@ class Item:
     def __repr__(self) -> str:
         return f"Item(path={self.path!r}, source={self.source!r}, label={self.label!r}, out_key={self.out_key!r})"
 
-    def __getstate__(self):
-        return self._fields()
+    def __reduce__(self):  # (sent to workers with every job: its slots as they are, no re-derivation)
+        return _item, (self._base, self._path, self.source, self.label, self._key)
 
-    def __setstate__(self, state) -> None:
-        self.__init__(*state)
+
+def _item(base, path, source, label, key) -> Item:
+    it = Item.__new__(Item)
+    it._base, it._path, it.source, it.label, it._key = base, path, source, label, key
+    return it
 
 
 
@@ -147,8 +150,8 @@ class Listing(Sequence):
         got = self._paths.get(i) if self._paths else None
         if got is not None:
             return Item(got, source, self.label(i), self.out_key(i))
-        key = self._keys.get(i) if self._keys else None
-        return Item.under(self.base, source, self.labels[self.label_of[i]], key)
+        key = self._keys.get(i) if self._keys else None  # (None: the source's stem path)
+        return _item(self.base, None, source, self.labels[self.label_of[i]], key)
 
     def sources(self):
         """Every source's text, in order (one string at a time)."""

@@ -82,6 +82,9 @@ class Job:
             return int(self._spec[2]) + self._spec[3]
         return len(self._outputs)
 
+    def __reduce__(self):  # (16 jobs a pool message: the slots as they are, ~2x cheaper than by default)
+        return _job, (self.item, self.split, self._outputs, self._spec)
+
     def __eq__(self, other) -> bool:
         return isinstance(other, Job) and (self.src, self.source, self.label, self.split, self.outputs) == \
             (other.src, other.source, other.label, other.split, other.outputs)
@@ -144,8 +147,13 @@ class PlainJobs(Sequence):
     def __getitem__(self, j):
         if isinstance(j, slice):
             return [self[i] for i in range(*j.indices(len(self)))]
-        return Job(None, None, None, SPLITS[self.splits[j]], spec=self.specs[self.spec_of[j]],
-                   item=self.listing[self.at[j]])
+        return _job(self.listing[self.at[j]], SPLITS[self.splits[j]], None, self.specs[self.spec_of[j]])
+
+
+def _job(item, split, outputs, spec) -> Job:
+    job = Job.__new__(Job)
+    job.item, job.split, job._outputs, job._spec = item, split, outputs, spec
+    return job
 
 
 @dataclass
