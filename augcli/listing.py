@@ -108,6 +108,18 @@ class Listing(Sequence):
             got.add(it.source, it.label, it.out_key, it.path)
         return got
 
+    @classmethod
+    def of_sources(cls, base: str, sources) -> Listing:
+        """Unlabelled files at base + each source."""
+        got = cls(base)
+        for s in sources:
+            got.add(s, None)
+        return got
+
+    def append(self, source: str) -> None:
+        """An unlabelled file (a listing fills as a list of sources does)."""
+        self.add(source, None)
+
     def add(self, source: str, label, out_key: str | None = None, path: str | None = None) -> None:
         i = len(self._ends)
         self._text += source.encode("utf-8", "surrogatepass")

@@ -240,7 +240,7 @@ class Manifest:
         Returns the number of rows kept; `done` marks their outputs."""
         on_disk, locate, done, kept = self._on_disk(), self.index.locate, self.done, [0]
         header = self._line(dict(zip(COLUMNS, COLUMNS)))
-        self.rows = _Offsets(len(self.index), len(header.encode("utf-8")))
+        self.rows.reset(len(header.encode("utf-8")))
 
         def keep():
             for row, line in self._rows():
@@ -352,7 +352,7 @@ class Manifest:
             header = self._line(dict(zip(COLUMNS, COLUMNS)))
             self._f.write(header)
             self._f.flush()
-            self.rows = _Offsets(len(self.index), len(header.encode("utf-8")))
+            self.rows.reset(len(header.encode("utf-8")))
         if os.fstat(self._f.fileno()).st_size != self.rows.end:  # (a journal resume did not write)
             self.rows.known = False
 
@@ -409,6 +409,11 @@ class _Offsets:
         import numpy as np
 
         self.at = np.full(planned, -1, dtype=np.int64)
+        self.reset(end)
+
+    def reset(self, end: int) -> None:
+        """No rows yet, the journal `end` bytes long (its header)."""
+        self.at.fill(-1)
         self.extra: list[tuple[int, int, int]] = []  # (position, sequence, offset)
         self.end = end  # the journal's length so far
         self.known = True  # False: rows were written that are not recorded here

@@ -13,7 +13,6 @@ layouts) are indexed by a dict of their paths, as before.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
 from collections.abc import Sequence
 
 from .seeds import copy_seed
@@ -36,10 +35,11 @@ class PlanIndex:
         hashes, which = array("q"), array("q")
         if self.plain:
             per_spec = np.array([int(orig) + copies for _, _, orig, copies in jobs.specs] or [0], dtype=np.int64)
-            counts = per_spec[np.frombuffer(jobs.spec_of, dtype=np.uint32)] if len(jobs) else np.zeros(0, np.int64)
-            self.starts = array("q", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64).tobytes())
-            hashes.extend(hash(f"{SPLITS[s]}/{key}") for key, s in zip(jobs.out_keys(), jobs.splits))
-            which = array("q", range(len(jobs)))
+            self.starts = np.zeros(len(jobs) + 1, dtype=np.int64)  # (numpy arrays here: no copies made)
+            if len(jobs):
+                np.cumsum(per_spec[np.frombuffer(jobs.spec_of, dtype=np.uint32)], out=self.starts[1:])
+            h = np.fromiter((hash(f"{SPLITS[s]}/{key}") for key, s in zip(jobs.out_keys(), jobs.splits)),
+                            dtype=np.int64, count=len(jobs))
         else:
             self.starts = array("q", [0])
             for j, job in enumerate(jobs):
@@ -53,15 +53,14 @@ class PlanIndex:
                         if o.cls != job.label:
                             self.cls[o.path] = o.cls
                 self.starts.append(start + job.n_outputs)
-        h = np.frombuffer(hashes, dtype=np.int64) if hashes else np.zeros(0, np.int64)
+            h = np.frombuffer(hashes, dtype=np.int64) if hashes else np.zeros(0, np.int64)
         order = np.argsort(h, kind="stable")
-        self._hint, self._based = 0, {}
-        self._hashes, self._jobs = array("q", h[order].tobytes()), array("q", which.tobytes())
-        if which:
-            self._jobs = array("q", np.frombuffer(which, dtype=np.int64)[order].tobytes())
+        self._hint, self._based, self._search = 0, {}, np.searchsorted
+        self._hashes = h[order]  # the jobs' SPLIT/KEY hashes, sorted, and the jobs they are
+        self._jobs = order if self.plain else np.frombuffer(which, dtype=np.int64)[order] if which else order
 
     def __len__(self) -> int:
-        return self.starts[-1]
+        return int(self.starts[-1])
 
     def locate(self, path: str, seed: bool = True) -> tuple[int, str] | None:
         """(position, seed as written) of a planned output; None for a path this plan does not make.
@@ -89,9 +88,9 @@ class PlanIndex:
                 if got is not None:
                     return got
         h = hash(stem)
-        i = bisect_left(self._hashes, h)
+        i = int(self._search(self._hashes, h))
         while i < len(self._hashes) and self._hashes[i] == h:
-            j = self._jobs[i]
+            j = int(self._jobs[i])
             got = self._match(j, self._base(j), copy, path, seed)
             if got is not None:
                 self._hint = j
@@ -116,7 +115,7 @@ class PlanIndex:
 
     def _match(self, j: int, base: str, copy: int | None, path: str, seed: bool) -> tuple[int, str] | None:
         """The output `path` of job j (copy None: its original), checked against the job's own names."""
-        start = self.starts[j]
+        start = int(self.starts[j])
         if self.plain:
             spec, source = self.jobs.spec(j), self.jobs.source(j)
         else:
@@ -148,7 +147,7 @@ class PlanIndex:
         which = np.flatnonzero(made < sizes)
         partial = {}
         for j in np.flatnonzero((made > 0) & (made < sizes)).tolist():
-            job, start = self.jobs[j], self.starts[j]
+            job, start = self.jobs[j], int(self.starts[j])
             left = [o for k, o in enumerate(job.list_outputs()) if not done[start + k]]
             partial[j] = Job(None, None, None, job.split, left, item=job.item)
         return JobsLeft(self.jobs, array("q", which.astype(np.int64).tobytes()), partial,

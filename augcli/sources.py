@@ -48,10 +48,11 @@ class _Walker:
     warning). Non-regular files (FIFOs, sockets, devices, broken links) are never opened:
     they are counted and reported in one warning."""
 
-    def __init__(self, root: Path, exts: set[str], follow_links: bool, relative: bool = False):
+    def __init__(self, root: Path, exts: set[str], follow_links: bool, relative: bool = False, files=None):
         self.root, self.exts, self.follow = root, exts, follow_links
         self.cut = len(_prefix(root)) if relative else 0  # files as text relative to the root
-        self.files: list[str] = []  # paths as text: a Path per file costs ~5 us (1 M files: 5 s)
+        # paths as text (a Path per file costs ~5 us: 1 M files, 5 s), in a list or a Listing
+        self.files = [] if files is None else files
         self.warnings: list[str] = []
         self.odd: list[tuple[Path, str]] = []
         self.links: list[Path] = []
@@ -84,8 +85,10 @@ class _Walker:
                                  f"({kind})")
         # _scan visits each folder's entries sorted by name, a subfolder's files where its name
         # sorts: that is already the order of the paths part by part, unless linked folders came last
-        if self.mixed:
+        if self.mixed and isinstance(self.files, list):
             self.files.sort(key=lambda f: f.split(os.sep))
+        elif self.mixed:
+            self.files = self.files.picked(sorted(range(len(self.files)), key=lambda i: self.files.source(i).split(os.sep)))
         return self.files, self.warnings
 
     def _scan(self, folder: Path) -> None:
@@ -158,9 +161,10 @@ def discover_folder(root: Path, exts: set[str], follow_links: bool = False) -> t
         return [Item(str(root), root.name, None, root.stem)], []
     if not root.is_dir():
         raise UsageError(f"{root}: input not found" if not root.exists() else f"{root}: input is not a folder")
-    rels, warnings = _Walker(root, exts, follow_links, relative=True).run()
+    # the files straight into a Listing (listing.py): ~35 bytes a file, not a string's ~80
+    rels, warnings = _Walker(root, exts, follow_links, relative=True, files=Listing(_prefix(root))).run()
     if os.sep != "/":
-        rels = [f.replace(os.sep, "/") for f in rels]
+        rels = [f.replace(os.sep, "/") for f in rels.sources()]
     return _items(root, _prefix(root), rels, warnings), warnings
 
 
@@ -191,21 +195,21 @@ def _remote_rels(found, exts: set[str]) -> list[str]:
                   key=lambda r: r.split("/"))
 
 
-def _items(root, base: str, rels: list[str], warnings: list[str]) -> list[Item]:
-    """Items of the files at base + rel (rels: paths relative to the root), class-per-subfolder
-    when any is in a subfolder (files directly in the root are then left out, with a warning)."""
-    items = Listing(base)  # (held compactly: a listing may have millions of files)
-    has_classes = any("/" in r for r in rels)
+def _items(root, base: str, rels, warnings: list[str]) -> Listing:
+    """Items of the files at base + rel (rels: paths relative to the root, a list or a Listing with
+    that base), class-per-subfolder when any is in a subfolder (files directly in the root are then
+    left out, with a warning)."""
+    sources = rels.sources if isinstance(rels, Listing) else lambda: iter(rels)
+    has_classes = any("/" in r for r in sources())
     if not has_classes:
-        for r in rels:
-            items.add(r, None)
-        return items
-    top = [r for r in rels if "/" not in r]
+        return rels if isinstance(rels, Listing) else Listing.of_sources(base, rels)
+    items = Listing(base)  # (held compactly: a listing may have millions of files)
+    top = [r for r in sources() if "/" not in r]
     if top:
         warnings.append(f"{root}: {len(top)} file(s) directly in the input folder are ignored: "
                         f"the input is class-per-subfolder (e.g. {top[0]})")
     dirs = {}
-    for r in rels:
+    for r in sources():
         label, _, rest = r.partition("/")
         if rest:
             if label not in dirs:
