@@ -75,12 +75,12 @@ class ImageWorker:
     OUTPUT_KEY = False  # (the worker's per-output key: images do not use it)
 
     def __init__(self, cfg, pipeline):
-        import numpy as np
-
         from ..io.image import encode
+        from ..seeds import reseeder
 
         self.cfg, self.pipeline = cfg, pipeline
-        self._rng, self._encode = np.random.default_rng, encode  # (imported once, not per output)
+        # default_rng(seed)'s streams from one Generator re-seeded per output; the encoder imported once
+        self._rng, self._encode = reseeder(), encode
 
     def load(self, src: str):
         from ..io.image import output_ext, read_image
