@@ -45,7 +45,12 @@ def row_values(source: str, label, split: str, copy, seed, ops, status: str = "o
     ok = status == "ok"
     if ops_json is None:
         ops_json = OPS_JSON(ops or [])
-    m = next((op for op in ops or [] if "lambda" in op and "partner" in op), None) if ok else None  # a mix op
+    m = None  # a mix op
+    if ok and ops:
+        for op in ops:
+            if "lambda" in op and "partner" in op:
+                m = op
+                break
     if m is None:
         mix = ["", "", "", _one_hot(label) if label and ok else ""]
     else:

@@ -228,7 +228,7 @@ def apply_color_matrix(img: np.ndarray, M: np.ndarray, inplace: bool = False) ->
             return lut[img] if img.dtype == np.uint16 else cv2.LUT(img, lut, dst=dst)
         return img * a + b
     if c == 3:
-        m = M[2::-1, _BGR1].astype(np.float32)  # RGB -> OpenCV's BGR order, rows and columns
+        m = M.take(_BGR1).reshape(3, 4).astype(np.float32)  # RGB -> OpenCV's BGR order, rows and columns
     else:
         m = np.zeros((c, c + 1), np.float32)
         m[:3, :3] = M[2::-1, 2::-1]
@@ -237,4 +237,5 @@ def apply_color_matrix(img: np.ndarray, M: np.ndarray, inplace: bool = False) ->
     return cv2.transform(img, m, dst=dst)
 
 
-_BGR1 = [2, 1, 0, 3]  # a 3x4 RGB matrix's columns in BGR order, the offset last
+# the entries of a 3x4 RGB matrix (flat) in BGR order: rows and columns reversed, the offsets last
+_BGR1 = np.array([10, 9, 8, 11, 6, 5, 4, 7, 2, 1, 0, 3])
