@@ -21,8 +21,11 @@ import hashlib
 
 
 def stable_hash(*parts) -> int:
-    h = hashlib.blake2b("\x00".join(str(p) for p in parts).encode("utf-8"), digest_size=8)
-    return int.from_bytes(h.digest(), "little")
+    return _hash_text("\x00".join(str(p) for p in parts))
+
+
+def _hash_text(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def output_key(path: str) -> int:
@@ -32,7 +35,8 @@ def output_key(path: str) -> int:
 
 def copy_seed(run_seed: int, source: str, copy: int) -> int:
     """The seed of one augmented copy: a function of the run seed and the copy's identity only."""
-    return stable_hash("copy", run_seed, source, copy) >> 1
+    # stable_hash("copy", run_seed, source, copy), its text made in one step (one per output)
+    return _hash_text(f"copy\x00{run_seed!s}\x00{source!s}\x00{copy!s}") >> 1
 
 
 def val_seed(run_seed: int, label) -> int:

@@ -36,3 +36,10 @@ def test_reseeder_other_seeds():
         g = rng(s)
         if s is not None:
             assert g.random() == np.random.default_rng(s).random()
+
+
+def test_copy_seed_is_the_stable_hash():
+    from augcli.seeds import stable_hash
+
+    for run_seed, source, copy in ((0, "a.png", 0), (2**40, "x/é b.jpg", 7), (-3, "", 12), (5, "a\x00b", 1)):
+        assert copy_seed(run_seed, source, copy) == stable_hash("copy", run_seed, source, copy) >> 1
