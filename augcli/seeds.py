@@ -130,7 +130,8 @@ def reseeder():
     """A function seed -> Generator that gives `numpy.random.default_rng(seed)`'s stream, re-seeding
     one Generator in place (a ~2x cheaper seeding: no SeedSequence, bit generator and Generator
     objects per seed). The Generator it returns is the same object every call: draw from it before
-    asking for the next seed. Seeds other than an int in [0, 2**64) get their own default_rng."""
+    asking for the next seed, in one thread (a worker makes one output at a time). Seeds other than
+    an int in [0, 2**64) get their own default_rng."""
     from numpy.random import PCG64, Generator, default_rng
 
     bits = PCG64(0)
