@@ -82,9 +82,10 @@ def _run_job(job: Job, src: str) -> list[dict]:
     except Exception as e:  # noqa: BLE001 - every failure becomes a manifest row
         return [row(o, "failed", error=one_line(e)) for o in outputs]
     rows = []
+    local, keyed = isinstance(out, str), getattr(kind, "OUTPUT_KEY", True)
     for o in outputs:
-        dst = f"{out}/{o.path}" if isinstance(out, str) else out / o.path
-        ext, key = suffix(o.path), output_key(o.path) if getattr(kind, "OUTPUT_KEY", True) else 0
+        dst = f"{out}/{o.path}" if local else out / o.path
+        ext, key = suffix(o.path), output_key(o.path) if keyed else 0
         fetched: list[str] = []
         try:
             if o.copy is None:
@@ -101,9 +102,9 @@ def _run_job(job: Job, src: str) -> list[dict]:
             for f in fetched:
                 discard(f)
         try:
-            folder = dst.rpartition("/")[0] if isinstance(dst, str) else dst.parent
+            folder = dst.rpartition("/")[0] if local else dst.parent
             if folder not in made:  # a folder made once per run and worker, not once per file
-                if isinstance(folder, str):
+                if local:
                     os.makedirs(folder, exist_ok=True)
                 else:
                     folder.mkdir(parents=True, exist_ok=True)

@@ -27,15 +27,22 @@ def atomic_write(path: str | Path, data: bytes) -> None:
         path.put(data)
         return
     path = os.fspath(path)
-    folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".{name}{TMP_MARK}{_pid()}")
+    mark = f"{TMP_MARK}{_PID[0] if _PID else _pid()}"
+    if os.sep == "/" and not os.altsep:  # (POSIX: os.path.split and join as string operations)
+        cut = path.rfind("/") + 1
+        tmp = f"{path[:cut]}.{path[cut:]}{mark}"
+    else:
+        folder, name = os.path.split(path)
+        tmp = os.path.join(folder, f".{name}{mark}")
     try:
         # os-level calls: a small file costs ~20 us less than through open()'s buffered object
         fd = os.open(tmp, _FLAGS, 0o666)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            n = os.write(fd, data)
+            if n < len(data):  # (a short write: the rest)
+                view = memoryview(data)[n:]
+                while view:
+                    view = view[os.write(fd, view):]
         finally:
             os.close(fd)
         os.replace(tmp, path)

@@ -1,6 +1,7 @@
 """Images: JPEG, PNG, WebP, TIFF, BMP ... in, the same (or --format) out; OpenCV in the workers."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .base import FileModality
@@ -75,23 +76,24 @@ class ImageWorker:
     OUTPUT_KEY = False  # (the worker's per-output key: images do not use it)
 
     def __init__(self, cfg, pipeline):
-        import numpy as np
-
-        from ..io.image import encode
+        from ..io.image import encode, output_ext, read_image
+        from ..io.reduced import open_image
+        from ..seeds import reseeder
+        from ..sources import suffix
 
         self.cfg, self.pipeline = cfg, pipeline
-        self._rng, self._encode = np.random.default_rng, encode  # (imported once, not per output)
+        # default_rng(seed)'s streams from one Generator re-seeded per output; what runs per source
+        # and per output imported once
+        self._rng, self._encode = reseeder(), encode
+        self._read = open_image if self.reduced_decode() else read_image
+        # JPEG -> JPEG with steps that all run on YCbCr planes: decode to planes (io.image.Planes)
+        self._planes_for = (lambda src: output_ext(suffix(src), cfg.format) in (".jpg", ".jpeg")) \
+            if pipeline.planar else (lambda src: False)
 
     def load(self, src: str):
-        from ..io.image import output_ext, read_image
-
-        # JPEG -> JPEG with steps that all run on YCbCr planes: decode to planes (io.image.Planes)
-        planes = self.pipeline.planar and output_ext(Path(src).suffix, self.cfg.format) in (".jpg", ".jpeg")
-        if self.reduced_decode():
-            from ..io.reduced import open_image
-
-            return open_image(src, self.cfg.max_pixels, planes=planes)
-        return read_image(src, self.cfg.max_pixels, planes=planes)
+        """read_image's (image, bytes, orientation); the image an io.reduced.Encoded JPEG when
+        reduced_decode() (decided once per worker)."""
+        return self._read(src, self.cfg.max_pixels, planes=self._planes_for(os.fspath(src)))
 
     def reduced_decode(self) -> bool:
         """Whether a JPEG's decode waits for the first warp, which decodes it at reduced scale

@@ -321,7 +321,7 @@ def uniform(rng, rng_range) -> float:
     """rng.uniform(lo, hi), rounded: numpy computes it as lo + (hi - lo) * rng.random(), the same
     number, which this writes out (~1 us less a draw)."""
     lo = float(rng_range[0])
-    return r6(lo + (float(rng_range[1]) - lo) * rng.random())
+    return round(lo + (float(rng_range[1]) - lo) * rng.random(), 6)  # (r6, inlined: a float already)
 
 
 def parse_steps(raw, where: str, steps: dict, aliases: dict) -> list[tuple[str, dict]]:

@@ -68,6 +68,10 @@ _HUE = [K_INV @ np.diag([1.0, 0.0, 0.0]) @ K, K_INV @ np.diag([0.0, 1.0, 1.0]) @
         K_INV @ np.array([[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]) @ K]
 
 
+_EYE_FLAT, _GREY_FLAT = _EYE.ravel().tolist(), _GREY.ravel().tolist()
+_HUE_GREY = list(zip(*(m.ravel().tolist() for m in _HUE), _GREY_FLAT))  # per entry: (A, B, C, grey)
+
+
 def _hue_3x3(h: float, k: float = 1.0) -> np.ndarray:
     """k times the hue rotation by h turns."""
     t = 2 * math.pi * h
@@ -151,16 +155,26 @@ class ColorJitter(ColorStep):
     )
 
     def sample(self, rng, ctx):
-        return {k: uniform(rng, self.cfg[k]) for k in ("brightness", "contrast", "saturation", "hue")}
+        cfg = self.cfg  # (the four draws in this order)
+        return {"brightness": uniform(rng, cfg["brightness"]), "contrast": uniform(rng, cfg["contrast"]),
+                "saturation": uniform(rng, cfg["saturation"]), "hue": uniform(rng, cfg["hue"])}
 
     def rgb_matrix(self, prm, mean_rgb, vmax):
         # hue(saturation(contrast(brightness))) in closed form: saturation and hue keep grey, so
         # contrast's offset (towards the brightened mean's luma) passes through them unchanged
-        # and hue @ saturation(s) = s hue + (1 - s) grey (hue keeps grey)
-        b, c, s = prm["brightness"], prm["contrast"], prm["saturation"]
+        # and hue @ saturation(s) = s hue + (1 - s) grey (hue keeps grey). On Python floats, entry
+        # by entry: the arithmetic numpy did on the 3x3 arrays, in its order (the same numbers),
+        # without a dozen small arrays
+        b, c, s, h = prm["brightness"], prm["contrast"], prm["saturation"], prm["hue"]
         k = b * c
-        A = (k * s) * (_hue_3x3(prm["hue"]) if prm["hue"] else _EYE) + (k * (1 - s)) * _GREY
-        return _affine(A, (1 - c) * b * float(LUMA @ mean_rgb))
+        ks, kg, off = k * s, k * (1 - s), (1 - c) * b * float(LUMA @ mean_rgb)
+        if h:
+            t = 2 * math.pi * h
+            cos, sin = math.cos(t), math.sin(t)
+            A = [ks * ((h0 + cos * h1) + sin * h2) + kg * g for h0, h1, h2, g in _HUE_GREY]
+        else:
+            A = [ks * e + kg * g for e, g in zip(_EYE_FLAT, _GREY_FLAT)]
+        return np.array([[*A[0:3], off], [*A[3:6], off], [*A[6:9], off]])
 
 
 class ChannelShift(ColorStep):
@@ -213,9 +227,15 @@ def apply_color_matrix(img: np.ndarray, M: np.ndarray, inplace: bool = False) ->
             lut = np.clip(np.rint(np.arange(vmax + 1) * a + b), 0, vmax).astype(img.dtype)
             return lut[img] if img.dtype == np.uint16 else cv2.LUT(img, lut, dst=dst)
         return img * a + b
-    m = np.zeros((c, c + 1), np.float32)
-    m[:3, :3] = M[2::-1, 2::-1]  # RGB -> OpenCV's BGR order, rows and columns
-    m[:3, c] = M[2::-1, 3]
-    if c == 4:
+    if c == 3:
+        m = M.take(_BGR1).reshape(3, 4).astype(np.float32)  # RGB -> OpenCV's BGR order, rows and columns
+    else:
+        m = np.zeros((c, c + 1), np.float32)
+        m[:3, :3] = M[2::-1, 2::-1]
+        m[:3, c] = M[2::-1, 3]
         m[3, 3] = 1.0
     return cv2.transform(img, m, dst=dst)
+
+
+# the entries of a 3x4 RGB matrix (flat) in BGR order: rows and columns reversed, the offsets last
+_BGR1 = np.array([10, 9, 8, 11, 6, 5, 4, 7, 2, 1, 0, 3])

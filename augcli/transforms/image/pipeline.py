@@ -126,11 +126,12 @@ class Pipeline:
             if kind == "mix":
                 img = self._mix(steps[0], img, mix, ops)
                 continue
+            if kind == "geo":  # (a warp writes a new image)
+                img = self._geometric(steps, img, rng, fill, ops, geometry)
+                continue
             # made by an earlier step: may be written
             owned = not (planes_share(img, given) if isinstance(img, Planes) else np.may_share_memory(img, given))
-            if kind == "geo":
-                img = self._geometric(steps, img, rng, fill, ops, geometry)
-            elif kind == "color":
+            if kind == "color":
                 img = self._colour(steps, img, rng, owned, ops)
             else:
                 st = self._fire(steps[0], rng)
