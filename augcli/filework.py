@@ -61,17 +61,19 @@ class FileWork:
         n = getattr(todo, "n_outputs", None)  # (PlainJobs, JobsLeft: without making the jobs)
         return sum(j.n_outputs for j in todo) if n is None else n
 
-    def collect(self, rows: list[dict], res) -> int:
+    def collect(self, rows: list, res) -> int:
+        """A job's rows (manifest.Row) appended and counted."""
         rows = self.manifest.fresh(rows)  # counted once
         self.manifest.append(rows)
+        cls, per_class = self.cls, res.per_class
         for r in rows:
-            if r["status"] == "ok":
+            if r.status == "ok":
                 res.written += 1
-                res.per_class[(r["split"], self.cls.get(r["path"], r["label"]) or "")] += 1
-            elif r["status"] == "dropped":
+                per_class[(r.split, (cls.get(r.path, r.label) if cls else r.label) or "")] += 1
+            elif r.status == "dropped":
                 res.dropped += 1
             else:
-                res.failed.append((r["source"], r["path"], r["error"]))
+                res.failed.append((r.source, r.path, r.error))
         return len(rows)
 
     def finish(self, out: Path, res) -> None:

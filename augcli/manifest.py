@@ -18,6 +18,7 @@ import os
 from array import array
 from collections import OrderedDict
 from pathlib import Path
+from typing import NamedTuple
 
 from .io import TMP_MARK
 
@@ -124,19 +125,51 @@ def read_rows(path: Path) -> list[dict]:
     return _parse(_clean_text(path)[0])[0]
 
 
+class _Echo:
+    """A file whose write returns what it is given: csv.writer's writerow then returns the line."""
+
+    @staticmethod
+    def write(line: str) -> str:
+        return line
+
+
 class _Lines:
     """Rows as CSV text, one line each, the bytes csv.DictWriter(COLUMNS, restval="",
     extrasaction="ignore") writes: a run keeps its rows as these lines (~0.2 KB), not dicts (~1.5 KB)."""
 
     def __init__(self):
-        self.buf = io.StringIO()
-        self.w = csv.writer(self.buf, lineterminator="\n")
+        self.values = csv.writer(_Echo(), lineterminator="\n").writerow  # a row's values in COLUMNS order
 
     def __call__(self, row: dict) -> str:
-        self.buf.seek(0)
-        self.buf.truncate()
-        self.w.writerow([row.get(c, "") for c in COLUMNS])
-        return self.buf.getvalue()
+        return self.values([row.get(c, "") for c in COLUMNS])
+
+
+class Row(NamedTuple):
+    """A manifest row as a worker returns it: its CSV line, and the fields the parent reads."""
+
+    path: str
+    status: str
+    split: str
+    label: str  # "" for unlabelled data
+    source: str
+    error: str
+    line: str  # the CSV line (_Lines)
+
+
+_LINE = _Lines()
+
+
+def make_row(path: str, source: str, label, split: str, copy, seed, ops, status: str = "ok",
+             error: str = "") -> Row:
+    """The Row of one output (row_values' fields, path first, as one CSV line)."""
+    values = [path, *row_values(source, label, split, copy, seed, ops, status, error)]
+    return Row(path, status, split, values[2], source, error, _LINE.values(values))
+
+
+def row_of(row: dict) -> Row:
+    """The Row of a manifest row given as a dict of COLUMNS (missing ones empty)."""
+    return Row(row["path"], row["status"], row["split"], row.get("label") or "", row["source"],
+               row.get("error", ""), _LINE(row))
 
 
 def _write_lines(path: Path, *parts) -> None:
@@ -350,11 +383,11 @@ class Manifest:
 
         return there
 
-    def fresh(self, rows: list[dict]) -> list[dict]:
+    def fresh(self, rows: list[Row]) -> list[Row]:
         """The rows whose output has no row yet (a retried unit may report one again), marked."""
         out, self._fresh = [], array("q")
         for r in rows:
-            got = self.index.locate(r["path"], False)
+            got = self.index.locate(r.path, False)
             if got is None or not self.done[got[0]]:
                 if got is not None:
                     self.done[got[0]] = 1
@@ -381,10 +414,10 @@ class Manifest:
         if os.fstat(self._f.fileno()).st_size != self.rows.end:  # (a journal resume did not write)
             self.rows.known = False
 
-    def append(self, rows: list[dict]) -> None:
+    def append(self, rows: list[Row]) -> None:
         """Append whole rows; on a write error (a full disk) the file is cut back to whole rows."""
         at = self._f.tell()
-        lines = [self._line(r) for r in rows]
+        lines = [r.line for r in rows]
         try:
             self._f.write("".join(lines))
             self._f.flush()

@@ -62,8 +62,8 @@ class RemoteManifest(Manifest):
     def open(self) -> None:
         self._last = time.monotonic()
 
-    def append(self, rows: list[dict]) -> None:
-        lines = [self._line(r) for r in rows]
+    def append(self, rows: list) -> None:
+        lines = [r.line for r in rows]
         self._pending.extend(lines)
         self._appended(lines)
         if len(self._pending) >= self.FLUSH_ROWS or time.monotonic() - self._last >= self.FLUSH_SECONDS:

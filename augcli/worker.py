@@ -1,5 +1,5 @@
 """What a worker process does with one job: load the source once, make each output's bytes through
-the modality's worker object, write them atomically, and return the manifest rows.
+the modality's worker object, write them atomically, and return the manifest rows (manifest.Row: the CSV line made here).
 
 A disk failure on the output (full, read-only, no permission) is raised, not recorded: the run
 stops (runner.py says so in one line); any other failure of one output is its `failed` row.
@@ -11,7 +11,7 @@ import os
 from .errors import Dropped, is_disk_error
 from .executors import quiet_worker
 from .io import atomic_write
-from .manifest import COLUMNS, row_values
+from .manifest import Row, make_row
 from .plan import Job, Output
 from .seeds import output_key
 from .sources import suffix
@@ -54,27 +54,28 @@ def _local_partner(o: Output, fetched: list) -> Output:
     return Output(o.path, o.copy, o.seed, mix, o.cls)
 
 
-def run_job(job: Job) -> list[dict]:
+def run_job(job: Job) -> list[Row]:
     """The job's rows; a remote source (and mix partner) is read from a local temp copy."""
     if not is_url(job.src):
         return _run_job(job, job.src)
     try:
         src = fetch(job.src)
     except Exception as e:  # noqa: BLE001 - a source that cannot be read: its rows say why
-        return [dict(zip(COLUMNS, [o.path, *row_values(job.source, job.label, job.split, o.copy, o.seed, None,
-                                                      "failed", one_line(e))])) for o in job.list_outputs()]
+        return [make_row(o.path, job.source, job.label, job.split, o.copy, o.seed, None, "failed", one_line(e))
+                for o in job.list_outputs()]
     try:
         return _run_job(job, src)
     finally:
         discard(src)
 
 
-def _run_job(job: Job, src: str) -> list[dict]:
+def _run_job(job: Job, src: str) -> list[Row]:
     out = _W["out"]
     kind, made = _W["kind"], _W["made"]
-    def row(o: Output, status="ok", ops=None, error=""):
-        return dict(zip(COLUMNS, [o.path, *row_values(job.source, job.label, job.split, o.copy, o.seed, ops,
-                                                      status, error)]))
+    source, label, split = job.source, job.label, job.split
+
+    def row(o: Output, status="ok", ops=None, error="") -> Row:
+        return make_row(o.path, source, label, split, o.copy, o.seed, ops, status, error)
 
     outputs = job.list_outputs()  # a plan's job run in the parent (one worker) keeps none
     try:

@@ -162,14 +162,14 @@ def test_the_index_of_a_mixing_plan_lists_the_mixed_copies(tmp_path):
 
 
 def test_the_manifest_is_sorted_into_plan_order_from_the_journal_on_disk(tmp_path):
-    from augcli.manifest import COLUMNS, Manifest, _Lines
+    from augcli.manifest import COLUMNS, Manifest, _Lines, row_of
     from augcli.planindex import PlanIndex
 
     _, _, plan = _plan(tmp_path, [f"c{i % 2}/i,m\"g{i}.png" for i in range(8)], copies=2)
     index, order = PlanIndex(plan.jobs), _order(plan.jobs)
     line = _Lines()
-    rows = [dict(zip(COLUMNS, [p, "s", "c0", "train", 1, "", seed, "[]", "ok", "two\nlines"])) for p, (_, seed)
-            in order.items()]
+    rows = [row_of(dict(zip(COLUMNS, [p, "s", "c0", "train", 1, "", seed, "[]", "ok", "two\nlines"])))
+            for p, (_, seed) in order.items()]
     rows.reverse()
     out = tmp_path / "o"
     out.mkdir()
@@ -181,7 +181,7 @@ def test_the_manifest_is_sorted_into_plan_order_from_the_journal_on_disk(tmp_pat
     journal = (out / "manifest.csv").read_bytes()
     m.finish()
     assert (out / "manifest.csv").read_text() == line(dict(zip(COLUMNS, COLUMNS))) + \
-        "".join(line(r) for r in reversed(rows))
+        "".join(r.line for r in reversed(rows))
     # the same order from the rows' paths alone (a journal the run did not record)
     from augcli.manifest import in_plan_order
 
@@ -240,8 +240,8 @@ def test_a_plain_job_run_in_this_process_keeps_no_outputs(tmp_path):
         rows = run_job(plan.jobs[0])  # not an image: every output fails, with its row
     finally:
         signal.signal(signal.SIGINT, handler)
-    assert [r["path"] for r in rows] == [o.path for o in plan.jobs[0].list_outputs()] and len(rows) == 4
-    assert all(r["status"] == "failed" for r in rows)
+    assert [r.path for r in rows] == [o.path for o in plan.jobs[0].list_outputs()] and len(rows) == 4
+    assert all(r.status == "failed" and r.line.startswith(f"{r.path},") for r in rows)
     assert plan.jobs[0]._outputs is None  # still made from its spec when read: no Output kept
 
 
