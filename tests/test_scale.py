@@ -310,3 +310,18 @@ def test_a_plan_of_many_sources_holds_tens_of_bytes_a_source(tmp_path):
     job = plan.jobs[12_345]  # made when read, from the arrays
     assert job.source == sorted(f"class{i % 7}/img{i:07d}.png" for i in range(n))[12_345]
     assert job.label == job.source.split("/")[0] and job.n_outputs in (1, 5)
+
+
+def test_temp_files_left_by_a_killed_worker_are_removed_and_nothing_else(tmp_path):
+    from augcli.io import TMP_MARK
+    from augcli.outdir import clean_temp
+
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    keep = ["train/c0/a.png", "train/c0/.hidden.png", f"train/c0/b{TMP_MARK}1.png", "manifest.csv"]
+    gone = [f"train/c0/.a.png{TMP_MARK}123", f"val/c1/deep/.x.png{TMP_MARK}9", f".manifest.csv{TMP_MARK}5"]
+    _touch(out, keep + gone)
+    _touch(elsewhere, [f".y.png{TMP_MARK}7"])
+    (out / "linked").symlink_to(elsewhere, target_is_directory=True)  # not followed
+    clean_temp(out)
+    assert all((out / p).exists() for p in keep) and not any((out / p).exists() for p in gone)
+    assert (elsewhere / f".y.png{TMP_MARK}7").exists()
