@@ -1,6 +1,6 @@
 """A listing of input files held compactly, for plans of millions of sources.
 
-`Listing` is a sequence of sources.Item, but what it holds per file is the source's text in one
+`Item` is one input file. `Listing` is a sequence of Items, but what it holds per file is the source's text in one
 shared UTF-8 buffer (its end offset: 8 bytes), a label code (4 bytes) and nothing else unless the
 file's path is not `base + source` or its output key is not the source's stem path (those few are
 kept in dicts). An Item is made only when one is read (`listing[i]`); the plan reads the columns
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 class Item:
     """One input file: `path` (absolute path or URL), `source` (relative to the input root,
     posix, as the manifest shows it), `label` (class name, None without labels), `out_key`
-    (output path within a split, without extension, e.g. "cat/img001"). A listing of millions
-    keeps per item only `source`: the path is a shared root prefix + source and the output key,
-    when it is the source without its extension, is derived (~0.2 KB less an item)."""
+    (output path within a split, without extension, e.g. "cat/img001"). An item keeps its source:
+    the path is a shared root prefix + source and the output key, when it is the source without
+    its extension, is derived. Many items are held as a Listing (below), not as Item objects."""
 
     __slots__ = ("_base", "_path", "source", "label", "_key")
 
@@ -29,14 +29,6 @@ class Item:
             self._base, self._path = None, path
         self.source, self.label = source, label
         self._key = None if out_key == _stem_path(source) else out_key
-
-    @classmethod
-    def under(cls, base: str, source: str, label: str | None, out_key: str | None = None) -> Item:
-        """The item at base + source (base: a root's text with its separator, shared by the items)."""
-        it = cls.__new__(cls)
-        it._base, it._path, it.source, it.label = base, None, source, label
-        it._key = None if out_key is None or out_key == _stem_path(source) else out_key
-        return it
 
     @property
     def path(self) -> str:

@@ -112,7 +112,8 @@ def _prepare(cfg, plan, out: Path, extra: dict | None) -> Path:
                                  "use --overwrite to replace it, or choose another output folder")
     (out / MARKER).mkdir(parents=True, exist_ok=True)
     info = {"fingerprint": plan.fingerprint, "modality": cfg.modality, "planned": plan.n_outputs,
-            "config": {k: v for k, v in cfg.to_dict().items() if k not in ("transforms",)}}
+            "config": {k: sorted(v) if isinstance(v, (set, frozenset)) else v  # (the same text every run)
+                       for k, v in cfg.to_dict().items() if k not in ("transforms",)}}
     info.update(extra or {})  # e.g. image: jpeg_planes (JPEG -> JPEG jobs on YCbCr planes, README)
     atomic_write(marker, json.dumps(info, indent=2, default=str).encode())
     return out

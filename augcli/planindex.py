@@ -4,8 +4,9 @@ The manifest is rewritten in plan order and a resume checks each row's seed agai
 both need an output's position (its rank among all the plan's outputs) from its path. A dict
 path -> (position, seed) costs ~0.5 KB an output (1 M outputs: 0.5 GB). Here a plain job's
 outputs are found from their names instead: `SPLIT/KEY[__augK]EXT` names the job (by the hash
-of SPLIT/KEY, in a sorted int64 array: 16 bytes a source) and the copy; the job's first position
-comes from an array of cumulative output counts, the seed is computed again (seeds.copy_seed).
+of SPLIT/KEY, in a sorted int64 array with the jobs they are: 16 bytes a source) and the copy;
+the job's first position comes from an array of cumulative output counts (8 bytes a source), the
+seed is computed again (seeds.copy_seed).
 Every match is checked against the job itself, so a hash collision or a path this plan does not
 make is never taken for another. Jobs whose outputs are listed (a mix step's copies, annotated
 layouts) are indexed by a dict of their paths, as before.
@@ -32,7 +33,6 @@ class PlanIndex:
         self.plain = isinstance(jobs, PlainJobs)  # (then no Job object is made to find an output)
         self.listed: dict[str, tuple[int, str]] = {}  # outputs of jobs that list them
         self.cls: dict[str, str] = {}
-        hashes, which = array("q"), array("q")
         if self.plain:
             per_spec = np.array([int(orig) + copies for _, _, orig, copies in jobs.specs] or [0], dtype=np.int64)
             self.starts = np.zeros(len(jobs) + 1, dtype=np.int64)  # (numpy arrays here: no copies made)
@@ -41,6 +41,7 @@ class PlanIndex:
             h = np.fromiter((hash(f"{SPLITS[s]}/{key}") for key, s in zip(jobs.out_keys(), jobs.splits)),
                             dtype=np.int64, count=len(jobs))
         else:
+            hashes, which = array("q"), array("q")
             self.starts = array("q", [0])
             for j, job in enumerate(jobs):
                 start = self.starts[-1]
@@ -57,7 +58,7 @@ class PlanIndex:
         order = np.argsort(h, kind="stable")
         self._hint, self._based, self._search = 0, {}, np.searchsorted
         self._hashes = h[order]  # the jobs' SPLIT/KEY hashes, sorted, and the jobs they are
-        self._jobs = order if self.plain else np.frombuffer(which, dtype=np.int64)[order] if which else order
+        self._jobs = np.frombuffer(which, dtype=np.int64)[order] if not self.plain and which else order
 
     def __len__(self) -> int:
         return int(self.starts[-1])

@@ -136,7 +136,7 @@ def _run_locked(cfg, plan, work, out: Path, executor, quiet: bool) -> Result:
     return res
 
 
-def _execute(work, executor, todo: list, res: Result, quiet: bool) -> None:
+def _execute(work, executor, todo, res: Result, quiet: bool) -> None:
     """The units left, on the executor (never more local processes than units); results as they come."""
     if isinstance(executor, LocalExecutor):
         executor = LocalExecutor(min(executor.workers, len(todo)))

@@ -56,6 +56,7 @@ class _Walker:
         self.warnings: list[str] = []
         self.odd: list[tuple[Path, str]] = []
         self.links: list[Path] = []
+        self.undecodable: list[Path] = []  # names that are not UTF-8 (the manifest is): left out
         st = os.stat(root)
         self.seen = {(st.st_dev, st.st_ino)}
         self.mixed = False  # a symlinked folder was walked after the real ones: the listing needs a sort
@@ -83,6 +84,11 @@ class _Walker:
             self.warnings.append(f"{self.root}: skipped {n} non-regular file{'s' if n > 1 else ''} (FIFOs, "
                                  f"sockets, devices, broken links), e.g. {p.relative_to(self.root).as_posix()} "
                                  f"({kind})")
+        if self.undecodable:
+            n = len(self.undecodable)
+            self.warnings.append(f"{self.root}: skipped {n} file{'s' if n > 1 else ''} whose name is not valid "
+                                 f"UTF-8 (the manifest is UTF-8), e.g. {str(self.undecodable[0])!r}; rename "
+                                 f"{'them' if n > 1 else 'it'} to include {'them' if n > 1 else 'it'}")
         # _scan visits each folder's entries sorted by name, a subfolder's files where its name
         # sorts: that is already the order of the paths part by part, unless linked folders came last
         if self.mixed and isinstance(self.files, list):
@@ -114,10 +120,24 @@ class _Walker:
                 self.links.append(folder / e.name)
             elif os.path.splitext(e.name)[1].lower() in self.exts:
                 if e.is_file():  # a regular file, or a symlink to one
-                    self.files.append(prefix + e.name)  # str(folder / e.name)
+                    rel = prefix + e.name  # str(folder / e.name)
+                    if rel.isascii() or _utf8(rel):
+                        self.files.append(rel)
+                    else:
+                        self.undecodable.append(folder / e.name)
                 else:
                     path = folder / e.name
                     self.odd.append((path, special_kind(path) or "a broken link"))
+
+
+def _utf8(name: str) -> bool:
+    """Whether a file name as os.scandir gives it is valid UTF-8 (undecodable bytes come as
+    surrogates, which cannot be encoded)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _prefix(folder: Path) -> str:
@@ -151,7 +171,7 @@ def walk(root: Path, exts: set[str], follow_links: bool = False) -> tuple[list[P
     return [Path(f) for f in files], warnings
 
 
-def discover_folder(root: Path, exts: set[str], follow_links: bool = False) -> tuple[list[Item], list[str]]:
+def discover_folder(root: Path, exts: set[str], follow_links: bool = False) -> tuple[Listing | list[Item], list[str]]:
     """Items of a class-per-subfolder or flat folder; a single file is a flat dataset of one.
     The root is read even when it is a symlink; symlinked folders below it only with follow_links."""
     if root.is_file():
@@ -168,7 +188,7 @@ def discover_folder(root: Path, exts: set[str], follow_links: bool = False) -> t
     return _items(root, _prefix(root), rels, warnings), warnings
 
 
-def discover_url(url: str, exts: set[str]) -> tuple[list[Item], list[str]]:
+def discover_url(url: str, exts: set[str]) -> tuple[Listing | list[Item], list[str]]:
     """Items under a remote prefix (s3://bucket/photos), read with one listing: the same layouts,
     names and order as a local folder (keys with a hidden part, .name, are skipped); a URL of
     one object is a flat dataset of one."""

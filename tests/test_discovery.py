@@ -125,3 +125,16 @@ def test_an_input_named_like_an_augmented_copy_is_refused(tmp_path):
     run_cli("image", src, tmp_path / "o1", "--copies", "1", check=0)  # copy 0 only: no clash
     assert sorted(p.name for p in (tmp_path / "o1" / "train" / "a").iterdir()) == [
         "img000.jpg", "img000__aug0.jpg", "img000__aug1.jpg", "img000__aug1__aug0.jpg"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a file name that is not UTF-8 needs a POSIX filesystem")
+def test_a_file_name_that_is_not_utf8_is_skipped_with_a_warning(tmp_path):
+    from augcli.sources import discover_folder
+
+    (tmp_path / "in" / "cat").mkdir(parents=True)
+    for name in (b"ok.png", b"bad\xff.png"):
+        with open(os.path.join(os.fsencode(tmp_path / "in" / "cat"), name), "wb") as f:
+            f.write(b"x")
+    items, warnings = discover_folder(tmp_path / "in", {".png"})
+    assert [it.source for it in items] == ["cat/ok.png"]
+    assert len(warnings) == 1 and "not valid UTF-8" in warnings[0] and "bad\\udcff.png" in warnings[0]

@@ -311,3 +311,32 @@ def test_many_jobs_in_batches_per_task_run_with_two_workers(tmp_path):
     assert (tmp_path / "w1" / "manifest.csv").read_bytes() == (tmp_path / "w2" / "manifest.csv").read_bytes()
     p = run_cli("stats", src, "--workers", "2", check=0)
     assert "140 images" in p.stdout
+
+
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_atomic_write_shows_no_file_before_its_bytes_are_all_written(tmp_path, monkeypatch, unnamed):
+    """Linux: an unnamed file (O_TMPFILE) linked in whole; elsewhere, or over an existing file, a temp
+    file renamed. Either way the folder shows nothing of the output until it is complete."""
+    import augcli.io as aio
+
+    if unnamed and not aio._UNNAMED[0]:
+        pytest.skip("no O_TMPFILE here")
+    monkeypatch.setattr(aio, "_UNNAMED", [unnamed])
+    seen = []
+    real_write = os.write
+
+    def spy(fd, data):  # what the folder shows while the bytes are written
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", spy)
+    aio.atomic_write(tmp_path / "a.png", b"x" * 5000)
+    assert (tmp_path / "a.png").read_bytes() == b"x" * 5000
+    assert seen and "a.png" not in seen[0]
+    assert seen[0] == ([] if unnamed else [f".a.png{aio.TMP_MARK}{os.getpid()}"])
+    aio.atomic_write(tmp_path / "a.png", b"new")  # an existing file is replaced whole
+    assert (tmp_path / "a.png").read_bytes() == b"new" and sorted(os.listdir(tmp_path)) == ["a.png"]
+    monkeypatch.chdir(tmp_path)
+    aio.atomic_write("b.png", b"relative")  # a bare name: in the working folder
+    assert (tmp_path / "b.png").read_bytes() == b"relative"
+    assert aio._UNNAMED[0] == unnamed  # (nothing made it give up the unnamed files)

@@ -85,16 +85,16 @@ def _dedup_reference(items, ext_of):
 def test_deduplicated_names_are_those_of_counting_every_name():
     srcs = ["a.png", "a.jpg", "b.png", "c.PNG", "c.png", "x/d.png", "y/d.png", "d.jpg", "e", "e.png", "f.tif"]
     items = [Item(f"/r/{s}", s, None, str(PurePosixPath(s.rsplit("/", 1)[-1]).with_suffix(""))) for s in srcs]
-    got = deduplicate_names(items, lambda it: ".png")
+    got = deduplicate_names(items, lambda source: ".png")
     assert [it.out_key for it in got] == _dedup_reference(items, lambda it: ".png")
-    assert got[-1] == items[-1]  # an item whose name is unique is kept as it is
+    assert got[-1] == items[-1]  # an item whose name is unique keeps its output key
     clash = [Item("/r/a_png.png", "a_png.png", None, "a_png"), Item("/r/a.png", "a.png", None, "a"),
              Item("/r/a.jpg", "a.jpg", None, "a"), Item("/r/a_png.jpg", "a_png.jpg", None, "a_png")]
-    assert [it.out_key for it in deduplicate_names(clash, lambda it: ".png")] == \
+    assert [it.out_key for it in deduplicate_names(clash, lambda source: ".png")] == \
         _dedup_reference(clash, lambda it: ".png")
     with pytest.raises(UsageError, match="would be written by more than one input"):
         deduplicate_names([Item("/r/a.png", "a.png", None, "k"), Item("/s/a.png", "a.png", None, "k")],
-                          lambda it: ".png")
+                          lambda source: ".png")
 
 
 @pytest.mark.parametrize("n", [0, 1, 19_999, 20_000, 20_001, 45_000])
@@ -269,7 +269,8 @@ def test_a_listing_gives_back_the_items_it_holds():
     assert list(listing.out_keys()) == [it.out_key for it in items]
     assert [listing.path(i) for i in range(len(items))] == [it.path for it in items]
     assert list(listing.sorted_by_source()) == sorted(items, key=lambda it: it.source)
-    assert Listing.of(sorted(items, key=lambda it: it.source)).sorted_by_source() is not None
+    in_order = Listing.of(sorted(items, key=lambda it: it.source))
+    assert in_order.sorted_by_source() is in_order  # (already sorted: no copy)
     with pytest.raises(IndexError):
         listing[len(items)]
 
@@ -325,3 +326,25 @@ def test_temp_files_left_by_a_killed_worker_are_removed_and_nothing_else(tmp_pat
     clean_temp(out)
     assert all((out / p).exists() for p in keep) and not any((out / p).exists() for p in gone)
     assert (elsewhere / f".y.png{TMP_MARK}7").exists()
+
+
+def test_class_groups_are_those_of_one_pass_over_the_files():
+    import random
+
+    from augcli.listing import Listing
+    from augcli.plan import TRAIN, _classes
+
+    rnd = random.Random(3)
+    listing, labels = Listing("/r/"), []
+    for i in range(3000):
+        label = f"c{rnd.randrange(400)}"  # many classes, interleaved
+        listing.add(f"{label}/f{i}.png", label)
+        labels.append(label)
+    split = bytearray(rnd.randrange(2) for _ in range(len(labels)))
+    for sp in (None, split):
+        want: dict = {}
+        for i, label in enumerate(labels):
+            if sp is None or sp[i] == TRAIN:
+                want.setdefault(label, []).append(i)
+        got = _classes(listing, sp)
+        assert list(got) == list(want) and all(got[k].tolist() == v for k, v in want.items())
