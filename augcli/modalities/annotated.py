@@ -227,7 +227,7 @@ class AnnotatedWorker(ImageWorker):
         tries = self.opts["max_tries"] if self.opts["on_cut"] == "resample" else 1
         for t in range(tries):
             warps: list = []
-            rng = np.random.default_rng(o.seed if t == 0 else [o.seed, t])
+            rng = self._rng(o.seed) if t == 0 else np.random.default_rng([o.seed, t])  # (ImageWorker's reseeder)
             aug, ops = self.pipeline(img, rng, mix, warps)
             self.last, op, cut = follow(ann, mix, warps, ops, (aug.shape[1], aug.shape[0]), self.opts, self.pairs)
             if not (cut and tries > 1):
