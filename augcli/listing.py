@@ -60,7 +60,6 @@ def _item(base, path, source, label, key) -> Item:
     return it
 
 
-
 def suffix(path: str) -> str:
     """PurePosixPath(path).suffix, by string operations (~10x faster)."""
     name = path[path.rfind("/") + 1:]
@@ -74,10 +73,8 @@ def _stem_path(rel: str) -> str:
     return rel[: len(rel) - len(ext)] if ext else rel
 
 
-
-
 class Listing(Sequence):
-    """Items (sources.Item) in one order: `base` + source is each one's path unless `paths` says."""
+    """Items (Item, above) in one order: `base` + source is each one's path unless `_paths` says."""
 
     def __init__(self, base: str = ""):
         self.base = base
