@@ -87,6 +87,7 @@ class PlanIndex:
             if j < len(self.jobs) and self._base(j) == stem:
                 got = self._match(j, stem, copy, path, seed)
                 if got is not None:
+                    self._hint = j
                     return got
         h = hash(stem)
         i = int(self._search(self._hashes, h))
@@ -118,7 +119,7 @@ class PlanIndex:
         """The output `path` of job j (copy None: its original), checked against the job's own names."""
         start = int(self.starts[j])
         if self.plain:
-            spec, source = self.jobs.spec(j), self.jobs.source(j)
+            spec, source = self.jobs.spec(j), None  # (the source only for a seed)
         else:
             job = self.jobs[j]
             if job._outputs is not None:  # its outputs were read since (one worker: in this process)
@@ -130,7 +131,9 @@ class PlanIndex:
             return (start, "") if orig and path == base + ext else None
         if copy >= copies or path != f"{base}__aug{copy}{ext}":
             return None
-        return start + int(orig) + copy, str(copy_seed(run_seed, source, copy)) if seed else ""
+        if not seed:
+            return start + int(orig) + copy, ""
+        return start + int(orig) + copy, str(copy_seed(run_seed, self.jobs.source(j) if source is None else source, copy))
 
     def left(self, done: bytearray) -> "JobsLeft":
         """The jobs with outputs still to make (`done[position]` set for the others), made as they
