@@ -25,7 +25,7 @@ def _record_end(data, at: int) -> int:
 
 
 def _records(data, header: bool = True):
-    """(byte offset, length, path) of each CSV record of the bytes (or mmap) `data`, a header
+    """(byte offset, path) of each CSV record of the bytes (or mmap) `data`, a header
     first left out (_record_end); its path is its first field."""
     n, at, let_go = len(data), 0, _LET_GO
     while at < n:
@@ -42,7 +42,7 @@ def _records(data, header: bool = True):
         else:
             comma = data.find(b",", at, end)
             path = data[at:comma if comma >= 0 else end - 1].decode("utf-8", "replace")
-        yield at, end - at, path
+        yield at, path
         at = end
 
 
@@ -53,7 +53,7 @@ def in_plan_order(data, locate, planned: int):
     (8 bytes an output), not the rows' text nor a sort of them; a second record for a position
     follows the first."""
     rows = _Offsets(planned)
-    for at, _, path in _records(data):
+    for at, path in _records(data):
         got = locate(path, False)
         rows.put(got[0] if got is not None else NOWHERE, at)
     return _in_order(data, rows.at, sorted(rows.extra))
@@ -67,17 +67,19 @@ def _in_order(data, at, extra: list):
     for lo in range(0, len(at), step):
         chunk = at[lo:lo + step]
         for p in (np.flatnonzero(chunk >= 0) + lo).tolist():
-            off = int(at[p])
-            yield data[off:_record_end(data, off)].decode("utf-8")
+            yield _record(data, int(at[p]))
             while e < len(extra) and extra[e][0] <= p:
-                off = extra[e][2]
-                yield data[off:_record_end(data, off)].decode("utf-8")
+                yield _record(data, extra[e][2])
                 e += 1
             done += 1
             if done % 8192 == 0:
                 _let_go(data, len(data))
     for _, _, off in extra[e:]:
-        yield data[off:_record_end(data, off)].decode("utf-8")
+        yield _record(data, off)
+
+
+def _record(data, at: int) -> str:
+    return data[at:_record_end(data, at)].decode("utf-8")
 
 
 _LET_GO = 4 << 20
