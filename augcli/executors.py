@@ -6,6 +6,7 @@ Also the set-up every worker process shares (Ctrl-C is the parent's; glibc's hea
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 
@@ -39,7 +40,25 @@ def _start_pool(workers: int, initializer, initargs):
     import multiprocessing as mp
 
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    return _pool_class()(workers, initializer=initializer, initargs=initargs, context=ctx)
+    return _pool_class()(workers, initializer=_pool_worker, initargs=(os.getpid(), initializer, initargs),
+                         context=ctx)
+
+
+def _pool_worker(parent: int, initializer, initargs) -> None:
+    """A pool worker's start: on Linux it is killed with its parent (kill -9 of the command would
+    otherwise leave it finishing its batch, writing files, then printing a broken-pipe traceback);
+    then the work's own set-up."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal as sig
+
+        try:
+            ctypes.CDLL(None).prctl(1, int(sig.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != parent:  # the parent died before that
+            os._exit(1)
+    initializer(*initargs)
 
 
 def _pool_class():

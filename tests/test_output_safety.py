@@ -302,6 +302,45 @@ def test_a_worker_killed_mid_run_fails_the_run_and_the_same_command_resumes(tmp_
     assert (out / "manifest.csv").read_bytes() == (ref / "manifest.csv").read_bytes()
 
 
+def test_the_workers_end_with_the_command_when_it_is_killed(tmp_path):
+    """kill -9 of the command (the parent): its workers are killed with it (Linux: they would
+    otherwise finish their batch, writing files, and print broken-pipe tracebacks); the same
+    command then resumes to the bytes of a clean run."""
+    import signal
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    src = make_dataset(tmp_path / "in", {"a": 60, "b": 60}, size=(120, 160), ext=".png")
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    args = ("image", src, out, "--copies", "4", "--workers", "2")
+    p = popen(*args)
+    t0 = time.time()
+    while len(_children(p.pid)) < 2 and time.time() - t0 < 60:
+        time.sleep(0.01)
+    workers = _children(p.pid)
+    while not (out / "manifest.csv").exists() and time.time() - t0 < 60:
+        time.sleep(0.01)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=30)
+
+    def alive(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state not in ("Z", "X")
+
+    while any(alive(w) for w in workers) and time.time() - t0 < 60:
+        time.sleep(0.02)
+    assert workers and not any(alive(w) for w in workers)
+    assert "Traceback" not in p.stderr.read()
+    run_cli(*args, check=0)
+    run_cli("image", src, ref, "--copies", "4", "--workers", "2", check=0)
+    assert tree_hashes(out) == tree_hashes(ref)
+    assert (out / "manifest.csv").read_bytes() == (ref / "manifest.csv").read_bytes()
+
+
 def test_many_jobs_in_batches_per_task_run_with_two_workers(tmp_path):
     """More than 64 jobs per worker: jobs go to the workers in batches (a path small tests miss)."""
     src = make_dataset(tmp_path / "in", {"a": 70, "b": 70}, size=(24, 32))
