@@ -275,6 +275,9 @@ def _listed_path(raw: str, root, where: str) -> tuple[str, str]:
             raise UsageError(f"{where}: path {raw!r} escapes the root {root}; list files inside --root "
                              "(or set --root to a prefix that holds them)")
         return full, full[len(root.rstrip("/")) + 1:]
+    if "://" in raw:  # (Path would fold its '//' and every row would fail as a missing file)
+        raise UsageError(f"{where}: {raw!r} is a URL but the root {root} is a local folder; set --root to the "
+                         "URL prefix that holds the listed files (e.g. --root s3://bucket/photos)")
     p = Path(raw)
     full_p = (p if p.is_absolute() else root / p).resolve()
     if full_p != root and root not in full_p.parents:

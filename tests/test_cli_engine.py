@@ -136,6 +136,9 @@ def test_refusals_exit_2_with_one_line(dataset, tmp_path):
     listing.write_text("path,label\ncat/img000.jpg,cat\n../../etc/passwd,dog\n")
     r = run_cli("image", "--csv", listing, dataset, tmp_path / "o", "--label-column", "label", check=2)
     assert "line 3" in r.stderr and "escapes the root" in r.stderr
+    listing.write_text("path,label\ncat/img000.jpg,cat\nhttp://127.0.0.1:9/x.jpg,dog\n")  # a URL, a local root
+    r = run_cli("image", "--csv", listing, dataset, tmp_path / "o", "--label-column", "label", check=2)
+    assert "line 3" in r.stderr and "is a URL but the root" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     bad = tmp_path / "bad.yaml"
     bad.write_text("input: x\noutput: y\ntransforms:\n  - zoom: {range: fast}\n")
     r = run_cli("run", bad, check=2)
