@@ -256,9 +256,36 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _running(args, out: Path, lines: int):
+    """`augcli ARGS` started, once both its workers run and its manifest has `lines` lines."""
+    import time
+
+    p = popen(*args)
+    t0 = time.time()
+    while len(_children(p.pid)) < 2 and time.time() - t0 < 60:
+        time.sleep(0.01)
+
+    def rows():
+        try:
+            return (out / "manifest.csv").read_text().count("\n")
+        except OSError:
+            return 0
+
+    while rows() < lines and time.time() - t0 < 60:
+        time.sleep(0.005)
+    return p
+
+
+def _resumes_to_a_clean_run(args, src: Path, out: Path, ref: Path) -> None:
+    """The same command run again ends with the bytes (files and manifest) of a clean run."""
+    run_cli(*args, check=0)
+    run_cli("image", src, ref, "--copies", "4", "--workers", "2", check=0)
+    assert tree_hashes(out) == tree_hashes(ref)
+    assert (out / "manifest.csv").read_bytes() == (ref / "manifest.csv").read_bytes()
+
+
 def test_a_worker_killed_mid_run_fails_the_run_and_the_same_command_resumes(tmp_path):
     import signal
-    import time
 
     from conftest import photo
     import cv2
@@ -272,18 +299,7 @@ def test_a_worker_killed_mid_run_fails_the_run_and_the_same_command_resumes(tmp_
             cv2.imwrite(str(src / c / f"{i}.png"), photo(240, 320, seed=ord(c) * 100 + i))
     ref, out = tmp_path / "ref", tmp_path / "out"
     args = ("image", src, out, "--copies", "4", "--workers", "2")
-    p = popen(*args)
-    t0 = time.time()
-    while len(_children(p.pid)) < 2 and time.time() - t0 < 60:
-        time.sleep(0.01)
-    def rows():
-        try:
-            return (out / "manifest.csv").read_text().count("\n")
-        except OSError:
-            return 0
-
-    while rows() < 6 and time.time() - t0 < 60:  # jobs are running in both workers
-        time.sleep(0.005)
+    p = _running(args, out, 6)  # jobs are running in both workers
     for child in _children(p.pid):  # both workers: a job in flight is lost for sure
         os.kill(child, signal.SIGKILL)
     try:  # until the output pipes close: no worker may outlive the run either
@@ -296,10 +312,7 @@ def test_a_worker_killed_mid_run_fails_the_run_and_the_same_command_resumes(tmp_
     rc = p.returncode
     assert rc == 1 and "a worker process died (killed by signal 9" in err and "Traceback" not in err, err
     whole_manifest(out)
-    run_cli(*args, check=0)
-    run_cli("image", src, ref, "--copies", "4", "--workers", "2", check=0)
-    assert tree_hashes(out) == tree_hashes(ref)
-    assert (out / "manifest.csv").read_bytes() == (ref / "manifest.csv").read_bytes()
+    _resumes_to_a_clean_run(args, src, out, ref)
 
 
 def test_the_workers_end_with_the_command_when_it_is_killed(tmp_path):
@@ -314,13 +327,9 @@ def test_the_workers_end_with_the_command_when_it_is_killed(tmp_path):
     src = make_dataset(tmp_path / "in", {"a": 60, "b": 60}, size=(120, 160), ext=".png")
     out, ref = tmp_path / "out", tmp_path / "ref"
     args = ("image", src, out, "--copies", "4", "--workers", "2")
-    p = popen(*args)
-    t0 = time.time()
-    while len(_children(p.pid)) < 2 and time.time() - t0 < 60:
-        time.sleep(0.01)
+    p = _running(args, out, 1)  # (its header written)
     workers = _children(p.pid)
-    while not (out / "manifest.csv").exists() and time.time() - t0 < 60:
-        time.sleep(0.01)
+    t0 = time.time()
     p.send_signal(signal.SIGKILL)
     p.wait(timeout=30)
 
@@ -335,10 +344,7 @@ def test_the_workers_end_with_the_command_when_it_is_killed(tmp_path):
         time.sleep(0.02)
     assert workers and not any(alive(w) for w in workers)
     assert "Traceback" not in p.stderr.read()
-    run_cli(*args, check=0)
-    run_cli("image", src, ref, "--copies", "4", "--workers", "2", check=0)
-    assert tree_hashes(out) == tree_hashes(ref)
-    assert (out / "manifest.csv").read_bytes() == (ref / "manifest.csv").read_bytes()
+    _resumes_to_a_clean_run(args, src, out, ref)
 
 
 def test_many_jobs_in_batches_per_task_run_with_two_workers(tmp_path):
