@@ -16,14 +16,20 @@ from pathlib import Path
 from .manifest import Manifest
 from .remote_manifest import open_manifest
 from .outdir import clean_temp
-from .plan import Plan
+from .plan import Numbered, Plan
 from .planindex import PlanIndex
 from .worker import init_worker, run_job
 
 
+def run_unit(job):
+    """A job's rows (worker.run_job) and the plan position of its first output (Job.start; None
+    when its outputs' positions are not in a row: they are then found from the rows' paths)."""
+    return job.start, run_job(job)
+
+
 class FileWork:
     unit, progress_unit = "files", "file"
-    unit_fn, init_fn = staticmethod(run_job), staticmethod(init_worker)
+    unit_fn, init_fn = staticmethod(run_unit), staticmethod(init_worker)
 
     def __init__(self, cfg, plan: Plan, modality):
         self.cfg, self.plan, self.modality = cfg, plan, modality
@@ -36,7 +42,7 @@ class FileWork:
 
     def resume(self, out: Path, res):
         clean_temp(out)
-        index = PlanIndex(self.plan.jobs)  # an output's position and seed from its path
+        index = PlanIndex(self.plan.jobs)  # an output's position and seed from its path (built if asked)
         self.cls = index.cls
         self.manifest = open_manifest(out, index)
         kept = self.manifest.resume()
@@ -44,7 +50,7 @@ class FileWork:
             print(f"warning: {out / 'manifest.csv'}: {self.manifest.damaged} damaged or foreign rows left out; "
                   "their files are made again", file=sys.stderr)
         # a fresh run: the jobs as planned (a lazy one makes its outputs in the worker)
-        todo = index.left(self.manifest.done) if kept else self.plan.jobs  # (jobs made as they are read)
+        todo = index.left(self.manifest.done) if kept else Numbered(self.plan.jobs)  # (made as they are read)
         res.skipped = self.plan.n_outputs - self.size(todo)
         if todo:
             self.manifest.open()
@@ -62,9 +68,10 @@ class FileWork:
         n = getattr(todo, "n_outputs", None)  # (PlainJobs, JobsLeft: without making the jobs)
         return sum(j.n_outputs for j in todo) if n is None else n
 
-    def collect(self, rows: list, res) -> int:
-        """A job's rows (manifest.Row) appended and counted."""
-        rows = self.manifest.fresh(rows)  # counted once
+    def collect(self, unit: tuple, res) -> int:
+        """A job's rows (manifest.Row; run_unit) appended and counted."""
+        start, rows = unit
+        rows = self.manifest.fresh(rows, start)  # counted once
         self.manifest.append(rows)
         cls, per_class = self.cls, res.per_class
         for r in rows:

@@ -1,5 +1,5 @@
 """The journal's bytes (manifest.csv while a run writes it: rows in the order jobs ended) put
-in plan order: where each planned output's row is (`_Offsets`, recorded as rows are written), or
+in plan order: where runs of rows of consecutive positions are (`_Runs`, recorded as rows are written), or
 found by reading every record (`in_plan_order`); the records copied out in plan order (`_in_order`)
 from the mapped file, its pages let go as they are read. The rows' text is never held in memory.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import mmap
+from array import array
 
 
 def _record_end(data, at: int) -> int:
@@ -25,7 +26,7 @@ def _record_end(data, at: int) -> int:
 
 
 def _records(data, header: bool = True):
-    """(byte offset, path) of each CSV record of the bytes (or mmap) `data`, a header
+    """(byte offset, end offset, path) of each CSV record of the bytes (or mmap) `data`, a header
     first left out (_record_end); its path is its first field."""
     n, at, let_go = len(data), 0, _LET_GO
     while at < n:
@@ -42,38 +43,50 @@ def _records(data, header: bool = True):
         else:
             comma = data.find(b",", at, end)
             path = data[at:comma if comma >= 0 else end - 1].decode("utf-8", "replace")
-        yield at, path
+        yield at, end, path
         at = end
 
 
 def in_plan_order(data, locate, planned: int):
     """The records of `data` (a journal's bytes: header, rows) as text in plan order
     (`locate(path)` -> (position, _) or None; paths the plan does not make last, as they came;
-    `planned`: the plan's output count). Held meanwhile: each planned position's record offset
-    (8 bytes an output), not the rows' text nor a sort of them; a second record for a position
+    `planned`: the plan's output count). Held meanwhile: where runs of rows of consecutive
+    positions are (_Runs), not the rows' text nor a sort of them; a second record for a position
     follows the first."""
-    rows = _Offsets(planned)
-    for at, path in _records(data):
+    rows = _Runs(planned)
+    for at, end, path in _records(data):
         got = locate(path, False)
-        rows.put(got[0] if got is not None else NOWHERE, at)
-    return _in_order(data, rows.at, sorted(rows.extra))
+        rows.put(got[0] if got is not None else NOWHERE, at, end)
+    return _in_order(data, rows)
 
 
-def _in_order(data, at, extra: list):
-    """The records at the offsets `at` holds (by position), each position's extras after it."""
+_CHUNK = 1 << 20  # the text of a long run is given out this many bytes at a time (cut after a newline)
+
+
+def _in_order(data, rows: "_Runs"):
+    """The records `rows` locates, in plan order: each run's bytes as they are (a few large
+    strings, cut at newlines), a position's extra records after its own, then the unplanned."""
     import numpy as np
 
-    step, e, done = 65_536, 0, 0
-    for lo in range(0, len(at), step):
-        chunk = at[lo:lo + step]
-        for p in (np.flatnonzero(chunk >= 0) + lo).tolist():
-            yield _record(data, int(at[p]))
-            while e < len(extra) and extra[e][0] <= p:
-                yield _record(data, extra[e][2])
-                e += 1
-            done += 1
-            if done % 8192 == 0:
-                _let_go(data, len(data))
+    extra, e, let_go = sorted(rows.extra), 0, _LET_GO
+    first = np.frombuffer(rows.first, dtype=np.int64)
+    for r in np.argsort(first, kind="stable").tolist():
+        p, n, at, stop = rows.first[r], rows.count[r], rows.at[r], rows.stop[r]
+        if e < len(extra) and extra[e][0] < p + n:  # extras inside: record by record
+            for k in range(n):
+                end = _record_end(data, at)
+                yield data[at:end].decode("utf-8")
+                at = end
+                while e < len(extra) and extra[e][0] <= p + k:
+                    yield _record(data, extra[e][2])
+                    e += 1
+            continue
+        while at < stop:
+            cut = stop if stop - at <= _CHUNK else data.find(b"\n", at + _CHUNK, stop) + 1 or stop
+            yield data[at:cut].decode("utf-8")
+            at = cut
+            if at >= let_go:
+                let_go = _let_go(data, at)
     for _, _, off in extra[e:]:
         yield _record(data, off)
 
@@ -95,30 +108,72 @@ def _let_go(data, upto: int) -> int:
     return upto + _LET_GO
 
 
-class _Offsets:
-    """Where each planned output's row is in the journal (byte offsets by position: 8 bytes an
-    output), as the rows are written; rows of no planned output, or a second one, in `extra`."""
+class Bits:
+    """A set of positions below n, a bit each (`bits[i]`, `bits.add(i)`): which planned outputs
+    have a row, at 1 M outputs 125 KB."""
 
-    def __init__(self, planned: int, end: int = 0):
+    __slots__ = ("bits", "n")
+
+    def __init__(self, n: int):
+        self.bits, self.n = bytearray((n + 7) >> 3), n
+
+    def __getitem__(self, i: int) -> bool:
+        return bool(self.bits[i >> 3] >> (i & 7) & 1)
+
+    def add(self, i: int) -> None:
+        self.bits[i >> 3] |= 1 << (i & 7)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return (self[i] for i in range(self.n))
+
+    def flags(self):
+        """A uint8 numpy array, 1 where a position is in the set (a byte an output: for a moment)."""
         import numpy as np
 
-        self.at = np.full(planned, -1, dtype=np.int64)
+        return np.unpackbits(np.frombuffer(self.bits, dtype=np.uint8), count=self.n, bitorder="little")
+
+
+class _Runs:
+    """Where the planned outputs' rows are in the journal, as the rows are written: runs of rows of
+    consecutive positions one after another in the file (the first position, the row count, the
+    byte offsets where the run starts and stops). A job's rows make one run, and so mostly does a
+    pool message's jobs: at 1 M outputs ~3,000 runs, not an offset an output. A second row for a
+    position, or one of no planned output, is an extra: (position, sequence, offset)."""
+
+    def __init__(self, planned: int, end: int = 0):
+        self.planned = planned
         self.reset(end)
 
     def reset(self, end: int) -> None:
         """No rows yet, the journal `end` bytes long (its header)."""
-        self.at.fill(-1)
-        self.extra: list[tuple[int, int, int]] = []  # (position, sequence, offset)
+        self.first, self.count, self.at, self.stop = array("q"), array("q"), array("q"), array("q")
+        self.seen = Bits(self.planned)
+        self.extra: list[tuple[int, int, int]] = []
         self.end = end  # the journal's length so far
         self.known = True  # False: rows were written that are not recorded here
+        self._next = -1  # the position that would continue the last run
 
     def add(self, pos: int, line: str) -> None:
         """The row `line` of the output at `pos`, written at the journal's end."""
-        self.put(pos, self.end)
-        self.end += len(line) if line.isascii() else len(line.encode("utf-8"))
+        end = self.end + (len(line) if line.isascii() else len(line.encode("utf-8")))
+        self.put(pos, self.end, end)
+        self.end = end
 
-    def put(self, pos: int, offset: int) -> None:
-        if pos < len(self.at) and self.at[pos] < 0:
-            self.at[pos] = offset
+    def put(self, pos: int, at: int, end: int) -> None:
+        """The record at bytes [at, end) holds the row of the output at `pos`."""
+        if not 0 <= pos < self.planned or self.seen[pos]:
+            self.extra.append((pos, len(self.extra), at))
+            return
+        self.seen.add(pos)
+        if pos == self._next and at == self.stop[-1]:
+            self.count[-1] += 1
+            self.stop[-1] = end
         else:
-            self.extra.append((pos, len(self.extra), offset))
+            self.first.append(pos)
+            self.count.append(1)
+            self.at.append(at)
+            self.stop.append(end)
+        self._next = pos + 1

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .io import TMP_MARK
-from .journal import NOWHERE, _in_order, _Offsets, in_plan_order  # noqa: F401 (in_plan_order: imported from here too)
+from .journal import NOWHERE, Bits, _in_order, _Runs, in_plan_order  # noqa: F401 (in_plan_order: imported from here too)
 
 COLUMNS = ["path", "source", "label", "split", "augmented", "copy", "seed", "ops", "status", "error",
            "mix_source", "mix_label", "mix_lambda", "soft_label"]
@@ -194,14 +194,15 @@ class Manifest:
     """The journal of a run: rows appended as files are written (so a killed run keeps them), then
     rewritten whole in plan order when the run ends, so that it is the same bytes whatever the
     worker count. `index` (planindex.PlanIndex): a planned output's position and seed from its
-    path. What stays in memory is a byte per planned output (`done`), not the rows."""
+    path (built only when a row's position is not given: at resume). What stays in memory is a
+    bit per planned output (`done`) and where the runs of rows are, not the rows."""
 
     def __init__(self, out_dir: Path, index):
         self.out_dir = out_dir
         self.path = out_dir / NAME
         self.index = index
-        self.done = bytearray(len(index))  # 1: a kept or appended row holds the output at this position
-        self.rows = _Offsets(len(index))  # where in the journal each position's row is (for `finish`)
+        self.done = Bits(len(index))  # the positions of the outputs a kept or appended row holds
+        self.rows = _Runs(len(index))  # where in the journal the rows are, by position (for `finish`)
         self._fresh = array("q")  # the positions of the rows `fresh` let through last
         self._line = _Lines()
         self.damaged = 0
@@ -223,7 +224,7 @@ class Manifest:
                 if got is None or row[6] != got[1]:
                     self.damaged += 1
                 elif not done[got[0]] and ((row[8] == "ok" and on_disk(row[0])) or row[8] == "dropped"):
-                    done[got[0]] = 1  # a dropped copy is deterministic: it would be dropped again
+                    done.add(got[0])  # a dropped copy is deterministic: it would be dropped again
                     kept[0] += 1
                     self.rows.add(got[0], line)
                     yield line
@@ -300,16 +301,22 @@ class Manifest:
 
         return there
 
-    def fresh(self, rows: list[Row]) -> list[Row]:
-        """The rows whose output has no row yet (a retried unit may report one again), marked."""
-        out, self._fresh = [], array("q")
-        for r in rows:
-            got = self.index.locate(r.path, False)
-            if got is None or not self.done[got[0]]:
-                if got is not None:
-                    self.done[got[0]] = 1
+    def fresh(self, rows: list[Row], start: int | None = None) -> list[Row]:
+        """The rows whose output has no row yet (a retried unit may report one again), marked.
+        `start`: the rows are a whole job's, from the plan's position `start` on (else each row's
+        position is found from its path)."""
+        out, self._fresh, done = [], array("q"), self.done
+        for k, r in enumerate(rows):
+            if start is not None:
+                pos = start + k
+            else:
+                got = self.index.locate(r.path, False)
+                pos = NOWHERE if got is None else got[0]
+            if pos == NOWHERE or not done[pos]:
+                if pos != NOWHERE:
+                    done.add(pos)
                 out.append(r)
-                self._fresh.append(NOWHERE if got is None else got[0])
+                self._fresh.append(pos)
         return out
 
     def _appended(self, lines: list[str]) -> None:
@@ -369,7 +376,7 @@ class Manifest:
         """The journal's records (`data`: its bytes, header first) in plan order: from where the
         run recorded them when the journal is the bytes it wrote, else by locating every row."""
         if self.rows.known and len(data) == self.rows.end:
-            return _in_order(data, self.rows.at, sorted(self.rows.extra))
+            return _in_order(data, self.rows)
         return in_plan_order(data, self.index.locate, len(self.index))
 
     def _write(self, *parts) -> None:

@@ -43,12 +43,13 @@ class Job:
     read (in the worker that runs it, for a fresh run), so a plan of millions of outputs holds
     one small object per source."""
 
-    __slots__ = ("item", "split", "_outputs", "_spec")
+    __slots__ = ("item", "split", "_outputs", "_spec", "start")
 
     def __init__(self, src: str, source: str, label: str | None, split: str, outputs: list | None = None,
                  spec: tuple | None = None, item: Item | None = None):
         self.item = item if item is not None else Item(src, source, label, "")
         self.split, self._spec = split, spec
+        self.start = None  # the plan position of its first output, its others next (Numbered)
         self._outputs = outputs if outputs is not None or spec is not None else []
 
     src = property(lambda self: self.item.path)
@@ -83,7 +84,7 @@ class Job:
         return len(self._outputs)
 
     def __reduce__(self):  # (16 jobs a pool message: the slots as they are, ~2x cheaper than by default)
-        return _job, (self.item, self.split, self._outputs, self._spec)
+        return _job, (self.item, self.split, self._outputs, self._spec, self.start)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Job) and (self.src, self.source, self.label, self.split, self.outputs) == \
@@ -150,10 +151,34 @@ class PlainJobs(Sequence):
         return _job(self.listing[self.at[j]], SPLITS[self.splits[j]], None, self.specs[self.spec_of[j]])
 
 
-def _job(item, split, outputs, spec) -> Job:
+def _job(item, split, outputs, spec, start=None) -> Job:
     job = Job.__new__(Job)
-    job.item, job.split, job._outputs, job._spec = item, split, outputs, spec
+    job.item, job.split, job._outputs, job._spec, job.start = item, split, outputs, spec, start
     return job
+
+
+class Numbered(Sequence):
+    """A plan's jobs as a fresh run hands them out: each job read in order is told the plan
+    position of its first output (`Job.start`), so that its rows' positions come back with them
+    and need not be found from their paths (planindex.PlanIndex is then never built)."""
+
+    def __init__(self, jobs):
+        self.jobs = jobs
+        n = getattr(jobs, "n_outputs", None)
+        self.n_outputs = sum(j.n_outputs for j in jobs) if n is None else n
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __getitem__(self, j):
+        return self.jobs[j]
+
+    def __iter__(self):
+        start = 0
+        for job in self.jobs:
+            job.start = start
+            start += job.n_outputs
+            yield job
 
 
 @dataclass

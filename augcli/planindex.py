@@ -25,14 +25,22 @@ class PlanIndex:
     folders decided apart from the source's (a mixed copy written under its partner's class)."""
 
     def __init__(self, jobs: list):
-        import numpy as np
-
-        from .plan import PlainJobs, SPLITS
+        from .plan import PlainJobs
 
         self.jobs = jobs
         self.plain = isinstance(jobs, PlainJobs)  # (then no Job object is made to find an output)
         self.listed: dict[str, tuple[int, str]] = {}  # outputs of jobs that list them
         self.cls: dict[str, str] = {}
+        self._hashes = None  # built when first needed (_build): a fresh run of a plain plan never does
+        if not self.plain:
+            self._build()
+
+    def _build(self) -> None:
+        import numpy as np
+
+        from .plan import SPLITS
+
+        jobs = self.jobs
         if self.plain:
             per_spec = np.array([int(orig) + copies for _, _, orig, copies in jobs.specs] or [0], dtype=np.int64)
             self.starts = np.zeros(len(jobs) + 1, dtype=np.int64)  # (numpy arrays here: no copies made)
@@ -61,11 +69,15 @@ class PlanIndex:
         self._jobs = np.frombuffer(which, dtype=np.int64)[order] if not self.plain and which else order
 
     def __len__(self) -> int:
+        if self._hashes is None:
+            return self.jobs.n_outputs
         return int(self.starts[-1])
 
     def locate(self, path: str, seed: bool = True) -> tuple[int, str] | None:
         """(position, seed as written) of a planned output; None for a path this plan does not make.
         seed=False: the seed is left out ("") where it would be computed."""
+        if self._hashes is None:
+            self._build()
         got = self.listed.get(path) if self.listed else None
         if got is not None:
             return got
@@ -135,18 +147,21 @@ class PlanIndex:
             return start + int(orig) + copy, ""
         return start + int(orig) + copy, str(copy_seed(run_seed, self.jobs.source(j) if source is None else source, copy))
 
-    def left(self, done: bytearray) -> "JobsLeft":
-        """The jobs with outputs still to make (`done[position]` set for the others), made as they
-        are read: a plain job with none made stays as planned; one partly made keeps the outputs left."""
+    def left(self, done) -> "JobsLeft":
+        """The jobs with outputs still to make (`done`, journal.Bits: the positions of the others),
+        made as they are read: a plain job with none made stays as planned (its first output's
+        position told, Job.start); one partly made keeps the outputs left."""
         import numpy as np
 
         from .plan import Job
 
+        if self._hashes is None:
+            self._build()
         if not len(self.jobs):
-            return JobsLeft(self.jobs, array("q"), {}, 0)
+            return JobsLeft(self.jobs, array("q"), {}, 0, self.starts)
         starts = np.frombuffer(self.starts, dtype=np.int64)
         sizes = np.diff(starts)
-        made = np.add.reduceat(np.frombuffer(done, dtype=np.uint8), starts[:-1], dtype=np.int64)
+        made = np.add.reduceat(done.flags(), starts[:-1], dtype=np.int64)
         made[sizes == 0] = 0  # (reduceat gives an empty job its next output's flag)
         which = np.flatnonzero(made < sizes)
         partial = {}
@@ -155,15 +170,17 @@ class PlanIndex:
             left = [o for k, o in enumerate(job.list_outputs()) if not done[start + k]]
             partial[j] = Job(None, None, None, job.split, left, item=job.item)
         return JobsLeft(self.jobs, array("q", which.astype(np.int64).tobytes()), partial,
-                        int((sizes - made)[which].sum()))
+                        int((sizes - made)[which].sum()), self.starts)
 
 
 class JobsLeft(Sequence):
     """The jobs of a resumed run that have outputs left: positions in the plan's jobs, and the
-    jobs partly made with the outputs they have left. Jobs are made as they are read."""
+    jobs partly made with the outputs they have left. Jobs are made as they are read, a whole
+    one told its first output's position (`starts`: each job's, by plan position)."""
 
-    def __init__(self, jobs, which: array, partial: dict, n_outputs: int):
+    def __init__(self, jobs, which: array, partial: dict, n_outputs: int, starts):
         self.jobs, self.which, self.partial, self.n_outputs = jobs, which, partial, n_outputs
+        self.starts = starts
 
     def __len__(self) -> int:
         return len(self.which)
@@ -173,4 +190,8 @@ class JobsLeft(Sequence):
             return [self[k] for k in range(*i.indices(len(self)))]
         j = self.which[i]
         got = self.partial.get(j)
-        return self.jobs[j] if got is None else got
+        if got is not None:
+            return got
+        job = self.jobs[j]
+        job.start = int(self.starts[j])
+        return job

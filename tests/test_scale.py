@@ -177,7 +177,8 @@ def test_the_manifest_is_sorted_into_plan_order_from_the_journal_on_disk(tmp_pat
     m.open()
     m.append(m.fresh(rows[:10]))
     m.append(m.fresh(rows[5:]))  # a retried unit reports rows again: counted once
-    assert m.rows.known and (m.rows.at >= 0).sum() == len(rows)  # where the rows are: finish need not locate them
+    # where the rows are (runs of consecutive positions): finish need not locate them
+    assert m.rows.known and sum(m.rows.count) == len(rows) and not m.rows.extra
     journal = (out / "manifest.csv").read_bytes()
     m.finish()
     assert (out / "manifest.csv").read_text() == line(dict(zip(COLUMNS, COLUMNS))) + \
@@ -348,3 +349,36 @@ def test_class_groups_are_those_of_one_pass_over_the_files():
                 want.setdefault(label, []).append(i)
         got = _classes(listing, sp)
         assert list(got) == list(want) and all(got[k].tolist() == v for k, v in want.items())
+
+
+def test_a_fresh_run_knows_its_rows_positions_and_a_resume_finds_them(tmp_path, monkeypatch):
+    """A fresh run's rows come back with their job's first position (Job.start): the index of
+    paths is never built and the journal's rows are recorded as a few runs, yet the manifest is
+    in plan order; a resume (rows read back from the journal) builds it and gives the same bytes."""
+    import cv2
+    import numpy as np
+
+    import augcli
+    from augcli.manifest import Manifest
+    from augcli.planindex import PlanIndex
+
+    rels = [f"c{i % 3}/img{i:02d}.png" for i in range(24)]
+    for r in rels:
+        (tmp_path / "in" / r).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / "in" / r), np.full((8, 8, 3), len(r) * 7 % 256, np.uint8))
+    built, runs = [], []
+    build, finish = PlanIndex._build, Manifest.finish
+    monkeypatch.setattr(PlanIndex, "_build", lambda self: (built.append(1), build(self))[1])
+    monkeypatch.setattr(Manifest, "finish", lambda self: (runs.append(len(self.rows.first)), finish(self))[1])
+    opts = dict(copies=2, workers=1, val_split=0.25, transforms=[{"hflip": {"p": 0.5}}])
+    augcli.augment(tmp_path / "in", tmp_path / "a", **opts)
+    assert built == [] and runs == [1]  # one job after another, in this process: one run
+    _, _, plan = _plan(tmp_path / "p", rels, copies=2, val_split=0.25)
+    manifest = (tmp_path / "a" / "manifest.csv").read_bytes()
+    assert [ln.split(",")[0] for ln in manifest.decode().splitlines()[1:]] == list(_order(plan.jobs))
+    # a resume: half the rows kept (the other half of the files made again)
+    lines = manifest.splitlines(keepends=True)
+    (tmp_path / "a" / "manifest.csv").write_bytes(b"".join(lines[:1] + lines[1::2]))
+    augcli.augment(tmp_path / "in", tmp_path / "a", **opts)
+    assert built == [1]
+    assert (tmp_path / "a" / "manifest.csv").read_bytes() == manifest

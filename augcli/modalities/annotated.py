@@ -286,7 +286,7 @@ def run_annotated_job(job):
     from .. import worker
 
     worker._W["kind"].job = job
-    return worker.run_job(job)
+    return job.start, worker.run_job(job)
 
 
 class AnnotatedWork(FileWork):
