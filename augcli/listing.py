@@ -189,6 +189,23 @@ class Listing(Sequence):
             got.add(self.source(i), self.label(i), self._keys.get(i), self._paths.get(i))
         return got
 
+    def labelled(self, label_key) -> Listing:
+        """These files with labels and output keys from `label_key(source)` -> (label, key; None
+        for the source's stem path), sharing this listing's text (held once)."""
+        got = Listing(self.base)
+        got._text, got._ends, got._paths = self._text, self._ends, self._paths
+        code_of, codes, keys = got._code, got.label_of, got._keys
+        for i, s in enumerate(self.sources()):
+            label, key = label_key(s)
+            code = code_of.get(label)
+            if code is None:
+                code = code_of[label] = len(got.labels)
+                got.labels.append(label)
+            codes.append(code)
+            if key is not None:
+                keys[i] = key
+        return got
+
     def with_keys(self, keys: dict[int, str]) -> Listing:
         """This listing with these files' output keys replaced (the deduplicated names)."""
         if not keys:
