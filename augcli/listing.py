@@ -1,13 +1,17 @@
 """A listing of input files held compactly, for plans of millions of sources.
 
-`Item` is one input file. `Listing` is a sequence of Items, but what it holds per file is the source's text in one
-shared UTF-8 buffer (its end offset: 8 bytes), a label code (4 bytes) and nothing else unless the
-file's path is not `base + source` or its output key is not the source's stem path (those few are
-kept in dicts). An Item is made only when one is read (`listing[i]`); the plan reads the columns
-(`source(i)`, `label(i)`, `out_key(i)`) instead. A list of Items costs ~150 bytes a file, this ~35.
+`Item` is one input file. `Listing` is a sequence of Items, but what it holds per file is the
+end offset of its source's text (4 bytes; 8 past 4 GB of text), a label code (1 byte; more past
+256 classes) and nothing else unless the file's path is not `base + source` or its output key is
+not the source's stem path (those few are kept in dicts). The text itself (`_Text`) is in memory
+up to 1 MB, then in an unnamed temp file, read back a block at a time: the plan and the run read
+the files in order. An Item is made only when one is read (`listing[i]`); the plan reads the
+columns (`source(i)`, `label(i)`, `out_key(i)`) instead. A list of Items costs ~150 bytes a file,
+this ~5 in memory.
 """
 from __future__ import annotations
 
+import os
 import sys
 from array import array
 from collections.abc import Sequence
@@ -73,16 +77,85 @@ def _stem_path(rel: str) -> str:
     return rel[: len(rel) - len(ext)] if ext else rel
 
 
+_WIDER = {"B": "H", "H": "I", "I": "q"}
+
+
+def append(values: array, value: int) -> array:
+    """values with value appended: the same array, or a copy with wider items when it does not fit."""
+    try:
+        values.append(value)
+    except OverflowError:
+        values = array(_WIDER[values.typecode], values)
+        values.append(value)
+    return values
+
+
+class _Text:
+    """Text appended to and read back by byte offsets: in memory up to SPILL bytes, then in an
+    unnamed temp file (in TMPDIR: deleted when closed, or when the process ends however it ends),
+    only the part not yet written out kept in memory. Reads come mostly in order: the last block
+    read is kept."""
+
+    SPILL, BLOCK = 1 << 20, 1 << 16
+
+    def __init__(self):
+        self.tail = bytearray()  # the text after the first `on_disk` bytes
+        self.on_disk = 0
+        self.f = None
+        self._blk, self._b0 = b"", 0  # the last block read from the file, and where it starts
+
+    def __len__(self) -> int:
+        return self.on_disk + len(self.tail)
+
+    def append(self, data: bytes) -> int:
+        """Adds data; returns the text's length."""
+        self.tail += data
+        if len(self.tail) >= self.SPILL:
+            if self.f is None:
+                import tempfile
+
+                self.f = tempfile.TemporaryFile(prefix="augcli-listing-")
+            os.pwrite(self.f.fileno(), self.tail, self.on_disk)
+            self.on_disk += len(self.tail)
+            self.tail = bytearray()
+        return self.on_disk + len(self.tail)
+
+    def get(self, start: int, end: int):
+        """Bytes [start, end) of the text."""
+        d = self.on_disk
+        if start >= d:
+            return self.tail[start - d:end - d]
+        if end > d:
+            return self._read(start, d) + self.tail[:end - d]
+        b0 = self._b0
+        if start >= b0 and end <= b0 + len(self._blk):
+            return self._blk[start - b0:end - b0]
+        if end - start > self.BLOCK:
+            return self._read(start, end)
+        b0 = start - start % self.BLOCK
+        self._blk, self._b0 = self._read(b0, min(d, max(end, b0 + self.BLOCK))), b0
+        return self._blk[start - b0:end - b0]
+
+    def _read(self, start: int, end: int) -> bytes:
+        got = os.pread(self.f.fileno(), end - start, start)
+        while len(got) < end - start:  # (a regular file reads whole: this is for safety)
+            more = os.pread(self.f.fileno(), end - start - len(got), start + len(got))
+            if not more:
+                raise OSError(f"{self.f.name}: the listing's temp file is shorter than written")
+            got += more
+        return got
+
+
 class Listing(Sequence):
     """Items (Item, above) in one order: `base` + source is each one's path unless `_paths` says."""
 
     def __init__(self, base: str = ""):
         self.base = base
-        self._text = bytearray()
-        self._ends = array("q")
+        self._text = _Text()
+        self._ends = array("I")  # each file's text's end offset
         self.labels: list = []  # the distinct labels (None for unlabelled files), by code
         self._code: dict = {}
-        self.label_of = array("I")  # each file's label code
+        self.label_of = array("B")  # each file's label code
         self._keys: dict[int, str] = {}  # output keys that are not the source's stem path
         self._paths: dict[int, str] = {}  # paths that are not base + source
 
@@ -111,13 +184,12 @@ class Listing(Sequence):
 
     def add(self, source: str, label, out_key: str | None = None, path: str | None = None) -> None:
         i = len(self._ends)
-        self._text += source.encode("utf-8", "surrogatepass")
-        self._ends.append(len(self._text))
+        self._ends = append(self._ends, self._text.append(source.encode("utf-8", "surrogatepass")))
         code = self._code.get(label)
         if code is None:
             code = self._code[label] = len(self.labels)
             self.labels.append(label)
-        self.label_of.append(code)
+        self.label_of = append(self.label_of, code)
         if out_key is not None and out_key != _stem_path(source):
             self._keys[i] = out_key
         if path is not None and path != self.base + source:
@@ -127,7 +199,7 @@ class Listing(Sequence):
         return len(self._ends)
 
     def source(self, i: int) -> str:
-        return self._text[self._ends[i - 1] if i else 0:self._ends[i]].decode("utf-8", "surrogatepass")
+        return self._text.get(self._ends[i - 1] if i else 0, self._ends[i]).decode("utf-8", "surrogatepass")
 
     def label(self, i: int):
         return self.labels[self.label_of[i]]
@@ -156,9 +228,12 @@ class Listing(Sequence):
 
     def sources(self):
         """Every source's text, in order (one string at a time)."""
-        text, start = self._text, 0
+        text, start, blk, b0, b1 = self._text, 0, b"", 0, 0
         for end in self._ends:
-            yield text[start:end].decode("utf-8", "surrogatepass")
+            if end > b1:  # the next MB of text
+                blk, b0 = text.get(start, min(len(text), max(end, start + (1 << 20)))), start
+                b1 = b0 + len(blk)
+            yield blk[start - b0:end - b0].decode("utf-8", "surrogatepass")
             start = end
 
     def out_keys(self):
@@ -201,9 +276,10 @@ class Listing(Sequence):
             if code is None:
                 code = code_of[label] = len(got.labels)
                 got.labels.append(label)
-            codes.append(code)
+            codes = append(codes, code)
             if key is not None:
                 keys[i] = key
+        got.label_of = codes
         return got
 
     def with_keys(self, keys: dict[int, str]) -> Listing:

@@ -23,7 +23,7 @@ from itertools import islice
 
 from .errors import UsageError
 from .seeds import balance_seed, balance_shares, copy_seed, val_seed
-from .listing import Listing
+from .listing import Listing, append
 from .sources import Item, deduplicate_names, label_dir, suffix
 
 
@@ -107,20 +107,24 @@ class PlainJobs(Sequence):
 
     def __init__(self, listing: Listing):
         self.listing = listing
-        self.at, self.splits, self.spec_of = array("I"), bytearray(), array("I")
+        self.at = None  # the jobs' files' positions; None while job j is file j (the usual case)
+        self.splits, self.spec_of = bytearray(), array("B")
         self.specs: list[tuple] = []
         self._specs: dict[tuple, int] = {}
         self.n_outputs = 0  # of all the jobs
 
     def add(self, i: int, split: int, spec: tuple) -> None:
         """The job of the listing's file i (added in listing order), split a code (SPLITS)."""
-        self.at.append(i)
+        if self.at is None and i != len(self.splits):  # a file with no job came before
+            self.at = array("I", range(len(self.splits)))
+        if self.at is not None:
+            self.at = append(self.at, i)
         self.splits.append(split)
         at = self._specs.get(spec)
         if at is None:
             at = self._specs[spec] = len(self.specs)
             self.specs.append(spec)
-        self.spec_of.append(at)
+        self.spec_of = append(self.spec_of, at)
         self.n_outputs += int(spec[2]) + spec[3]
 
     def spec(self, j: int) -> tuple:
@@ -130,25 +134,28 @@ class PlainJobs(Sequence):
         return SPLITS[self.splits[j]]
 
     def source(self, j: int) -> str:
-        return self.listing.source(self.at[j])
+        return self.listing.source(j if self.at is None else self.at[j])
 
     def out_key(self, j: int) -> str:
-        return self.listing.out_key(self.at[j])
+        return self.listing.out_key(j if self.at is None else self.at[j])
 
     def out_keys(self):
         """Every job's output key, in order."""
-        if len(self.at) == len(self.listing):  # every file has a job (added in order): the same positions
-            yield from self.listing.out_keys()
+        if self.at is None:  # job j is file j
+            yield from islice(self.listing.out_keys(), len(self.splits))
         else:
             yield from map(self.listing.out_key, self.at)
 
     def __len__(self) -> int:
-        return len(self.at)
+        return len(self.splits)
 
     def __getitem__(self, j):
         if isinstance(j, slice):
             return [self[i] for i in range(*j.indices(len(self)))]
-        return _job(self.listing[self.at[j]], SPLITS[self.splits[j]], None, self.specs[self.spec_of[j]])
+        if j < 0:
+            j += len(self.splits)
+        split = SPLITS[self.splits[j]]  # (IndexError past the last job, before the listing is read)
+        return _job(self.listing[j if self.at is None else self.at[j]], split, None, self.specs[self.spec_of[j]])
 
 
 def _job(item, split, outputs, spec, start=None) -> Job:
@@ -223,6 +230,7 @@ def hold_out(groups: dict, fraction: float, seed: int, first_k) -> set:
 
 
 _INPUTS = "\x00augcli-inputs\x00"  # stands for the inputs in the settings' JSON, hashed apart
+FINGERPRINT_SLICE = 2_000  # inputs encoded at a time (~350 bytes each while they are)
 
 
 def fingerprint(settings: dict, inputs=None) -> str:
@@ -238,7 +246,7 @@ def fingerprint(settings: dict, inputs=None) -> str:
     h.update(b"[")
     it, sep = iter(inputs), b""
     while True:
-        part = list(islice(it, 20_000))
+        part = list(islice(it, FINGERPRINT_SLICE))
         if not part:
             break
         h.update(sep + json.dumps(part, default=str)[1:-1].encode())
@@ -253,7 +261,7 @@ def _classes(items: Listing, split: bytearray | None = None) -> dict:
     import numpy as np
 
     at = np.arange(len(items), dtype=np.int64)
-    codes = np.frombuffer(items.label_of, dtype=np.uint32)
+    codes = np.frombuffer(items.label_of, dtype=f"u{items.label_of.itemsize}")
     if split is not None:
         train = np.frombuffer(split, dtype=np.uint8) == TRAIN
         at, codes = at[train], codes[train]

@@ -45,7 +45,7 @@ class PlanIndex:
             per_spec = np.array([int(orig) + copies for _, _, orig, copies in jobs.specs] or [0], dtype=np.int64)
             self.starts = np.zeros(len(jobs) + 1, dtype=np.int64)  # (numpy arrays here: no copies made)
             if len(jobs):
-                np.cumsum(per_spec[np.frombuffer(jobs.spec_of, dtype=np.uint32)], out=self.starts[1:])
+                np.cumsum(per_spec[np.frombuffer(jobs.spec_of, dtype=f"u{jobs.spec_of.itemsize}")], out=self.starts[1:])
             h = np.fromiter((hash(f"{SPLITS[s]}/{key}") for key, s in zip(jobs.out_keys(), jobs.splits)),
                             dtype=np.int64, count=len(jobs))
         else:

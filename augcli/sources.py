@@ -7,11 +7,13 @@ import os
 import posixpath
 import re
 import stat
+from array import array
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
-from .listing import Item, Listing, _stem_path, suffix  # noqa: F401 (Item, suffix: imported from here too)
+from .listing import Item, Listing, _stem_path, append, suffix  # noqa: F401 (Item, suffix: imported from here too)
 
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -345,13 +347,36 @@ def _repeated(names, n: int) -> set[str]:
     names whose hash repeats are compared as text (names() is called again for those)."""
     import numpy as np
 
-    hashes = np.fromiter(map(hash, names()), dtype=np.int64, count=n)
-    s = np.sort(hashes)
+    s = np.fromiter(map(hash, names()), dtype=np.int64, count=n)
+    s.sort()
     twice = set(s[1:][s[1:] == s[:-1]].tolist())
+    del s
     if not twice:
         return set()
-    seen = Counter(name for name, h in zip(names(), hashes.tolist()) if h in twice)
+    seen = Counter(name for name in names() if hash(name) in twice)
     return {name for name, c in seen.items() if c > 1}
+
+
+class _Exts(Sequence):
+    """Strings of a few distinct values, a byte each (by code) while there are fewer than 256."""
+
+    def __init__(self, values):
+        self.values, code, self.codes = [], {}, array("B")
+        for v in values:
+            c = code.get(v)
+            if c is None:
+                c = code[v] = len(self.values)
+                self.values.append(v)
+            self.codes = append(self.codes, c)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i):
+        return self.values[self.codes[i]]
+
+    def __iter__(self):
+        return map(self.values.__getitem__, self.codes)
 
 
 def deduplicate_names(items, ext_of) -> Listing:
@@ -361,7 +386,7 @@ def deduplicate_names(items, ext_of) -> Listing:
     `ext_of(source)`: the output's extension. Returns the items as a Listing (listing.py)."""
     items = Listing.of(items)
     n = len(items)
-    exts = [ext_of(s) for s in items.sources()]  # once per item: ext_of is most of this function's time
+    exts = _Exts(ext_of(s) for s in items.sources())  # once per item: ext_of is most of this function's time
     clash = _repeated(lambda: (k + e for k, e in zip(items.out_keys(), exts)), n)
     if not clash:
         return items

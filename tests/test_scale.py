@@ -97,8 +97,11 @@ def test_deduplicated_names_are_those_of_counting_every_name():
                           lambda source: ".png")
 
 
-@pytest.mark.parametrize("n", [0, 1, 19_999, 20_000, 20_001, 45_000])
+@pytest.mark.parametrize("n", [0, 1, 1_999, 2_000, 2_001, 4_500, 20_001])
 def test_the_fingerprint_hashed_a_slice_at_a_time_is_that_of_the_whole_json(n):
+    from augcli.plan import FINGERPRINT_SLICE
+
+    assert FINGERPRINT_SLICE == 2_000  # (the sizes above are around it)
     inputs = [(f"c{i % 3}/é{i}.png", None if i % 4 == 0 else f'c"{i % 3}') for i in range(n)]
     settings = {"seed": 3, "transforms": [("rotate", {"degrees": 20})], "z": None, "a": {"inputs": []},
                 "format": Path("x")}
@@ -140,6 +143,19 @@ def test_the_index_finds_every_planned_output_and_nothing_else(tmp_path):
     for path in ("train/c0/img0__aug2.png", "train/c0/img0__aug02.png", "train/c0/img0.jpg", "val/c0/x.png",
                  "train/c9/img0.png", "train/c0/x__aug1__aug5.png", "c0/img0.png", "", "train/c0/img0__aug1"):
         assert index.locate(path) is None, path
+
+
+def test_the_index_of_a_plan_where_some_files_have_no_job(tmp_path):
+    from augcli.planindex import PlanIndex
+
+    rels = [f"c0/a{i}.png" for i in range(10)] + [f"c1/b{i}.png" for i in range(3)]
+    _, _, plan = _plan(tmp_path, rels, copies=1, balance=True, no_originals=True, target_per_class=4)
+    jobs = plan.jobs  # 4 of the 10 files of c0 get a copy, the others nothing (and no job)
+    assert [j.source for j in jobs] == ["c0/a0.png", "c0/a1.png", "c0/a3.png", "c0/a8.png", *rels[10:]]
+    assert list(jobs.at) == [0, 1, 3, 8, 10, 11, 12] and list(jobs.out_keys()) == [j.item.out_key for j in jobs]
+    index, order = PlanIndex(jobs), _order(jobs)
+    assert len(order) == 8 and all(index.locate(p) == want for p, want in order.items())
+    assert index.locate("train/c0/a2__aug0.png") is None
 
 
 def test_the_index_of_a_mixing_plan_lists_the_mixed_copies(tmp_path):
@@ -258,8 +274,13 @@ def test_the_remote_journal_copy_keeps_whole_lines_only(tmp_path):
         assert (tmp_path / "j").read_bytes() == want + b"next\n"
 
 
-def test_a_listing_gives_back_the_items_it_holds():
-    from augcli.listing import Listing
+@pytest.mark.parametrize("spill", [None, 7])
+def test_a_listing_gives_back_the_items_it_holds(spill, monkeypatch):
+    from augcli.listing import Listing, _Text
+
+    if spill:  # the text in a temp file past a few bytes, read back in blocks of 4
+        monkeypatch.setattr(_Text, "SPILL", spill)
+        monkeypatch.setattr(_Text, "BLOCK", 4)
 
     items = [Item(f"/r/{s}", s, s.split("/")[0] if "/" in s else None, _stem(s)) for s in TRICKY]
     items += [Item("/elsewhere/z.png", "q/z.png", None, "k"),  # a path that is not base + source, its own key
@@ -274,6 +295,32 @@ def test_a_listing_gives_back_the_items_it_holds():
     assert in_order.sorted_by_source() is in_order  # (already sorted: no copy)
     with pytest.raises(IndexError):
         listing[len(items)]
+
+
+def test_a_listing_of_many_files_keeps_its_text_in_a_temp_file_and_reads_it_back_in_any_order(monkeypatch):
+    import random
+    from array import array
+
+    from augcli.listing import Listing, _Text, append
+
+    monkeypatch.setattr(_Text, "SPILL", 1000)
+    monkeypatch.setattr(_Text, "BLOCK", 64)
+    rng = random.Random(5)
+    sources = [f"c{i % 300}/{'é' * rng.randrange(0, 40)}{i}.png" for i in range(3000)]  # 300 classes
+    listing = Listing("/r/")
+    for s in sources:
+        listing.add(s, s.split("/")[0])
+    assert listing._text.f is not None and listing._text.on_disk > 0  # (most of it in the file)
+    assert listing.label_of.typecode == "H" and listing._ends.typecode == "I"  # (wider past 256 classes)
+    assert list(listing.sources()) == sources
+    order = list(range(len(sources)))
+    rng.shuffle(order)
+    assert [listing.source(i) for i in order] == [sources[i] for i in order]
+    assert [listing.label(i) for i in order] == [sources[i].split("/")[0] for i in order]
+    assert [listing[i].path for i in order[:50]] == ["/r/" + sources[i] for i in order[:50]]
+    assert list(listing.labelled(lambda s: ("x", None)).sources()) == sources  # (the same text, shared)
+    big = append(array("I", [1]), 1 << 33)  # offsets past 4 GB of text
+    assert big.typecode == "q" and list(big) == [1, 1 << 33]
 
 
 def _stem(source: str) -> str:
