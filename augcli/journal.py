@@ -60,7 +60,7 @@ def in_plan_order(data, locate, planned: int):
     return _in_order(data, rows)
 
 
-_CHUNK = 1 << 20  # the text of a long run is given out this many bytes at a time (cut after a newline)
+_CHUNK = 1 << 18  # the text of a long run is given out this many bytes at a time (cut after a newline)
 
 
 def _in_order(data, rows: "_Runs"):
@@ -95,7 +95,7 @@ def _record(data, at: int) -> str:
     return data[at:_record_end(data, at)].decode("utf-8")
 
 
-_LET_GO = 4 << 20
+_LET_GO = 1 << 20
 NOWHERE = 1 << 62  # the position of a row the plan does not make: after every planned one
 
 
