@@ -68,43 +68,55 @@ def _in_order(data, rows: "_Runs"):
     strings, cut at newlines), a position's extra records after its own, then the unplanned."""
     import numpy as np
 
-    extra, e, let_go = sorted(rows.extra), 0, _LET_GO
+    extra, e, pages = sorted(rows.extra), 0, _Pages(data)
     first = np.frombuffer(rows.first, dtype=np.int64)
     for r in np.argsort(first, kind="stable").tolist():
         p, n, at, stop = rows.first[r], rows.count[r], rows.at[r], rows.stop[r]
         if e < len(extra) and extra[e][0] < p + n:  # extras inside: record by record
             for k in range(n):
                 end = _record_end(data, at)
-                yield data[at:end].decode("utf-8")
+                yield pages.text(at, end)
                 at = end
                 while e < len(extra) and extra[e][0] <= p + k:
-                    yield _record(data, extra[e][2])
+                    yield pages.text(extra[e][2], _record_end(data, extra[e][2]))
                     e += 1
             continue
         while at < stop:
             cut = stop if stop - at <= _CHUNK else data.find(b"\n", at + _CHUNK, stop) + 1 or stop
-            yield data[at:cut].decode("utf-8")
+            yield pages.text(at, cut)
             at = cut
-            if at >= let_go:
-                let_go = _let_go(data, at)
     for _, _, off in extra[e:]:
-        yield _record(data, off)
+        yield pages.text(off, _record_end(data, off))
 
 
-def _record(data, at: int) -> str:
-    return data[at:_record_end(data, at)].decode("utf-8")
+class _Pages:
+    """Text read from a mapped journal, in any order; the pages read are let go every _LET_GO
+    bytes (plan order may go back and forth in the file)."""
+
+    def __init__(self, data):
+        self.data, self.lo, self.hi, self.read = data, len(data), 0, 0
+
+    def text(self, at: int, end: int) -> str:
+        got = self.data[at:end].decode("utf-8")
+        self.lo, self.hi, self.read = min(self.lo, at), max(self.hi, end), self.read + end - at
+        if self.read >= _LET_GO:
+            _let_go(self.data, self.hi, self.lo)
+            self.lo, self.hi, self.read = len(self.data), 0, 0
+        return got
 
 
 _LET_GO = 1 << 20
 NOWHERE = 1 << 62  # the position of a row the plan does not make: after every planned one
 
 
-def _let_go(data, upto: int) -> int:
-    """Drop the pages of a mapped file read up to `upto` from this process (they stay in the page
-    cache): the journal is read through once, it need not count in the run's memory. Returns
-    the offset at which to do so again."""
+def _let_go(data, upto: int, start: int = 0) -> int:
+    """Drop the pages of a mapped file read from `start` up to `upto` from this process (they stay
+    in the page cache): the journal is read through once, it need not count in the run's memory.
+    Returns the offset at which to do so again (reading forward)."""
     if hasattr(data, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-        data.madvise(mmap.MADV_DONTNEED, 0, upto - upto % mmap.PAGESIZE)
+        start -= start % mmap.PAGESIZE
+        if upto - upto % mmap.PAGESIZE > start:
+            data.madvise(mmap.MADV_DONTNEED, start, upto - upto % mmap.PAGESIZE - start)
     return upto + _LET_GO
 
 
@@ -122,12 +134,6 @@ class Bits:
 
     def add(self, i: int) -> None:
         self.bits[i >> 3] |= 1 << (i & 7)
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self):
-        return (self[i] for i in range(self.n))
 
     def flags(self):
         """A uint8 numpy array, 1 where a position is in the set (a byte an output: for a moment)."""

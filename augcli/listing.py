@@ -11,7 +11,6 @@ this ~5 in memory.
 """
 from __future__ import annotations
 
-import os
 import sys
 from array import array
 from collections.abc import Sequence
@@ -111,14 +110,25 @@ class _Text:
         """Adds data; returns the text's length."""
         self.tail += data
         if len(self.tail) >= self.SPILL:
-            if self.f is None:
-                import tempfile
-
-                self.f = tempfile.TemporaryFile(prefix="augcli-listing-")
-            os.pwrite(self.f.fileno(), self.tail, self.on_disk)
-            self.on_disk += len(self.tail)
-            self.tail = bytearray()
+            self._spill()
         return self.on_disk + len(self.tail)
+
+    def _spill(self) -> None:
+        import tempfile
+
+        try:
+            if self.f is None:
+                self.f = tempfile.TemporaryFile(prefix="augcli-listing-")
+            self.f.seek(self.on_disk)
+            self.f.write(self.tail)
+            self.f.flush()
+        except OSError as e:
+            from .errors import UsageError
+
+            raise UsageError(f"{tempfile.gettempdir()}: cannot keep the list of input files in a temp file there "
+                             f"({e.strerror or e}); set TMPDIR to a writable folder with free space") from None
+        self.on_disk += len(self.tail)
+        self.tail = bytearray()
 
     def get(self, start: int, end: int):
         """Bytes [start, end) of the text."""
@@ -137,12 +147,10 @@ class _Text:
         return self._blk[start - b0:end - b0]
 
     def _read(self, start: int, end: int) -> bytes:
-        got = os.pread(self.f.fileno(), end - start, start)
-        while len(got) < end - start:  # (a regular file reads whole: this is for safety)
-            more = os.pread(self.f.fileno(), end - start - len(got), start + len(got))
-            if not more:
-                raise OSError(f"{self.f.name}: the listing's temp file is shorter than written")
-            got += more
+        self.f.seek(start)
+        got = self.f.read(end - start)
+        if len(got) != end - start:
+            raise OSError(f"{self.f.name}: the temp file of the input files' list is shorter than written")
         return got
 
 
@@ -252,10 +260,17 @@ class Listing(Sequence):
                 in_order = False
                 break
             prev = s
-        if in_order:
-            return self
-        order = sorted(range(len(self)), key=self.source)
-        return self.picked(order)
+        return self if in_order else self.sorted_by()
+
+    def sorted_by(self, key=None) -> Listing:
+        """This listing sorted by key(source) (by source without a key), the output keys and paths
+        following their files. The sources are read once, in order (a list of them meanwhile)."""
+        texts = list(self.sources())
+        order = sorted(range(len(texts)), key=texts.__getitem__ if key is None else lambda i: key(texts[i]))
+        got = Listing(self.base)
+        for i in order:
+            got.add(texts[i], self.label(i), self._keys.get(i), self._paths.get(i))
+        return got
 
     def picked(self, positions) -> Listing:
         """A listing of the files at these positions, in that order."""

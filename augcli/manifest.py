@@ -194,8 +194,8 @@ class Manifest:
     """The journal of a run: rows appended as files are written (so a killed run keeps them), then
     rewritten whole in plan order when the run ends, so that it is the same bytes whatever the
     worker count. `index` (planindex.PlanIndex): a planned output's position and seed from its
-    path (built only when a row's position is not given: at resume). What stays in memory is a
-    bit per planned output (`done`) and where the runs of rows are, not the rows."""
+    path (built only when a row's position is not given: at resume). What stays in memory is two
+    bits per planned output (`done`, and `rows.seen`) and where the runs of rows are, not the rows."""
 
     def __init__(self, out_dir: Path, index):
         self.out_dir = out_dir

@@ -167,7 +167,8 @@ def _job(item, split, outputs, spec, start=None) -> Job:
 class Numbered(Sequence):
     """A plan's jobs as a fresh run hands them out: each job read in order is told the plan
     position of its first output (`Job.start`), so that its rows' positions come back with them
-    and need not be found from their paths (planindex.PlanIndex is then never built)."""
+    and need not be found from their paths (a plain plan's planindex.PlanIndex is then not built,
+    unless the journal must be read back by paths at the end: one the run did not write alone)."""
 
     def __init__(self, jobs):
         self.jobs = jobs

@@ -237,7 +237,7 @@ def test_a_resume_keeps_rows_of_files_there_and_drops_the_others(tmp_path):
     assert m.resume() == 10  # 9 files there with their seed, and the dropped copy
     assert m.damaged == 3  # the other seed, the foreign path, the line with NUL bytes
     want = [i for i in range(10) if i != 3] + [12]
-    assert [i for i, d in enumerate(m.done) if d] == want
+    assert [i for i in range(len(paths)) if m.done[i]] == want
     m.finish()
     assert (out / "manifest.csv").read_text().splitlines()[1:] == [journal[i].rstrip("\n") for i in want]
     todo = index.left(m.done)
@@ -429,3 +429,20 @@ def test_a_fresh_run_knows_its_rows_positions_and_a_resume_finds_them(tmp_path, 
     augcli.augment(tmp_path / "in", tmp_path / "a", **opts)
     assert built == [1]
     assert (tmp_path / "a" / "manifest.csv").read_bytes() == manifest
+
+
+def test_a_listing_that_cannot_have_its_temp_file_says_so_in_one_line(monkeypatch):
+    import tempfile
+
+    from augcli.listing import Listing, _Text
+
+    def refused(**kw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_Text, "SPILL", 64)
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    listing = Listing("/r/")
+    with pytest.raises(UsageError, match=r"cannot keep the list of input files in a temp file there \(No space "
+                                         r"left on device\); set TMPDIR"):
+        for i in range(100):
+            listing.add(f"c/{i}.png", "c")
