@@ -22,9 +22,15 @@ from .worker import init_worker, run_job
 
 
 def run_unit(job):
-    """A job's rows (worker.run_job) and the plan position of its first output (Job.start; None
-    when its outputs' positions are not in a row: they are then found from the rows' paths)."""
-    return job.start, run_job(job)
+    """A job's rows (worker.run_job) and the plan position of its first output (`numbered`)."""
+    return numbered(job, run_job(job))
+
+
+def numbered(job, rows: list) -> tuple:
+    """(Job.start, rows): the rows are the job's outputs in order, from that plan position on;
+    None where that is not known (a partly made job), or not so (not a row per output): the rows'
+    positions are then found from their paths."""
+    return (job.start if len(rows) == job.n_outputs else None), rows
 
 
 class FileWork:

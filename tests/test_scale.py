@@ -446,3 +446,15 @@ def test_a_listing_that_cannot_have_its_temp_file_says_so_in_one_line(monkeypatc
                                          r"left on device\); set TMPDIR"):
         for i in range(100):
             listing.add(f"c/{i}.png", "c")
+
+
+def test_rows_that_are_not_one_per_output_are_located_by_their_paths(tmp_path):
+    from augcli.filework import numbered
+    from augcli.plan import Numbered
+
+    _, _, plan = _plan(tmp_path, ["c0/a.png", "c0/b.png"], copies=2)
+    jobs = list(Numbered(plan.jobs))
+    assert [j.start for j in jobs] == [0, 3]
+    rows = ["r0", "r1", "r2"]
+    assert numbered(jobs[1], rows) == (3, rows)
+    assert numbered(jobs[1], rows[:2]) == (None, rows[:2])  # (then found from the rows' paths)

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path, PurePosixPath
 
 from ..errors import RecipeError, UsageError
-from ..filework import FileWork
+from ..filework import FileWork, numbered
 from .image import ImageModality, ImageWorker
 
 ALLOWED_STEPS = ("geometric, colour, gamma, noise, blur, pixel steps; randaugment, trivialaugment, autoaugment; "
@@ -286,7 +286,7 @@ def run_annotated_job(job):
     from .. import worker
 
     worker._W["kind"].job = job
-    return job.start, worker.run_job(job)
+    return numbered(job, worker.run_job(job))
 
 
 class AnnotatedWork(FileWork):
