@@ -193,15 +193,18 @@ class Listing(Sequence):
     def add(self, source: str, label, out_key: str | None = None, path: str | None = None) -> None:
         i = len(self._ends)
         self._ends = append(self._ends, self._text.append(source.encode("utf-8", "surrogatepass")))
-        code = self._code.get(label)
-        if code is None:
-            code = self._code[label] = len(self.labels)
-            self.labels.append(label)
-        self.label_of = append(self.label_of, code)
+        self.label_of = append(self.label_of, self._code_of(label))
         if out_key is not None and out_key != _stem_path(source):
             self._keys[i] = out_key
         if path is not None and path != self.base + source:
             self._paths[i] = path
+
+    def _code_of(self, label) -> int:
+        code = self._code.get(label)
+        if code is None:
+            code = self._code[label] = len(self.labels)
+            self.labels.append(label)
+        return code
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -267,16 +270,13 @@ class Listing(Sequence):
         following their files. The sources are read once, in order (a list of them meanwhile)."""
         texts = list(self.sources())
         order = sorted(range(len(texts)), key=texts.__getitem__ if key is None else lambda i: key(texts[i]))
-        got = Listing(self.base)
-        for i in order:
-            got.add(texts[i], self.label(i), self._keys.get(i), self._paths.get(i))
-        return got
+        return self.picked(order, texts)
 
-    def picked(self, positions) -> Listing:
-        """A listing of the files at these positions, in that order."""
+    def picked(self, positions, texts: list | None = None) -> Listing:
+        """A listing of the files at these positions, in that order (`texts`: every source, if read)."""
         got = Listing(self.base)
         for i in positions:
-            got.add(self.source(i), self.label(i), self._keys.get(i), self._paths.get(i))
+            got.add(self.source(i) if texts is None else texts[i], self.label(i), self._keys.get(i), self._paths.get(i))
         return got
 
     def labelled(self, label_key) -> Listing:
@@ -284,14 +284,10 @@ class Listing(Sequence):
         for the source's stem path), sharing this listing's text (held once)."""
         got = Listing(self.base)
         got._text, got._ends, got._paths = self._text, self._ends, self._paths
-        code_of, codes, keys = got._code, got.label_of, got._keys
+        codes, keys = got.label_of, got._keys
         for i, s in enumerate(self.sources()):
             label, key = label_key(s)
-            code = code_of.get(label)
-            if code is None:
-                code = code_of[label] = len(got.labels)
-                got.labels.append(label)
-            codes = append(codes, code)
+            codes = append(codes, got._code_of(label))
             if key is not None:
                 keys[i] = key
         got.label_of = codes
