@@ -89,6 +89,34 @@ def append(values: array, value: int) -> array:
     return values
 
 
+class Coded(Sequence):
+    """Values of a few distinct kinds (labels, extensions), held as a code each: a byte while there
+    are fewer than 256 (`values`: the distinct ones, by code; `codes`: each one's, in order)."""
+
+    def __init__(self, values=()):
+        self.values: list = []
+        self._code: dict = {}
+        self.codes = array("B")
+        for v in values:
+            self.append(v)
+
+    def append(self, value) -> None:
+        code = self._code.get(value)
+        if code is None:
+            code = self._code[value] = len(self.values)
+            self.values.append(value)
+        self.codes = append(self.codes, code)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i):
+        return self.values[self.codes[i]]
+
+    def __iter__(self):
+        return map(self.values.__getitem__, self.codes)
+
+
 class _Text:
     """Text appended to and read back by byte offsets: in memory up to SPILL bytes, then in an
     unnamed temp file (in TMPDIR: deleted when closed, or when the process ends however it ends),
@@ -161,9 +189,7 @@ class Listing(Sequence):
         self.base = base
         self._text = _Text()
         self._ends = array("I")  # each file's text's end offset
-        self.labels: list = []  # the distinct labels (None for unlabelled files), by code
-        self._code: dict = {}
-        self.label_of = array("B")  # each file's label code
+        self._labels = Coded()  # each file's label (None for an unlabelled file)
         self._keys: dict[int, str] = {}  # output keys that are not the source's stem path
         self._paths: dict[int, str] = {}  # paths that are not base + source
 
@@ -193,18 +219,21 @@ class Listing(Sequence):
     def add(self, source: str, label, out_key: str | None = None, path: str | None = None) -> None:
         i = len(self._ends)
         self._ends = append(self._ends, self._text.append(source.encode("utf-8", "surrogatepass")))
-        self.label_of = append(self.label_of, self._code_of(label))
+        self._labels.append(label)
         if out_key is not None and out_key != _stem_path(source):
             self._keys[i] = out_key
         if path is not None and path != self.base + source:
             self._paths[i] = path
 
-    def _code_of(self, label) -> int:
-        code = self._code.get(label)
-        if code is None:
-            code = self._code[label] = len(self.labels)
-            self.labels.append(label)
-        return code
+    @property
+    def labels(self) -> list:
+        """The distinct labels, by code."""
+        return self._labels.values
+
+    @property
+    def label_of(self) -> array:
+        """Each file's label code."""
+        return self._labels.codes
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -213,7 +242,7 @@ class Listing(Sequence):
         return self._text.get(self._ends[i - 1] if i else 0, self._ends[i]).decode("utf-8", "surrogatepass")
 
     def label(self, i: int):
-        return self.labels[self.label_of[i]]
+        return self._labels[i]
 
     def out_key(self, i: int) -> str:
         got = self._keys.get(i) if self._keys else None
@@ -235,7 +264,7 @@ class Listing(Sequence):
         if got is not None:
             return Item(got, source, self.label(i), self.out_key(i))
         key = self._keys.get(i) if self._keys else None  # (None: the source's stem path)
-        return _item(self.base, None, source, self.labels[self.label_of[i]], key)
+        return _item(self.base, None, source, self._labels[i], key)
 
     def sources(self):
         """Every source's text, in order (one string at a time)."""
@@ -284,13 +313,12 @@ class Listing(Sequence):
         for the source's stem path), sharing this listing's text (held once)."""
         got = Listing(self.base)
         got._text, got._ends, got._paths = self._text, self._ends, self._paths
-        codes, keys = got.label_of, got._keys
+        labels, keys = got._labels, got._keys
         for i, s in enumerate(self.sources()):
             label, key = label_key(s)
-            codes = append(codes, got._code_of(label))
+            labels.append(label)
             if key is not None:
                 keys[i] = key
-        got.label_of = codes
         return got
 
     def with_keys(self, keys: dict[int, str]) -> Listing:

@@ -7,13 +7,11 @@ import os
 import posixpath
 import re
 import stat
-from array import array
 from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
-from .listing import Item, Listing, _stem_path, append, suffix  # noqa: F401 (Item, suffix: imported from here too)
+from .listing import Coded, Item, Listing, _stem_path, suffix  # noqa: F401 (Item, suffix: imported from here too)
 
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -365,28 +363,6 @@ def _repeated(names, n: int) -> set[str]:
     return {name for name, c in seen.items() if c > 1}
 
 
-class _Exts(Sequence):
-    """Strings of a few distinct values, a byte each (by code) while there are fewer than 256."""
-
-    def __init__(self, values):
-        self.values, code, self.codes = [], {}, array("B")
-        for v in values:
-            c = code.get(v)
-            if c is None:
-                c = code[v] = len(self.values)
-                self.values.append(v)
-            self.codes = append(self.codes, c)
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def __getitem__(self, i):
-        return self.values[self.codes[i]]
-
-    def __iter__(self):
-        return map(self.values.__getitem__, self.codes)
-
-
 def deduplicate_names(items, ext_of) -> Listing:
     """Make output names unique: files whose output name would collide (a.jpg and a.png written
     as jpg, or same stems from different folders of a CSV) get their extension, then their
@@ -394,7 +370,7 @@ def deduplicate_names(items, ext_of) -> Listing:
     `ext_of(source)`: the output's extension. Returns the items as a Listing (listing.py)."""
     items = Listing.of(items)
     n = len(items)
-    exts = _Exts(ext_of(s) for s in items.sources())  # once per item: ext_of is most of this function's time
+    exts = Coded(ext_of(s) for s in items.sources())  # once per item: ext_of is most of this function's time
     clash = _repeated(lambda: (k + e for k, e in zip(items.out_keys(), exts)), n)
     if not clash:
         return items
